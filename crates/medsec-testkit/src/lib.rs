@@ -1,0 +1,8 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+// Test support: failing loudly is the right behaviour here.
+#![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
+
+mod postgres;
+
+pub use postgres::PgCluster;
