@@ -1,0 +1,353 @@
+//! Revocation: dead token ids and a revocation epoch that a backend pushes to devices.
+//!
+//! Two mechanisms, checked by [`UnverifiedToken::verify`](crate::UnverifiedToken::verify)
+//! after the signature or MAC has been checked:
+//!
+//! - **token ids**: a token whose `cti` is listed is dead (logout, a lost phone);
+//! - **revocation epoch**: every token whose issued-at (`iat`) is *before* the epoch is dead
+//!   ("log everyone out", a suspected key leak). A per-subject epoch does the same for one
+//!   subject (an account disabled, a password reset). Epochs count in the issuer's Unix
+//!   seconds, so a device with no wall clock can still apply them: it only compares two
+//!   issuer-side times.
+//!
+//! [`RevocationCheck`] is the seam the verifier reads. [`FixedRevocationList`] needs no heap
+//! (firmware); [`RevocationList`] (feature `alloc`) grows and tracks per-subject epochs
+//! (backends, session stores). Epochs only ever move forward.
+
+use crate::{Error, Result, TokenId};
+
+/// A revocation epoch in the issuer's Unix seconds: tokens issued (`iat`) before it are dead.
+///
+/// `RevocationEpoch::ZERO` revokes nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RevocationEpoch(u64);
+
+impl RevocationEpoch {
+    /// The epoch that revokes nothing.
+    pub const ZERO: Self = Self(0);
+
+    /// An epoch at `seconds` since the Unix epoch (issuer time).
+    pub const fn from_unix_seconds(seconds: u64) -> Self {
+        Self(seconds)
+    }
+
+    /// The epoch in seconds since the Unix epoch (issuer time).
+    pub const fn unix_seconds(self) -> u64 {
+        self.0
+    }
+
+    /// Whether a token issued at `issued_at` (Unix seconds, the `iat` claim) is dead under
+    /// this epoch.
+    pub const fn revokes(self, issued_at: u64) -> bool {
+        issued_at < self.0
+    }
+}
+
+/// What the verifier asks about revocation. Object safe; implement it over your own store
+/// (a database table, a flash page) or use [`FixedRevocationList`] / [`RevocationList`].
+pub trait RevocationCheck {
+    /// The global epoch: tokens issued before it are dead.
+    fn epoch(&self) -> RevocationEpoch;
+
+    /// Whether the token with this id has been revoked.
+    fn is_revoked(&self, id: &TokenId) -> bool;
+
+    /// The epoch for one subject (the `sub` claim): that subject's tokens issued before it
+    /// are dead. The default revokes nothing beyond the global epoch.
+    fn subject_epoch(&self, subject: &str) -> RevocationEpoch {
+        let _ = subject;
+        RevocationEpoch::ZERO
+    }
+
+    /// Whether a token with these claims is dead. Callers normally use the verifier, which
+    /// calls this; it is public so that other crates (sessions) apply the same rule.
+    fn is_dead(&self, id: &TokenId, subject: &str, issued_at: u64) -> bool {
+        self.epoch().revokes(issued_at)
+            || self.subject_epoch(subject).revokes(issued_at)
+            || self.is_revoked(id)
+    }
+}
+
+/// Revokes nothing. For tests and for deployments that rely on short lifetimes alone.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoRevocation;
+
+impl RevocationCheck for NoRevocation {
+    fn epoch(&self) -> RevocationEpoch {
+        RevocationEpoch::ZERO
+    }
+    fn is_revoked(&self, _id: &TokenId) -> bool {
+        false
+    }
+}
+
+impl<T: RevocationCheck + ?Sized> RevocationCheck for &T {
+    fn epoch(&self) -> RevocationEpoch {
+        (**self).epoch()
+    }
+    fn is_revoked(&self, id: &TokenId) -> bool {
+        (**self).is_revoked(id)
+    }
+    fn subject_epoch(&self, subject: &str) -> RevocationEpoch {
+        (**self).subject_epoch(subject)
+    }
+}
+
+/// A revoked token id and the time (Unix seconds) after which the token would be expired
+/// anyway, so the entry can be pruned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RevokedToken {
+    /// The revoked token's id.
+    pub id: TokenId,
+    /// The token's `exp` (Unix seconds); after it the entry is no longer needed.
+    pub expires_at: u64,
+}
+
+/// A fixed-capacity revocation list with no heap allocation (firmware).
+///
+/// When it is full, [`FixedRevocationList::revoke`] fails: raise the epoch instead, which
+/// revokes everything issued before it in one entry.
+#[derive(Clone, Debug)]
+pub struct FixedRevocationList<const N: usize> {
+    entries: [Option<RevokedToken>; N],
+    epoch: RevocationEpoch,
+}
+
+impl<const N: usize> Default for FixedRevocationList<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> FixedRevocationList<N> {
+    /// An empty list at epoch zero.
+    pub const fn new() -> Self {
+        Self {
+            entries: [None; N],
+            epoch: RevocationEpoch::ZERO,
+        }
+    }
+
+    /// Lists a token id as revoked until `expires_at` (Unix seconds, the token's `exp`).
+    /// Revoking an id twice keeps the later expiry.
+    ///
+    /// # Errors
+    /// [`Error::CapacityExceeded`] when all `N` slots hold live entries; prune or raise the
+    /// epoch.
+    pub fn revoke(&mut self, id: TokenId, expires_at: u64) -> Result<()> {
+        if let Some(existing) = self.entries.iter_mut().flatten().find(|e| e.id == id) {
+            existing.expires_at = existing.expires_at.max(expires_at);
+            return Ok(());
+        }
+        let slot = self
+            .entries
+            .iter_mut()
+            .find(|e| e.is_none())
+            .ok_or(Error::CapacityExceeded)?;
+        *slot = Some(RevokedToken { id, expires_at });
+        Ok(())
+    }
+
+    /// Raises the global epoch. A lower epoch than the current one is ignored, so a replayed
+    /// old update can never bring tokens back. Returns whether the epoch moved.
+    pub fn raise_epoch(&mut self, epoch: RevocationEpoch) -> bool {
+        if epoch > self.epoch {
+            self.epoch = epoch;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Drops entries for tokens that expired before `now` (Unix seconds, minus any leeway the
+    /// caller verifies with). Returns how many were dropped.
+    pub fn prune_expired(&mut self, now: u64) -> usize {
+        let mut dropped = 0usize;
+        for slot in &mut self.entries {
+            if matches!(slot, Some(e) if e.expires_at < now) {
+                *slot = None;
+                dropped = dropped.saturating_add(1);
+            }
+        }
+        dropped
+    }
+
+    /// Number of listed token ids.
+    pub fn len(&self) -> usize {
+        self.entries.iter().flatten().count()
+    }
+
+    /// Whether no token id is listed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<const N: usize> RevocationCheck for FixedRevocationList<N> {
+    fn epoch(&self) -> RevocationEpoch {
+        self.epoch
+    }
+    fn is_revoked(&self, id: &TokenId) -> bool {
+        // Visit every slot: the time taken does not depend on where (or whether) the id is.
+        self.entries
+            .iter()
+            .flatten()
+            .fold(false, |hit, e| hit | (e.id == *id))
+    }
+}
+
+#[cfg(feature = "alloc")]
+pub use growable::RevocationList;
+
+#[cfg(feature = "alloc")]
+mod growable {
+    use alloc::collections::BTreeMap;
+    use alloc::string::String;
+
+    use super::{RevocationCheck, RevocationEpoch, RevokedToken};
+    use crate::TokenId;
+
+    /// A growable revocation list with per-subject epochs (backends, session stores).
+    #[derive(Clone, Debug, Default)]
+    pub struct RevocationList {
+        revoked: BTreeMap<TokenId, u64>,
+        subjects: BTreeMap<String, RevocationEpoch>,
+        epoch: RevocationEpoch,
+    }
+
+    impl RevocationList {
+        /// An empty list at epoch zero.
+        pub fn new() -> Self {
+            Self::default()
+        }
+
+        /// Lists a token id as revoked until `expires_at` (Unix seconds, the token's `exp`).
+        pub fn revoke(&mut self, id: TokenId, expires_at: u64) {
+            let e = self.revoked.entry(id).or_insert(expires_at);
+            *e = (*e).max(expires_at);
+        }
+
+        /// Raises the global epoch; a lower one is ignored. Returns whether it moved.
+        pub fn raise_epoch(&mut self, epoch: RevocationEpoch) -> bool {
+            if epoch > self.epoch {
+                self.epoch = epoch;
+                true
+            } else {
+                false
+            }
+        }
+
+        /// Raises one subject's epoch: that subject's tokens issued before it are dead. A
+        /// lower one is ignored. Returns whether it moved.
+        pub fn raise_subject_epoch(&mut self, subject: &str, epoch: RevocationEpoch) -> bool {
+            match self.subjects.get_mut(subject) {
+                Some(current) if *current >= epoch => false,
+                Some(current) => {
+                    *current = epoch;
+                    true
+                }
+                None => {
+                    self.subjects.insert(String::from(subject), epoch);
+                    true
+                }
+            }
+        }
+
+        /// Drops token-id entries whose tokens expired before `now` (Unix seconds). Returns
+        /// how many were dropped. Subject epochs are kept.
+        pub fn prune_expired(&mut self, now: u64) -> usize {
+            let before = self.revoked.len();
+            self.revoked.retain(|_, exp| *exp >= now);
+            before.saturating_sub(self.revoked.len())
+        }
+
+        /// The listed token ids with their expiry, in id order (for pushing to devices).
+        pub fn revoked(&self) -> impl Iterator<Item = RevokedToken> + '_ {
+            self.revoked.iter().map(|(id, exp)| RevokedToken {
+                id: *id,
+                expires_at: *exp,
+            })
+        }
+
+        /// Number of listed token ids.
+        pub fn len(&self) -> usize {
+            self.revoked.len()
+        }
+
+        /// Whether no token id is listed.
+        pub fn is_empty(&self) -> bool {
+            self.revoked.is_empty()
+        }
+    }
+
+    impl RevocationCheck for RevocationList {
+        fn epoch(&self) -> RevocationEpoch {
+            self.epoch
+        }
+        fn is_revoked(&self, id: &TokenId) -> bool {
+            self.revoked.contains_key(id)
+        }
+        fn subject_epoch(&self, subject: &str) -> RevocationEpoch {
+            self.subjects
+                .get(subject)
+                .copied()
+                .unwrap_or(RevocationEpoch::ZERO)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+    use super::*;
+
+    fn id(b: u8) -> TokenId {
+        TokenId::from_slice(&[b; 16]).unwrap()
+    }
+
+    #[test]
+    fn epoch_revokes_strictly_earlier() {
+        let e = RevocationEpoch::from_unix_seconds(100);
+        assert!(e.revokes(99));
+        assert!(!e.revokes(100));
+        assert!(!RevocationEpoch::ZERO.revokes(0));
+    }
+
+    #[test]
+    fn fixed_list_capacity_and_prune() {
+        let mut l = FixedRevocationList::<2>::new();
+        l.revoke(id(1), 10).unwrap();
+        l.revoke(id(2), 20).unwrap();
+        l.revoke(id(1), 30).unwrap();
+        assert_eq!(l.revoke(id(3), 5), Err(Error::CapacityExceeded));
+        assert!(l.is_revoked(&id(1)) && l.is_revoked(&id(2)) && !l.is_revoked(&id(3)));
+        assert_eq!(l.prune_expired(25), 1);
+        assert!(!l.is_revoked(&id(2)));
+        l.revoke(id(3), 5).unwrap();
+        assert_eq!(l.len(), 2);
+    }
+
+    #[test]
+    fn epochs_never_go_back() {
+        let mut l = FixedRevocationList::<1>::new();
+        assert!(l.raise_epoch(RevocationEpoch::from_unix_seconds(50)));
+        assert!(!l.raise_epoch(RevocationEpoch::from_unix_seconds(40)));
+        assert_eq!(l.epoch().unix_seconds(), 50);
+        assert!(l.is_dead(&id(9), "s", 49));
+        assert!(!l.is_dead(&id(9), "s", 50));
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn growable_list_subject_epochs() {
+        let mut l = RevocationList::new();
+        l.revoke(id(1), 100);
+        assert!(l.raise_subject_epoch("alice", RevocationEpoch::from_unix_seconds(10)));
+        assert!(!l.raise_subject_epoch("alice", RevocationEpoch::from_unix_seconds(5)));
+        assert!(l.is_dead(&id(2), "alice", 9));
+        assert!(!l.is_dead(&id(2), "bob", 9));
+        assert!(l.is_dead(&id(1), "bob", 9));
+        assert_eq!(l.prune_expired(101), 1);
+        assert!(l.is_empty());
+    }
+}
