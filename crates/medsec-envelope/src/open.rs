@@ -1,0 +1,218 @@
+//! Opening: one-shot (in place or into a `Vec`) and the start of a stream.
+
+use core::fmt;
+
+use crate::context::Context;
+use crate::derive::{self, MessageKeys, DIGEST_LEN};
+use crate::error::{Error, Result};
+use crate::header::HeaderView;
+use crate::limits::Limits;
+use crate::provider::{AeadKey, AeadProvider, DefaultProvider, TAG_LEN};
+use crate::stream::{chunk_nonce, StreamOpener};
+use crate::suite::SuitePolicy;
+use crate::wrap::{Unwrap, UnwrapRequest, WrapAad};
+
+/// Opens envelopes with a set of keys, an expected context and a suite policy.
+///
+/// ```
+/// use medsec_envelope::{Context, ContextField, Kek, Opener, Sealer};
+/// let mut rng = medsec_envelope::OsRng::default();
+/// let kek = Kek::generate(&mut rng);
+/// let ctx = Context::new().with(ContextField::Patient, b"p-7f3a9c")?;
+/// let sealed = Sealer::new().context(ctx).key_wrap(&kek)?.seal(b"glucose 5.4", &mut rng)?;
+/// let opened = Opener::new(&kek).context(ctx).open(&sealed)?;
+/// assert_eq!(&opened[..], b"glucose 5.4");
+/// // The wrong context does not open.
+/// let other = Context::new().with(ContextField::Patient, b"p-000000")?;
+/// assert!(Opener::new(&kek).context(other).open(&sealed).is_err());
+/// # Ok::<(), medsec_envelope::Error>(())
+/// ```
+#[derive(Clone, Copy)]
+pub struct Opener<'a, P: AeadProvider = DefaultProvider> {
+    provider: P,
+    keys: &'a dyn Unwrap,
+    context: Context<'a>,
+    policy: SuitePolicy,
+    limits: Limits,
+}
+
+impl<'a> Opener<'a> {
+    /// An opener with the default provider, an empty expected context, every suite allowed and
+    /// the default limits.
+    pub fn new(keys: &'a dyn Unwrap) -> Self {
+        Self::with_provider(DefaultProvider::default(), keys)
+    }
+}
+
+impl<'a, P: AeadProvider> Opener<'a, P> {
+    /// An opener using `provider` for the body's AEAD.
+    pub fn with_provider(provider: P, keys: &'a dyn Unwrap) -> Self {
+        Self {
+            provider,
+            keys,
+            context: Context::new(),
+            policy: SuitePolicy::default(),
+            limits: Limits::DEFAULT,
+        }
+    }
+
+    /// Sets the expected context; it must equal the sealed context exactly.
+    #[must_use]
+    pub fn context(mut self, context: Context<'a>) -> Self {
+        self.context = context;
+        self
+    }
+
+    /// Sets which suites are accepted.
+    #[must_use]
+    pub fn policy(mut self, policy: SuitePolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Sets the limits.
+    #[must_use]
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    #[cfg(feature = "alloc")]
+    pub(crate) fn keys(&self) -> &'a dyn Unwrap {
+        self.keys
+    }
+    #[cfg(feature = "alloc")]
+    pub(crate) fn configured_limits(&self) -> &Limits {
+        &self.limits
+    }
+    #[cfg(feature = "alloc")]
+    pub(crate) fn configured_policy(&self) -> SuitePolicy {
+        self.policy
+    }
+    #[cfg(feature = "alloc")]
+    pub(crate) fn configured_context(&self) -> &Context<'a> {
+        &self.context
+    }
+
+    /// Opens a one-shot envelope in place, without allocating, and returns the plaintext as a
+    /// sub-slice of `envelope`. On failure the body bytes are wiped.
+    ///
+    /// # Errors
+    /// [`Error::DidNotVerify`] for anything that does not verify; [`Error::NoMatchingKey`] when
+    /// no slot names one of the keys.
+    pub fn open_in_place<'b>(&self, envelope: &'b mut [u8]) -> Result<&'b mut [u8]> {
+        let header_len = crate::header::peek_header_len(envelope)?;
+        if header_len > envelope.len() {
+            return Err(Error::DidNotVerify);
+        }
+        let (header, body) = envelope.split_at_mut(header_len);
+        let view = HeaderView::parse(header, &self.limits)?;
+        let len = self.open_body(&view, body)?;
+        body.get_mut(..len).ok_or(Error::DidNotVerify)
+    }
+
+    /// Opens a one-shot envelope into a new buffer that is zeroized when dropped.
+    ///
+    /// # Errors
+    /// As [`Opener::open_in_place`].
+    #[cfg(feature = "alloc")]
+    pub fn open(&self, envelope: &[u8]) -> Result<zeroize::Zeroizing<alloc::vec::Vec<u8>>> {
+        let view = HeaderView::parse(envelope, &self.limits)?;
+        let body = envelope.get(view.len()..).ok_or(Error::DidNotVerify)?;
+        self.check_body_len(&view, body.len())?;
+        let mut buf = zeroize::Zeroizing::new(body.to_vec());
+        let len = self.open_body(&view, &mut buf)?;
+        buf.truncate(len);
+        Ok(buf)
+    }
+
+    fn check_body_len(&self, view: &HeaderView<'_>, body_len: usize) -> Result<()> {
+        let body_len = u64::try_from(body_len).map_err(|_| Error::DidNotVerify)?;
+        let too_short = body_len < TAG_LEN as u64;
+        let too_long = body_len.saturating_sub(TAG_LEN as u64) > self.limits.max_one_shot_len();
+        if view.chunk_size().is_some() || too_short || too_long {
+            return Err(Error::DidNotVerify);
+        }
+        Ok(())
+    }
+
+    /// Verifies the header and decrypts `ciphertext || tag` in place; returns the plaintext
+    /// length.
+    fn open_body(&self, view: &HeaderView<'_>, body: &mut [u8]) -> Result<usize> {
+        self.check_body_len(view, body.len())?;
+        let (keys, binding) = self.verify_header(view)?;
+        self.provider
+            .key(view.suite(), &keys.payload_key)
+            .open_in_place(&chunk_nonce(0, true), &binding, body)
+    }
+
+    /// Starts opening a streamed envelope: parses and verifies the header at the start of
+    /// `header` (which may continue with body bytes) and returns the header length and the
+    /// chunk opener.
+    ///
+    /// # Errors
+    /// As [`Opener::open_in_place`]; a one-shot envelope is [`Error::DidNotVerify`] here.
+    pub fn begin_stream(&self, header: &[u8]) -> Result<(usize, StreamOpener<P::Key>)> {
+        let view = HeaderView::parse(header, &self.limits)?;
+        let chunk_size = view.chunk_size().ok_or(Error::DidNotVerify)?;
+        let (keys, binding) = self.verify_header(&view)?;
+        let opener = StreamOpener::new(
+            self.provider.key(view.suite(), &keys.payload_key),
+            binding,
+            chunk_size,
+            self.limits.max_stream_len(),
+        );
+        Ok((view.len(), opener))
+    }
+
+    /// Checks the suite policy, unwraps the data key, and verifies commitment and header MAC.
+    pub(crate) fn verify_header(
+        &self,
+        view: &HeaderView<'_>,
+    ) -> Result<(MessageKeys, [u8; DIGEST_LEN])> {
+        if !self.policy.allows(view.suite()) {
+            return Err(Error::DidNotVerify);
+        }
+        let binding = derive::binding(view.preamble(), &self.context.digest());
+        let data_key = unwrap_data_key(self.keys, view, &binding)?;
+        let keys = MessageKeys::derive(&data_key, view.suite(), view.salt()?);
+        let (covered, mac) = view.mac_split()?;
+        if !keys.verify_header(view.commitment()?, covered, mac) {
+            return Err(Error::DidNotVerify);
+        }
+        Ok((keys, binding))
+    }
+}
+
+/// Tries every slot the keys can address, in header order.
+pub(crate) fn unwrap_data_key(
+    keys: &dyn Unwrap,
+    view: &HeaderView<'_>,
+    binding: &[u8; DIGEST_LEN],
+) -> Result<crate::keys::DataKey> {
+    let mut addressed = false;
+    for slot in view.recipients() {
+        let aad = WrapAad::new(binding, slot.kind(), slot.key_id())?;
+        match keys.unwrap_slot(&slot, &UnwrapRequest::new(view.suite(), aad.as_bytes())) {
+            Ok(Some(data_key)) => return Ok(data_key),
+            Ok(None) => {}
+            Err(_) => addressed = true,
+        }
+    }
+    if addressed {
+        Err(Error::DidNotVerify)
+    } else {
+        Err(Error::NoMatchingKey)
+    }
+}
+
+impl<P: AeadProvider> fmt::Debug for Opener<'_, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Opener")
+            .field("provider", &self.provider)
+            .field("context", &self.context)
+            .field("policy", &self.policy)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}

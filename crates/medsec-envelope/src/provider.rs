@@ -1,0 +1,68 @@
+//! AEAD providers: the same suites, the same bytes, different implementations.
+//!
+//! [`RustCrypto`] (pure Rust, `no_std`) is the default and what firmware uses. With the `aws-lc`
+//! feature, [`AwsLc`] uses aws-lc-rs (faster on servers, FIPS-validated builds exist). Both
+//! produce byte-identical output for every suite; a test proves it.
+
+use crate::error::Result;
+use crate::keys::KEY_LEN;
+use crate::suite::Suite;
+
+mod rust_crypto;
+pub use rust_crypto::RustCrypto;
+
+#[cfg(feature = "aws-lc")]
+mod aws_lc;
+#[cfg(feature = "aws-lc")]
+pub use aws_lc::AwsLc;
+
+/// AEAD nonce length (96 bits) for both suites.
+pub const NONCE_LEN: usize = 12;
+/// AEAD tag length (128 bits) for both suites.
+pub const TAG_LEN: usize = 16;
+
+/// Supplies AEAD implementations for the envelope suites.
+pub trait AeadProvider: Copy + Default + core::fmt::Debug {
+    /// A key prepared for repeated use (expanded key schedule), zeroized on drop.
+    type Key: AeadKey;
+
+    /// Prepares `key` for `suite`.
+    fn key(&self, suite: Suite, key: &[u8; KEY_LEN]) -> Self::Key;
+}
+
+/// One prepared AEAD key.
+pub trait AeadKey {
+    /// Encrypts `buf` in place and returns the tag.
+    ///
+    /// # Errors
+    /// [`crate::Error::MessageTooLarge`] when `buf` exceeds the algorithm's limit.
+    fn seal_in_place(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        buf: &mut [u8],
+    ) -> Result<[u8; TAG_LEN]>;
+
+    /// Decrypts `ciphertext || tag` in place, returning the plaintext length. On failure the
+    /// buffer is wiped and the error is [`crate::Error::DidNotVerify`].
+    ///
+    /// # Errors
+    /// [`crate::Error::DidNotVerify`] when the tag does not verify or the input is too short.
+    fn open_in_place(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        ciphertext_and_tag: &mut [u8],
+    ) -> Result<usize>;
+}
+
+/// The provider used when none is named: [`RustCrypto`].
+pub type DefaultProvider = RustCrypto;
+
+/// Splits `ciphertext || tag`; `None` if shorter than a tag.
+pub(crate) fn split_tag(buf: &mut [u8]) -> Option<(&mut [u8], [u8; TAG_LEN])> {
+    let at = buf.len().checked_sub(TAG_LEN)?;
+    let (ct, tag) = buf.split_at_mut(at);
+    let tag: [u8; TAG_LEN] = (&*tag).try_into().ok()?;
+    Some((ct, tag))
+}
