@@ -1,0 +1,130 @@
+//! Time, injected: firmware may only have a monotonic counter, tests step a manual clock.
+
+use core::sync::atomic::{AtomicU64, Ordering};
+use core::time::Duration;
+
+/// A point in time: milliseconds since the Unix epoch (or since any fixed origin the
+/// platform's clock uses; the crate only compares and adds).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(u64);
+
+impl Timestamp {
+    /// The origin (also used as "never" for optional deadlines in the stored format).
+    pub const ZERO: Self = Self(0);
+
+    /// From milliseconds since the origin.
+    #[must_use]
+    pub const fn from_millis(ms: u64) -> Self {
+        Self(ms)
+    }
+
+    /// From whole seconds since the origin (saturating).
+    #[must_use]
+    pub const fn from_secs(secs: u64) -> Self {
+        Self(secs.saturating_mul(1000))
+    }
+
+    /// Milliseconds since the origin.
+    #[must_use]
+    pub const fn as_millis(self) -> u64 {
+        self.0
+    }
+
+    /// `self + d`, saturating at the far future instead of wrapping.
+    #[must_use]
+    pub fn saturating_add(self, d: Duration) -> Self {
+        Self(self.0.saturating_add(duration_millis(d)))
+    }
+
+    /// `self + ms`, saturating.
+    #[must_use]
+    pub const fn saturating_add_millis(self, ms: u64) -> Self {
+        Self(self.0.saturating_add(ms))
+    }
+
+    /// `self - other` in milliseconds, zero when `other` is later.
+    #[must_use]
+    pub const fn saturating_millis_since(self, other: Self) -> u64 {
+        self.0.saturating_sub(other.0)
+    }
+}
+
+/// Milliseconds in a [`Duration`], saturating at `u64::MAX`.
+pub(crate) fn duration_millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The time source a [`crate::Sessions`] manager reads. It may jump or go backwards; the
+/// manager never lets that extend a session (see the crate docs, "Clock").
+pub trait Clock {
+    /// The current time.
+    fn now(&self) -> Timestamp;
+}
+
+impl<C: Clock + ?Sized> Clock for &C {
+    fn now(&self) -> Timestamp {
+        (**self).now()
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<C: Clock + ?Sized> Clock for alloc::sync::Arc<C> {
+    fn now(&self) -> Timestamp {
+        (**self).now()
+    }
+}
+
+/// A clock set by hand: tests, simulations, and firmware that feeds it from an RTC tick.
+/// Shareable between threads (an atomic).
+#[derive(Debug, Default)]
+pub struct ManualClock(AtomicU64);
+
+impl ManualClock {
+    /// A clock showing `t`.
+    #[must_use]
+    pub const fn new(t: Timestamp) -> Self {
+        Self(AtomicU64::new(t.0))
+    }
+
+    /// Sets the time (may go backwards: that is what clock tests need).
+    pub fn set(&self, t: Timestamp) {
+        self.0.store(t.0, Ordering::SeqCst);
+    }
+
+    /// Moves the clock forward by `d` (saturating).
+    pub fn advance(&self, d: Duration) {
+        let ms = duration_millis(d);
+        let _ = self
+            .0
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |t| Some(t.saturating_add(ms)));
+    }
+
+    /// Moves the clock backwards by `d` (saturating at zero).
+    pub fn rewind(&self, d: Duration) {
+        let ms = duration_millis(d);
+        let _ = self
+            .0
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |t| Some(t.saturating_sub(ms)));
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        Timestamp(self.0.load(Ordering::SeqCst))
+    }
+}
+
+/// The operating system's wall clock (`std`).
+#[cfg(feature = "std")]
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+#[cfg(feature = "std")]
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        let since = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO);
+        Timestamp(duration_millis(since))
+    }
+}

@@ -1,0 +1,779 @@
+//! The lifecycle: typestate session handles and the [`Sessions`] manager that moves them.
+
+use core::fmt;
+use core::marker::PhantomData;
+
+use rand_core::CryptoRng;
+use subtle::ConstantTimeEq;
+
+use crate::clock::{duration_millis, Clock, Timestamp};
+use crate::id::{ChannelBinding, IdHash, SessionId, UserId};
+use crate::policy::{CapPolicy, RoleCode, SessionPolicy};
+use crate::record::{SessionMeta, StoredState};
+use crate::revocation::RevocationEpochs;
+use crate::seal::{DataSecret, MAX_DATA_LEN, NONCE_LEN, SEAL_OVERHEAD};
+use crate::store::{DataUpdate, SessionStore};
+use crate::{Error, Result};
+
+/// How many times a touch retries a lost compare-and-swap (another request on the same
+/// session won the race) before reporting [`Error::Conflict`].
+const TOUCH_RETRIES: usize = 8;
+
+/// Without `alloc`, per-session data is staged on the stack in buffers of this size.
+#[cfg(not(feature = "alloc"))]
+const STACK_DATA_MAX: usize = 512;
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// Typestate: issued at login, not yet used by the client.
+#[derive(Debug)]
+pub enum Established {}
+/// Typestate: in use.
+#[derive(Debug)]
+pub enum Active {}
+/// Typestate: recently re-authenticated; may perform sensitive actions (raw-data export,
+/// therapy settings) until its elevation clock runs out.
+#[derive(Debug)]
+pub enum Elevated {}
+
+impl sealed::Sealed for Established {}
+impl sealed::Sealed for Active {}
+impl sealed::Sealed for Elevated {}
+
+/// Session states that may carry requests ([`Active`] and [`Elevated`]).
+pub trait Live: sealed::Sealed {}
+impl Live for Active {}
+impl Live for Elevated {}
+
+/// A session in state `S`. Holds the bearer id (zeroized on drop, never printed) and a
+/// snapshot of the stored record. Not `Clone`: a transition consumes it.
+///
+/// Illegal transitions do not compile:
+/// ```compile_fail
+/// # use medsec_session::*;
+/// fn f(s: &Sessions<store::MemoryStore, ManualClock>, est: Session<Established>) {
+///     let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+///     let _ = s.elevate(&mut rng, est); // Established cannot be elevated
+/// }
+/// ```
+/// ```compile_fail
+/// # use medsec_session::*;
+/// fn f(s: &Sessions<store::MemoryStore, ManualClock>, est: Session<Established>) {
+///     let _ = s.data(&est); // no data access before activation
+/// }
+/// ```
+/// ```compile_fail
+/// # use medsec_session::*;
+/// fn f(s: &Sessions<store::MemoryStore, ManualClock>, a: Session<Active>) {
+///     let ended = s.logout(a).unwrap();
+///     let _ = s.logout(ended); // an ended session is not a session
+/// }
+/// ```
+pub struct Session<S> {
+    id: SessionId,
+    key: IdHash,
+    meta: SessionMeta,
+    _state: PhantomData<S>,
+}
+
+impl<S> Session<S> {
+    /// The bearer id to hand to the client (cookie, header). Secret.
+    #[must_use]
+    pub fn id(&self) -> &SessionId {
+        &self.id
+    }
+    /// The hash the store keys this session by (safe to log via [`IdHash::log_tag`]).
+    #[must_use]
+    pub fn id_hash(&self) -> &IdHash {
+        &self.key
+    }
+    /// The owner.
+    #[must_use]
+    pub fn user(&self) -> &UserId {
+        &self.meta.user
+    }
+    /// The owner's role at login.
+    #[must_use]
+    pub fn role(&self) -> RoleCode {
+        self.meta.role
+    }
+    /// The revocation epoch this session was issued under; tokens derived from the session
+    /// should carry it so that revoking the user revokes them too.
+    #[must_use]
+    pub fn revocation_epoch(&self) -> u64 {
+        self.meta.revocation_epoch
+    }
+    /// The stored record as of this handle's last read or write.
+    #[must_use]
+    pub fn meta(&self) -> &SessionMeta {
+        &self.meta
+    }
+
+    fn retype<T>(self) -> Session<T> {
+        Session {
+            id: self.id,
+            key: self.key,
+            meta: self.meta,
+            _state: PhantomData,
+        }
+    }
+}
+
+impl<S> fmt::Debug for Session<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("state", &core::any::type_name::<S>().rsplit("::").next())
+            .field("id_hash", &self.key)
+            .field("version", &self.meta.version)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a session ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EndReason {
+    /// The user logged out.
+    Logout,
+    /// No request within the idle timeout.
+    IdleTimeout,
+    /// The absolute lifetime ran out.
+    AbsoluteTimeout,
+    /// The user was revoked or their role changed (revocation epoch advanced).
+    Revoked,
+    /// Ended to make room under the concurrent-session cap.
+    CapReached,
+    /// The clock went backwards further than the policy tolerates.
+    ClockRegression,
+    /// Ended by the user or an administrator from a session list.
+    Terminated,
+}
+
+/// Receipt for a session that has ended. Not a [`Session`]: nothing can be done with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ended {
+    /// Why.
+    pub reason: EndReason,
+    /// Which session (its hash).
+    pub id_hash: IdHash,
+}
+
+/// One line of a user's session list (ASVS v5.0.0-7.5.2): enough to recognise and end a
+/// session, nothing that would let anyone resume it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionSummary {
+    /// Handle for [`Sessions::terminate`].
+    pub id_hash: IdHash,
+    /// Login time.
+    pub created_at: Timestamp,
+    /// Latest request.
+    pub last_seen: Timestamp,
+    /// When it expires if unused.
+    pub expires_at: Timestamp,
+    /// Elevation deadline ([`Timestamp::ZERO`] when not elevated).
+    pub elevated_until: Timestamp,
+    /// Bound to a TLS channel.
+    pub channel_bound: bool,
+}
+
+/// Decrypted per-session data: zeroized on drop, `Debug` redacted.
+#[cfg(feature = "alloc")]
+pub struct SessionData(zeroize::Zeroizing<alloc::vec::Vec<u8>>);
+
+#[cfg(feature = "alloc")]
+impl SessionData {
+    /// The plaintext.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl fmt::Debug for SessionData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionData")
+            .field("len", &self.0.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl zeroize::ZeroizeOnDrop for SessionData {}
+
+/// Why a presented session was refused; internal (logged, never returned).
+enum Refusal {
+    End(EndReason),
+    Deny(&'static str),
+}
+
+/// The session manager: the only way to create, resume, elevate, rotate and end sessions.
+/// Generic over its store `St`, clock `C` and revocation-epoch source `E`.
+pub struct Sessions<St, C, E = crate::revocation::StaticEpochs> {
+    store: St,
+    clock: C,
+    epochs: E,
+    secret: DataSecret,
+    policy: SessionPolicy,
+}
+
+impl<St, C, E> fmt::Debug for Sessions<St, C, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sessions")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<St: SessionStore, C: Clock> Sessions<St, C> {
+    /// A manager without token revocation (firmware, single-process tools).
+    ///
+    /// # Errors
+    /// [`Error::InvalidPolicy`] when `policy` is inconsistent.
+    pub fn new(store: St, clock: C, secret: DataSecret, policy: SessionPolicy) -> Result<Self> {
+        Sessions::with_epochs(store, clock, crate::revocation::StaticEpochs, secret, policy)
+    }
+}
+
+impl<St: SessionStore, C: Clock, E: RevocationEpochs> Sessions<St, C, E> {
+    /// A manager whose sessions honour the revocation epochs in `epochs`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidPolicy`] when `policy` is inconsistent.
+    pub fn with_epochs(store: St, clock: C, epochs: E, secret: DataSecret, policy: SessionPolicy) -> Result<Self> {
+        policy.validate()?;
+        Ok(Self {
+            store,
+            clock,
+            epochs,
+            secret,
+            policy,
+        })
+    }
+
+    /// The policy in force.
+    #[must_use]
+    pub fn policy(&self) -> &SessionPolicy {
+        &self.policy
+    }
+
+    /// The store.
+    #[must_use]
+    pub fn store(&self) -> &St {
+        &self.store
+    }
+
+    /// Creates a session after the caller has verified the user's credentials or token.
+    /// Always issues a fresh id; `previous` (whatever id the client presented before
+    /// logging in, if any) is ended, so a planted id can never become an authenticated
+    /// one (no fixation). Enforces the concurrent-session cap.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when the policy requires channel binding and none is given;
+    /// [`Error::CapacityExhausted`] at the cap with [`CapPolicy::Reject`] or when the store
+    /// is full; [`Error::Unavailable`] when the store or epoch source fails.
+    pub fn login<R: CryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+        user: &UserId,
+        role: RoleCode,
+        binding: Option<&ChannelBinding>,
+        previous: Option<&SessionId>,
+    ) -> Result<Session<Established>> {
+        if self.policy.require_channel_binding && binding.is_none() {
+            return Err(Error::InvalidInput);
+        }
+        if let Some(prev) = previous {
+            let k = prev.id_hash();
+            if self.store.remove(&k)? {
+                tracing::info!(session = k.log_tag(), "pre-login session ended on login");
+            }
+        }
+        let now = self.clock.now();
+        let epoch = self.epochs.current(user)?;
+        self.enforce_cap(user, now)?;
+        let id = SessionId::generate(rng);
+        let key = id.id_hash();
+        let t = &self.policy.timeouts;
+        let meta = SessionMeta {
+            version: 1,
+            user: *user,
+            role,
+            state: StoredState::Established,
+            created_at: now,
+            authenticated_at: now,
+            last_seen: now,
+            idle_timeout_ms: duration_millis(t.idle),
+            absolute_deadline: now.saturating_add(t.absolute),
+            elevated_until: Timestamp::ZERO,
+            revocation_epoch: epoch,
+            binding: binding.map(ChannelBinding::binding_hash),
+            data_len: 0,
+        };
+        match self.store.insert(&key, &meta, &[]) {
+            Err(Error::CapacityExhausted) => {
+                self.store.sweep(now)?;
+                self.store.insert(&key, &meta, &[])?;
+            }
+            other => other?,
+        }
+        tracing::info!(session = key.log_tag(), "session established");
+        Ok(Session {
+            id,
+            key,
+            meta,
+            _state: PhantomData,
+        })
+    }
+
+    /// Activates a freshly established session (its first request).
+    ///
+    /// # Errors
+    /// As [`Sessions::resume`].
+    pub fn activate(&self, session: Session<Established>, binding: Option<&ChannelBinding>) -> Result<Session<Active>> {
+        self.resume(session.id(), binding)
+    }
+
+    /// Looks a presented id up, checks every clock, the revocation epoch and the channel
+    /// binding, and records the request (touch). This is the per-request entry point.
+    ///
+    /// # Errors
+    /// [`Error::Rejected`] for any invalid session (unknown, ended, expired, revoked, bound
+    /// elsewhere); [`Error::Unavailable`] when the store or epoch source fails (deny);
+    /// [`Error::Conflict`] when concurrent requests kept winning the update.
+    pub fn resume(&self, id: &SessionId, binding: Option<&ChannelBinding>) -> Result<Session<Active>> {
+        let key = id.id_hash();
+        let meta = self.touch(&key, binding)?;
+        Ok(Session {
+            id: SessionId::from_bytes(*id.as_bytes()),
+            key,
+            meta,
+            _state: PhantomData,
+        })
+    }
+
+    /// Like [`Sessions::resume`], for requests that need an elevated session.
+    ///
+    /// # Errors
+    /// As [`Sessions::resume`], plus [`Error::ElevationRequired`] when the session is live
+    /// but not (or no longer) elevated.
+    pub fn resume_elevated(&self, id: &SessionId, binding: Option<&ChannelBinding>) -> Result<Session<Elevated>> {
+        let s = self.resume(id, binding)?;
+        if s.meta.last_seen < s.meta.elevated_until {
+            Ok(s.retype())
+        } else {
+            Err(Error::ElevationRequired)
+        }
+    }
+
+    /// Elevates after the caller has re-authenticated the user (password, passkey, second
+    /// factor). Rotates the id: the pre-elevation id stops working.
+    ///
+    /// # Errors
+    /// As [`Sessions::rotate`].
+    pub fn elevate<R: CryptoRng + ?Sized>(&self, rng: &mut R, session: Session<Active>) -> Result<Session<Elevated>> {
+        let now = self.live_now(&session)?;
+        let until = now.saturating_add(self.policy.timeouts.elevation);
+        let until = until.min(self.absolute_deadline(&session.meta));
+        let mut meta = session.meta;
+        meta.elevated_until = until;
+        meta.authenticated_at = now;
+        meta.last_seen = now;
+        Ok(self.rotate_to(rng, session, meta)?.retype())
+    }
+
+    /// Gives up elevation early (the sensitive task is done). Rotates the id.
+    ///
+    /// # Errors
+    /// As [`Sessions::rotate`].
+    pub fn step_down<R: CryptoRng + ?Sized>(&self, rng: &mut R, session: Session<Elevated>) -> Result<Session<Active>> {
+        let now = self.live_now(&session)?;
+        let mut meta = session.meta;
+        meta.elevated_until = Timestamp::ZERO;
+        meta.last_seen = now;
+        Ok(self.rotate_to(rng, session, meta)?.retype())
+    }
+
+    /// Issues a new id for the same session (same user, clocks and data) and kills the old
+    /// one in the same atomic store operation. Data is re-sealed under the new id's key.
+    ///
+    /// # Errors
+    /// [`Error::Rejected`] when the session is no longer live; [`Error::Conflict`] when it
+    /// changed since this handle was read; [`Error::Unavailable`].
+    pub fn rotate<R: CryptoRng + ?Sized, S: Live>(&self, rng: &mut R, session: Session<S>) -> Result<Session<S>> {
+        let now = self.live_now(&session)?;
+        let mut meta = session.meta;
+        meta.last_seen = now;
+        Ok(self.rotate_to(rng, session, meta)?.retype())
+    }
+
+    /// Logs out: the session is deleted server-side and its data wiped.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] when the store cannot be reached (the client should still
+    /// drop its id; the session will also expire).
+    pub fn logout<S>(&self, session: Session<S>) -> Result<Ended> {
+        self.store.remove(&session.key)?;
+        tracing::info!(session = session.key.log_tag(), "session ended: logout");
+        Ok(Ended {
+            reason: EndReason::Logout,
+            id_hash: session.key,
+        })
+    }
+
+    /// Ends every session of `user` (logout everywhere; ASVS v5.0.0-7.4.3, 7.4.5).
+    /// Returns how many ended.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`].
+    pub fn logout_everywhere(&self, user: &UserId) -> Result<usize> {
+        let n = self.store.remove_user(user)?;
+        tracing::info!(count = n, "user's sessions ended: logout everywhere");
+        Ok(n)
+    }
+
+    /// Revokes a user (account disabled or deleted, credentials compromised): advances the
+    /// user's revocation epoch, which revokes every token derived from their sessions, then
+    /// ends all their sessions. A session created concurrently elsewhere under the old
+    /// epoch is refused at its next request. Returns how many sessions ended.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] when the epoch cannot be advanced or the store fails; the
+    /// caller must retry: revocation is not complete.
+    pub fn revoke_user(&self, user: &UserId) -> Result<usize> {
+        let epoch = self.epochs.advance(user)?;
+        let n = self.store.remove_user(user)?;
+        tracing::warn!(count = n, epoch, "user revoked: sessions ended, tokens revoked");
+        Ok(n)
+    }
+
+    /// A user's role changed (typically lowered): their sessions and derived tokens carry
+    /// the old role, so all are ended exactly as by [`Sessions::revoke_user`]. The user
+    /// logs in again under the new role.
+    ///
+    /// # Errors
+    /// As [`Sessions::revoke_user`].
+    pub fn role_changed(&self, user: &UserId) -> Result<usize> {
+        self.revoke_user(user)
+    }
+
+    /// Ends one of `user`'s sessions picked from [`Sessions::list`] (self-service "sign out
+    /// that device", or an administrator). `false` when it does not exist or belongs to
+    /// someone else.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`].
+    pub fn terminate(&self, user: &UserId, id_hash: &IdHash) -> Result<bool> {
+        match self.store.load(id_hash)? {
+            Some(m) if m.user == *user => {
+                let gone = self.store.remove(id_hash)?;
+                tracing::info!(session = id_hash.log_tag(), "session ended: terminated");
+                Ok(gone)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// Calls `f` with a summary of each live session of `user`.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`].
+    pub fn for_each_session(&self, user: &UserId, mut f: impl FnMut(SessionSummary)) -> Result<()> {
+        let now = self.clock.now();
+        self.store.for_each_of_user(user, &mut |k, m| {
+            if self.check_times(m, now).is_ok() {
+                f(summary(k, m));
+            }
+        })
+    }
+
+    /// The live sessions of `user` (ASVS v5.0.0-7.5.2).
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`].
+    #[cfg(feature = "alloc")]
+    pub fn list(&self, user: &UserId) -> Result<alloc::vec::Vec<SessionSummary>> {
+        let mut v = alloc::vec::Vec::new();
+        self.for_each_session(user, |s| v.push(s))?;
+        Ok(v)
+    }
+
+    /// Removes expired sessions from the store. Call it periodically (the memory store
+    /// also sweeps on its own when full). Returns how many were removed.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`].
+    pub fn sweep(&self) -> Result<usize> {
+        self.store.sweep(self.clock.now())
+    }
+
+    /// Stores `plaintext` as this session's data, sealed under a key only this session's
+    /// id can derive. Replaces earlier data.
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`] beyond [`MAX_DATA_LEN`]; [`Error::Rejected`] when the session is
+    /// no longer live; [`Error::Conflict`] when it changed since this handle was read
+    /// (resume and retry); [`Error::Unavailable`].
+    pub fn set_data<R: CryptoRng + ?Sized, S: Live>(&self, rng: &mut R, session: &mut Session<S>, plaintext: &[u8]) -> Result<()> {
+        if plaintext.len() > MAX_DATA_LEN {
+            return Err(Error::TooLarge);
+        }
+        let now = self.live_now(session)?;
+        let sealed_len = if plaintext.is_empty() { 0 } else { plaintext.len() + SEAL_OVERHEAD };
+        let mut meta = session.meta;
+        meta.version = meta.version.checked_add(1).ok_or(Error::Conflict)?;
+        meta.last_seen = now;
+        meta.data_len = u32::try_from(sealed_len).map_err(|_| Error::TooLarge)?;
+        with_buffer(sealed_len, |buf| {
+            if !plaintext.is_empty() {
+                let mut nonce = [0u8; NONCE_LEN];
+                rng.fill_bytes(&mut nonce);
+                self.secret.seal(&session.id, &session.key, nonce, plaintext, buf)?;
+            }
+            self.store
+                .update(&session.key, session.meta.version, &meta, DataUpdate::Replace(buf))
+        })?;
+        session.meta = meta;
+        Ok(())
+    }
+
+    /// This session's data, decrypted (`None` when none was set). Another session's data
+    /// can never come back here: the key is derived from this session's id.
+    ///
+    /// # Errors
+    /// [`Error::Rejected`] when the session is gone or the stored data does not verify;
+    /// [`Error::Conflict`] when the data changed concurrently; [`Error::Unavailable`].
+    #[cfg(feature = "alloc")]
+    pub fn data<S: Live>(&self, session: &Session<S>) -> Result<Option<SessionData>> {
+        let meta = self.store.load(&session.key)?.ok_or(Error::Rejected)?;
+        if meta.data_len == 0 {
+            return Ok(None);
+        }
+        let sealed_len = meta.data_len as usize;
+        let mut sealed = zeroize::Zeroizing::new(alloc::vec![0u8; sealed_len]);
+        self.store.read_data(&session.key, &mut sealed)?;
+        let mut out = zeroize::Zeroizing::new(alloc::vec![0u8; sealed_len.saturating_sub(SEAL_OVERHEAD)]);
+        self.secret.open(&session.id, &session.key, &sealed, &mut out)?;
+        Ok(Some(SessionData(out)))
+    }
+
+    /// Like [`Sessions::data`] without a heap: decrypts into `out` and returns the length.
+    ///
+    /// # Errors
+    /// As [`Sessions::data`], plus [`Error::TooLarge`] when `out` is too small.
+    pub fn read_data_into<S: Live>(&self, session: &Session<S>, out: &mut [u8]) -> Result<usize> {
+        let meta = self.store.load(&session.key)?.ok_or(Error::Rejected)?;
+        let sealed_len = meta.data_len as usize;
+        if sealed_len == 0 {
+            return Ok(0);
+        }
+        let plain_len = sealed_len.saturating_sub(SEAL_OVERHEAD);
+        let dst = out.get_mut(..plain_len).ok_or(Error::TooLarge)?;
+        with_buffer(sealed_len, |sealed| {
+            self.store.read_data(&session.key, sealed)?;
+            self.secret.open(&session.id, &session.key, sealed, dst)
+        })?;
+        Ok(plain_len)
+    }
+
+    // ---- internals ----
+
+    fn absolute_deadline(&self, meta: &SessionMeta) -> Timestamp {
+        // A policy tightened after login applies to existing sessions at once.
+        meta.absolute_deadline
+            .min(meta.created_at.saturating_add(self.policy.timeouts.absolute))
+    }
+
+    fn idle_ms(&self, meta: &SessionMeta) -> u64 {
+        meta.idle_timeout_ms.min(duration_millis(self.policy.timeouts.idle))
+    }
+
+    /// The effective time for `meta` (never before its `last_seen`), or why it is over.
+    fn check_times(&self, meta: &SessionMeta, now: Timestamp) -> core::result::Result<Timestamp, Refusal> {
+        let tolerance = duration_millis(self.policy.max_clock_regression);
+        if now.saturating_add_millis(tolerance) < meta.last_seen {
+            return Err(Refusal::End(EndReason::ClockRegression));
+        }
+        // A clock that went backwards (within tolerance) freezes the session's clocks; it
+        // never moves a deadline later.
+        let now = now.max(meta.last_seen);
+        if now >= self.absolute_deadline(meta) {
+            return Err(Refusal::End(EndReason::AbsoluteTimeout));
+        }
+        if now >= meta.last_seen.saturating_add_millis(self.idle_ms(meta)) {
+            return Err(Refusal::End(EndReason::IdleTimeout));
+        }
+        Ok(now)
+    }
+
+    fn check(&self, meta: &SessionMeta, now: Timestamp, binding: Option<&ChannelBinding>) -> Result<core::result::Result<Timestamp, Refusal>> {
+        let now = match self.check_times(meta, now) {
+            Ok(t) => t,
+            Err(r) => return Ok(Err(r)),
+        };
+        if self.epochs.current(&meta.user)? > meta.revocation_epoch {
+            return Ok(Err(Refusal::End(EndReason::Revoked)));
+        }
+        match (&meta.binding, binding) {
+            (Some(stored), Some(presented)) => {
+                if !bool::from(stored.ct_eq(&presented.binding_hash())) {
+                    return Ok(Err(Refusal::Deny("channel binding mismatch")));
+                }
+            }
+            (Some(_), None) => return Ok(Err(Refusal::Deny("channel binding missing"))),
+            (None, _) if self.policy.require_channel_binding => {
+                return Ok(Err(Refusal::Deny("unbound session where binding is required")))
+            }
+            (None, _) => {}
+        }
+        Ok(Ok(now))
+    }
+
+    fn refuse(&self, key: &IdHash, refusal: Refusal) -> Error {
+        match refusal {
+            Refusal::End(reason) => {
+                tracing::info!(session = key.log_tag(), ?reason, "session ended");
+                if let Err(e) = self.store.remove(key) {
+                    tracing::warn!(session = key.log_tag(), error = %e, "could not delete ended session");
+                    return e;
+                }
+                Error::Rejected
+            }
+            Refusal::Deny(why) => {
+                tracing::warn!(session = key.log_tag(), why, "session refused");
+                Error::Rejected
+            }
+        }
+    }
+
+    fn touch(&self, key: &IdHash, binding: Option<&ChannelBinding>) -> Result<SessionMeta> {
+        for _ in 0..TOUCH_RETRIES {
+            let Some(meta) = self.store.load(key)? else {
+                tracing::debug!(session = key.log_tag(), "unknown session id");
+                return Err(Error::Rejected);
+            };
+            let now = match self.check(&meta, self.clock.now(), binding)? {
+                Ok(t) => t,
+                Err(r) => return Err(self.refuse(key, r)),
+            };
+            let mut next = meta;
+            next.version = meta.version.checked_add(1).ok_or(Error::Conflict)?;
+            next.last_seen = now;
+            next.state = StoredState::Active;
+            match self.store.update(key, meta.version, &next, DataUpdate::Keep) {
+                Ok(()) => return Ok(next),
+                Err(Error::Conflict) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::Conflict)
+    }
+
+    /// Re-checks a handle's session against the store's current version and the clocks;
+    /// returns the effective now. Used before every write through a handle.
+    fn live_now<S>(&self, session: &Session<S>) -> Result<Timestamp> {
+        let stored = self.store.load(&session.key)?.ok_or(Error::Rejected)?;
+        if stored.version != session.meta.version {
+            return Err(Error::Conflict);
+        }
+        match self.check_times(&stored, self.clock.now()) {
+            Ok(t) => {
+                if self.epochs.current(&stored.user)? > stored.revocation_epoch {
+                    return Err(self.refuse(&session.key, Refusal::End(EndReason::Revoked)));
+                }
+                Ok(t)
+            }
+            Err(r) => Err(self.refuse(&session.key, r)),
+        }
+    }
+
+    fn rotate_to<R: CryptoRng + ?Sized, S>(&self, rng: &mut R, session: Session<S>, mut meta: SessionMeta) -> Result<Session<S>> {
+        let new_id = SessionId::generate(rng);
+        let new_key = new_id.id_hash();
+        meta.version = session.meta.version.checked_add(1).ok_or(Error::Conflict)?;
+        let sealed_len = session.meta.data_len as usize;
+        with_buffer(sealed_len, |old_sealed| {
+            with_buffer(sealed_len.saturating_sub(SEAL_OVERHEAD), |plain| {
+                with_buffer(sealed_len, |new_sealed| {
+                    if sealed_len > 0 {
+                        self.store.read_data(&session.key, old_sealed)?;
+                        self.secret.open(&session.id, &session.key, old_sealed, plain)?;
+                        let mut nonce = [0u8; NONCE_LEN];
+                        rng.fill_bytes(&mut nonce);
+                        self.secret.seal(&new_id, &new_key, nonce, plain, new_sealed)?;
+                    }
+                    self.store
+                        .rotate(&session.key, session.meta.version, &new_key, &meta, new_sealed)
+                })
+            })
+        })?;
+        tracing::info!(old = session.key.log_tag(), new = new_key.log_tag(), "session id rotated");
+        Ok(Session {
+            id: new_id,
+            key: new_key,
+            meta,
+            _state: PhantomData,
+        })
+    }
+
+    fn enforce_cap(&self, user: &UserId, now: Timestamp) -> Result<()> {
+        let cap = self.policy.max_sessions_per_user as usize;
+        loop {
+            let mut live = 0usize;
+            let mut oldest: Option<(Timestamp, IdHash)> = None;
+            let mut expired: Option<IdHash> = None;
+            self.store.for_each_of_user(user, &mut |k, m| {
+                if self.check_times(m, now).is_ok() {
+                    live = live.saturating_add(1);
+                    if oldest.is_none_or(|(t, _)| m.created_at < t) {
+                        oldest = Some((m.created_at, *k));
+                    }
+                } else {
+                    expired = Some(*k);
+                }
+            })?;
+            if let Some(k) = expired {
+                self.store.remove(&k)?;
+                continue;
+            }
+            if live < cap {
+                return Ok(());
+            }
+            match (self.policy.on_cap, oldest) {
+                (CapPolicy::EndOldest, Some((_, k))) => {
+                    self.store.remove(&k)?;
+                    tracing::info!(session = k.log_tag(), "session ended: concurrent-session cap");
+                }
+                _ => return Err(Error::CapacityExhausted),
+            }
+        }
+    }
+}
+
+fn summary(k: &IdHash, m: &SessionMeta) -> SessionSummary {
+    SessionSummary {
+        id_hash: *k,
+        created_at: m.created_at,
+        last_seen: m.last_seen,
+        expires_at: m.expires_at(),
+        elevated_until: m.elevated_until,
+        channel_bound: m.binding.is_some(),
+    }
+}
+
+/// Runs `f` with a zeroed scratch buffer of `len` bytes, wiped afterwards.
+fn with_buffer<T>(len: usize, f: impl FnOnce(&mut [u8]) -> Result<T>) -> Result<T> {
+    #[cfg(feature = "alloc")]
+    {
+        let mut buf = zeroize::Zeroizing::new(alloc::vec![0u8; len]);
+        f(&mut buf)
+    }
+    #[cfg(not(feature = "alloc"))]
+    {
+        let mut buf = zeroize::Zeroizing::new([0u8; STACK_DATA_MAX]);
+        let slice = buf.get_mut(..len).ok_or(Error::TooLarge)?;
+        f(slice)
+    }
+}

@@ -1,0 +1,318 @@
+//! The stored session: its fields ([`SessionMeta`]) and the byte format persistent stores
+//! write (`docs/session-format.md`, "Stored record").
+
+use crate::clock::Timestamp;
+use crate::id::{IdHash, UserId, MAX_USER_ID_LEN};
+use crate::policy::RoleCode;
+use crate::seal::{RecordKey, MAX_SEALED_LEN, SEAL_OVERHEAD};
+use crate::{Error, Result};
+
+/// Record magic, "MSSR".
+pub const RECORD_MAGIC: [u8; 4] = *b"MSSR";
+/// Format version written and accepted.
+pub const RECORD_FORMAT_VERSION: u8 = 1;
+/// Bytes of the HMAC-SHA256 tag at the end of a record.
+pub const RECORD_MAC_LEN: usize = 32;
+/// Bytes before the user id (magic .. binding hash, plus the user length byte).
+const FIXED_PREFIX_LEN: usize = 106;
+/// Smallest well-formed record: 1-byte user id, no data.
+pub const MIN_RECORD_LEN: usize = FIXED_PREFIX_LEN + 1 + 4 + RECORD_MAC_LEN;
+/// Largest well-formed record.
+pub const MAX_RECORD_LEN: usize = FIXED_PREFIX_LEN + MAX_USER_ID_LEN + 4 + MAX_SEALED_LEN + RECORD_MAC_LEN;
+
+/// The lifecycle state a store keeps. (Elevation is a deadline, `elevated_until`, not a
+/// state: it lapses on its own clock.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum StoredState {
+    /// Issued at login; the client has not used it yet.
+    Established = 0,
+    /// In use.
+    Active = 1,
+}
+
+/// Everything a store keeps about a session except its sealed data. Plain values, no
+/// secrets (the id itself is never here, only its hash, which is the store's key).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionMeta {
+    /// Compare-and-swap version: 1 at creation, +1 on every write.
+    pub version: u64,
+    /// The owner.
+    pub user: UserId,
+    /// The owner's role at login.
+    pub role: RoleCode,
+    /// Lifecycle state.
+    pub state: StoredState,
+    /// Login time.
+    pub created_at: Timestamp,
+    /// Time of the last full authentication (login or re-authentication).
+    pub authenticated_at: Timestamp,
+    /// Latest request time seen (never moves backwards).
+    pub last_seen: Timestamp,
+    /// Idle timeout in force for this session, milliseconds.
+    pub idle_timeout_ms: u64,
+    /// `created_at + absolute lifetime`.
+    pub absolute_deadline: Timestamp,
+    /// End of the current elevation; [`Timestamp::ZERO`] when not elevated.
+    pub elevated_until: Timestamp,
+    /// The user's revocation epoch at login (`medsec-token`); a later epoch ends the session.
+    pub revocation_epoch: u64,
+    /// Hash of the RFC 9266 channel binding, when bound.
+    pub binding: Option<[u8; 32]>,
+    /// Length of the sealed data blob (0 = no data).
+    pub data_len: u32,
+}
+
+impl SessionMeta {
+    /// When the session expires if nothing touches it: the earlier of the idle and the
+    /// absolute deadline. Stores index this for sweeping.
+    #[must_use]
+    pub fn expires_at(&self) -> Timestamp {
+        let idle = self.last_seen.saturating_add_millis(self.idle_timeout_ms);
+        if idle < self.absolute_deadline {
+            idle
+        } else {
+            self.absolute_deadline
+        }
+    }
+
+    /// The encoded length of a record with this metadata.
+    #[must_use]
+    pub fn encoded_len(&self) -> usize {
+        FIXED_PREFIX_LEN + self.user.as_bytes().len() + 4 + self.data_len as usize + RECORD_MAC_LEN
+    }
+}
+
+/// Encodes a record: header, user id, sealed data, then the HMAC-SHA256 tag over
+/// `"medsec-session/v1/record\0" || id_hash || everything before the tag`.
+///
+/// # Errors
+/// [`Error::InvalidInput`] when `data.len()` disagrees with `meta.data_len` or `out` has
+/// the wrong length ([`SessionMeta::encoded_len`]); [`Error::TooLarge`] for oversized data.
+pub fn encode_into(key: &RecordKey, id_hash: &IdHash, meta: &SessionMeta, data: &[u8], out: &mut [u8]) -> Result<()> {
+    if data.len() != meta.data_len as usize {
+        return Err(Error::InvalidInput);
+    }
+    if !(data.is_empty() || (SEAL_OVERHEAD..=MAX_SEALED_LEN).contains(&data.len())) {
+        return Err(Error::TooLarge);
+    }
+    if out.len() != meta.encoded_len() {
+        return Err(Error::InvalidInput);
+    }
+    let user = meta.user.as_bytes();
+    let mut w = Writer { buf: out, pos: 0 };
+    w.put(&RECORD_MAGIC)?;
+    w.put(&[RECORD_FORMAT_VERSION, meta.state as u8])?;
+    w.put(&meta.role.0.to_be_bytes())?;
+    for v in [
+        meta.version,
+        meta.created_at.as_millis(),
+        meta.authenticated_at.as_millis(),
+        meta.last_seen.as_millis(),
+        meta.idle_timeout_ms,
+        meta.absolute_deadline.as_millis(),
+        meta.elevated_until.as_millis(),
+        meta.revocation_epoch,
+    ] {
+        w.put(&v.to_be_bytes())?;
+    }
+    match &meta.binding {
+        Some(b) => {
+            w.put(&[1])?;
+            w.put(b)?;
+        }
+        None => {
+            w.put(&[0])?;
+            w.put(&[0u8; 32])?;
+        }
+    }
+    w.put(&[u8::try_from(user.len()).map_err(|_| Error::InvalidInput)?])?;
+    w.put(user)?;
+    w.put(&meta.data_len.to_be_bytes())?;
+    w.put(data)?;
+    let body_len = w.pos;
+    let (body, tag) = out.split_at_mut(body_len);
+    tag.copy_from_slice(&key.mac(id_hash, body));
+    Ok(())
+}
+
+/// Encodes a record into a new vector (see [`encode_into`]).
+///
+/// # Errors
+/// As [`encode_into`].
+#[cfg(feature = "alloc")]
+pub fn encode(key: &RecordKey, id_hash: &IdHash, meta: &SessionMeta, data: &[u8]) -> Result<alloc::vec::Vec<u8>> {
+    let mut out = alloc::vec![0u8; meta.encoded_len()];
+    encode_into(key, id_hash, meta, data, &mut out)?;
+    Ok(out)
+}
+
+/// Verifies and decodes a stored record filed under `id_hash`. The MAC is checked (in
+/// constant time) before any field is trusted; then every field is checked for its
+/// canonical form. Returns the metadata and the sealed data blob.
+///
+/// # Errors
+/// [`Error::Rejected`] for anything that is not a well-formed, authentic record: one
+/// opaque error.
+pub fn decode<'a>(key: &RecordKey, id_hash: &IdHash, bytes: &'a [u8]) -> Result<(SessionMeta, &'a [u8])> {
+    if bytes.len() < MIN_RECORD_LEN || bytes.len() > MAX_RECORD_LEN {
+        return Err(Error::Rejected);
+    }
+    let body_len = bytes.len() - RECORD_MAC_LEN;
+    let (body, tag) = bytes.split_at(body_len);
+    if !key.verify(id_hash, body, tag) {
+        return Err(Error::Rejected);
+    }
+    decode_body(body).ok_or(Error::Rejected)
+}
+
+fn decode_body(body: &[u8]) -> Option<(SessionMeta, &[u8])> {
+    let mut r = Reader { buf: body, pos: 0 };
+    if r.take(4)? != RECORD_MAGIC || r.u8()? != RECORD_FORMAT_VERSION {
+        return None;
+    }
+    let state = match r.u8()? {
+        0 => StoredState::Established,
+        1 => StoredState::Active,
+        _ => return None,
+    };
+    let role = RoleCode(u16::from_be_bytes(r.array()?));
+    let version = r.u64()?;
+    let created_at = Timestamp::from_millis(r.u64()?);
+    let authenticated_at = Timestamp::from_millis(r.u64()?);
+    let last_seen = Timestamp::from_millis(r.u64()?);
+    let idle_timeout_ms = r.u64()?;
+    let absolute_deadline = Timestamp::from_millis(r.u64()?);
+    let elevated_until = Timestamp::from_millis(r.u64()?);
+    let revocation_epoch = r.u64()?;
+    let flag = r.u8()?;
+    let hash: [u8; 32] = r.array()?;
+    let binding = match flag {
+        0 if hash == [0u8; 32] => None,
+        1 => Some(hash),
+        _ => return None,
+    };
+    let user_len = usize::from(r.u8()?);
+    let user = UserId::new(r.take(user_len)?).ok()?;
+    let data_len = u32::from_be_bytes(r.array()?);
+    let data = r.take(data_len as usize)?;
+    let data_ok = data.is_empty() || (SEAL_OVERHEAD..=MAX_SEALED_LEN).contains(&data.len());
+    if version == 0 || idle_timeout_ms == 0 || !data_ok || r.pos != body.len() {
+        return None;
+    }
+    let meta = SessionMeta {
+        version,
+        user,
+        role,
+        state,
+        created_at,
+        authenticated_at,
+        last_seen,
+        idle_timeout_ms,
+        absolute_deadline,
+        elevated_until,
+        revocation_epoch,
+        binding,
+        data_len,
+    };
+    Some((meta, data))
+}
+
+struct Writer<'a> {
+    buf: &'a mut [u8],
+    pos: usize,
+}
+
+impl Writer<'_> {
+    fn put(&mut self, bytes: &[u8]) -> Result<()> {
+        let end = self.pos.checked_add(bytes.len()).ok_or(Error::InvalidInput)?;
+        self.buf
+            .get_mut(self.pos..end)
+            .ok_or(Error::InvalidInput)?
+            .copy_from_slice(bytes);
+        self.pos = end;
+        Ok(())
+    }
+}
+
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let end = self.pos.checked_add(n)?;
+        let s = self.buf.get(self.pos..end)?;
+        self.pos = end;
+        Some(s)
+    }
+    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        self.take(N)?.try_into().ok()
+    }
+    fn u8(&mut self) -> Option<u8> {
+        self.take(1)?.first().copied()
+    }
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_be_bytes(self.array()?))
+    }
+}
+
+#[cfg(all(test, feature = "alloc"))]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "test code")]
+    use super::*;
+
+    fn sample() -> SessionMeta {
+        SessionMeta {
+            version: 3,
+            user: UserId::new(b"clinician-42").unwrap(),
+            role: RoleCode::CLINICIAN,
+            state: StoredState::Active,
+            created_at: Timestamp::from_millis(1_700_000_000_000),
+            authenticated_at: Timestamp::from_millis(1_700_000_000_000),
+            last_seen: Timestamp::from_millis(1_700_000_060_000),
+            idle_timeout_ms: 900_000,
+            absolute_deadline: Timestamp::from_millis(1_700_043_200_000),
+            elevated_until: Timestamp::ZERO,
+            revocation_epoch: 7,
+            binding: Some([0x5a; 32]),
+            data_len: 30,
+        }
+    }
+
+    #[test]
+    fn round_trip_and_every_bit_flip_rejected() {
+        let key = RecordKey::from_bytes([4; 32]);
+        let h = IdHash::from_bytes([8; 32]);
+        let meta = sample();
+        let data = [0xC3u8; 30];
+        let enc = encode(&key, &h, &meta, &data).unwrap();
+        assert_eq!(enc.len(), meta.encoded_len());
+        let (back, d) = decode(&key, &h, &enc).unwrap();
+        assert_eq!(back, meta);
+        assert_eq!(d, &data);
+        for i in 0..enc.len() * 8 {
+            let mut t = enc.clone();
+            t[i / 8] ^= 1 << (i % 8);
+            assert_eq!(decode(&key, &h, &t).map(|_| ()), Err(Error::Rejected), "bit {i}");
+        }
+        for n in 0..enc.len() {
+            assert!(decode(&key, &h, &enc[..n]).is_err());
+        }
+        // Filed under another key (row swap) or checked with another record key.
+        assert!(decode(&key, &IdHash::from_bytes([9; 32]), &enc).is_err());
+        assert!(decode(&RecordKey::from_bytes([5; 32]), &h, &enc).is_err());
+    }
+
+    #[test]
+    fn mismatched_lengths_are_refused() {
+        let key = RecordKey::from_bytes([4; 32]);
+        let h = IdHash::from_bytes([8; 32]);
+        let meta = sample();
+        assert_eq!(encode(&key, &h, &meta, &[0; 29]), Err(Error::InvalidInput));
+        let mut m = meta;
+        m.data_len = 5;
+        assert_eq!(encode(&key, &h, &m, &[0; 5]), Err(Error::TooLarge));
+    }
+}

@@ -1,0 +1,151 @@
+//! The storage seam: a small object-safe trait, and its implementations.
+//!
+//! | store | feature | for |
+//! |---|---|---|
+//! | [`FixedStore`] | none (no heap) | firmware: a handful of sessions |
+//! | [`MemoryStore`] | `memory` | one server process; sharded, bounded, swept |
+//! | [`SqliteStore`] | `sqlite` | apps and the server example's embedded default |
+//! | [`PostgresStore`] | `postgres` | several server instances sharing sessions |
+//!
+//! Every store keys sessions by [`IdHash`] (never the id), updates them only by versioned
+//! compare-and-swap, and fails closed: an unreachable store is an error, never "no session"
+//! turned into "allow", and never a silent drop.
+
+use crate::clock::Timestamp;
+use crate::id::{IdHash, UserId};
+use crate::record::SessionMeta;
+use crate::Result;
+
+mod fixed;
+#[cfg(feature = "memory")]
+mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+pub use fixed::FixedStore;
+#[cfg(feature = "memory")]
+pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
+
+/// What an update does with the sealed data blob.
+#[derive(Debug, Clone, Copy)]
+pub enum DataUpdate<'a> {
+    /// Leave it as stored.
+    Keep,
+    /// Replace it (an empty slice removes it); its length must equal the new
+    /// [`SessionMeta::data_len`].
+    Replace(&'a [u8]),
+}
+
+/// Session storage. Implementations must be linearizable per key: every write states the
+/// version it expects and fails with [`crate::Error::Conflict`] when the stored version
+/// differs or the session is gone, so concurrent requests cannot lose updates or bring an
+/// ended session back.
+///
+/// Errors: [`crate::Error::Unavailable`] whenever the backing storage fails (the manager
+/// then denies the request), [`crate::Error::Conflict`] for a lost compare-and-swap,
+/// [`crate::Error::CapacityExhausted`] when a bounded store is full.
+pub trait SessionStore {
+    /// Adds a new session under `key` with `meta.version == 1`.
+    ///
+    /// # Errors
+    /// [`crate::Error::Conflict`] if `key` exists; `CapacityExhausted`; `Unavailable`.
+    fn insert(&self, key: &IdHash, meta: &SessionMeta, data: &[u8]) -> Result<()>;
+
+    /// The session's metadata, or `None` when there is no such session.
+    ///
+    /// # Errors
+    /// `Unavailable`; `Rejected` when a persistent record fails verification.
+    fn load(&self, key: &IdHash) -> Result<Option<SessionMeta>>;
+
+    /// Copies the sealed data blob into `out`, which must be exactly as long as it.
+    ///
+    /// # Errors
+    /// `Rejected` when there is no such session; `Conflict` when the length differs (the
+    /// data changed since the caller's load); `Unavailable`.
+    fn read_data(&self, key: &IdHash, out: &mut [u8]) -> Result<()>;
+
+    /// Replaces the metadata (and maybe the data) if the stored version is
+    /// `expected_version`. `meta.version` must be `expected_version + 1`.
+    ///
+    /// # Errors
+    /// `Conflict` on a version mismatch or a missing session; `Unavailable`.
+    fn update(&self, key: &IdHash, expected_version: u64, meta: &SessionMeta, data: DataUpdate<'_>) -> Result<()>;
+
+    /// Atomically removes `old` (if at `expected_version`) and inserts `new` with `meta`
+    /// and `data`: id rotation.
+    ///
+    /// # Errors
+    /// `Conflict` on a version mismatch, a missing `old` or an existing `new`; `Unavailable`.
+    fn rotate(&self, old: &IdHash, expected_version: u64, new: &IdHash, meta: &SessionMeta, data: &[u8]) -> Result<()>;
+
+    /// Removes a session, wiping its data where the medium allows. `true` if it existed.
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    fn remove(&self, key: &IdHash) -> Result<bool>;
+
+    /// Removes every session of `user`; returns how many.
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    fn remove_user(&self, user: &UserId) -> Result<usize>;
+
+    /// Calls `f` for each stored session of `user` (expired ones included).
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    fn for_each_of_user(&self, user: &UserId, f: &mut dyn FnMut(&IdHash, &SessionMeta)) -> Result<()>;
+
+    /// Removes every session whose [`SessionMeta::expires_at`] is at or before `now`;
+    /// returns how many.
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    fn sweep(&self, now: Timestamp) -> Result<usize>;
+}
+
+macro_rules! forward_store {
+    ($($ty:tt)*) => {
+        impl<S: SessionStore + ?Sized> SessionStore for $($ty)* {
+            fn insert(&self, key: &IdHash, meta: &SessionMeta, data: &[u8]) -> Result<()> {
+                (**self).insert(key, meta, data)
+            }
+            fn load(&self, key: &IdHash) -> Result<Option<SessionMeta>> {
+                (**self).load(key)
+            }
+            fn read_data(&self, key: &IdHash, out: &mut [u8]) -> Result<()> {
+                (**self).read_data(key, out)
+            }
+            fn update(&self, key: &IdHash, expected_version: u64, meta: &SessionMeta, data: DataUpdate<'_>) -> Result<()> {
+                (**self).update(key, expected_version, meta, data)
+            }
+            fn rotate(&self, old: &IdHash, expected_version: u64, new: &IdHash, meta: &SessionMeta, data: &[u8]) -> Result<()> {
+                (**self).rotate(old, expected_version, new, meta, data)
+            }
+            fn remove(&self, key: &IdHash) -> Result<bool> {
+                (**self).remove(key)
+            }
+            fn remove_user(&self, user: &UserId) -> Result<usize> {
+                (**self).remove_user(user)
+            }
+            fn for_each_of_user(&self, user: &UserId, f: &mut dyn FnMut(&IdHash, &SessionMeta)) -> Result<()> {
+                (**self).for_each_of_user(user, f)
+            }
+            fn sweep(&self, now: Timestamp) -> Result<usize> {
+                (**self).sweep(now)
+            }
+        }
+    };
+}
+
+forward_store!(&S);
+#[cfg(feature = "alloc")]
+forward_store!(alloc::sync::Arc<S>);
+#[cfg(feature = "alloc")]
+forward_store!(alloc::boxed::Box<S>);
