@@ -35,6 +35,12 @@ impl<'a> Reader<'a> {
         self.rest.is_empty()
     }
 
+    /// Bytes not yet read.
+    #[cfg(test)]
+    pub(crate) fn rest_len(&self) -> usize {
+        self.rest.len()
+    }
+
     /// The next byte without consuming it.
     pub(crate) fn peek(&self) -> Option<u8> {
         self.rest.first().copied()

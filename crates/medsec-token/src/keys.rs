@@ -526,7 +526,7 @@ mod tests {
         assert_eq!(VerifyingKey::from_file_bytes(&pbuf[..m]).unwrap(), sk.verifying_key());
         let raw = sk.verifying_key().to_bytes();
         assert_eq!(VerifyingKey::from_file_bytes(&raw).unwrap(), sk.verifying_key());
-        assert!(format!("{sk:?}").starts_with("SigningKey { kid: KeyId("));
+        assert!(std::format!("{sk:?}").starts_with("SigningKey { kid: KeyId("));
     }
 
     #[test]

@@ -335,10 +335,19 @@ impl<'a> Scope<'a> {
 }
 
 /// Up to [`ScopeSet::MAX`] scopes, at most one per resource, with no heap allocation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Equality is set equality (order does not matter).
+#[derive(Clone, Copy, Debug)]
 pub struct ScopeSet<'a> {
     items: [Option<Scope<'a>>; ScopeSet::MAX],
 }
+
+impl PartialEq for ScopeSet<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.is_subset_of(other) && other.is_subset_of(self)
+    }
+}
+
+impl Eq for ScopeSet<'_> {}
 
 impl Default for ScopeSet<'_> {
     fn default() -> Self {

@@ -1,1 +1,657 @@
+//! Unit tests of the verifier that check *why* a token was rejected (the public API only
+//! ever says "rejected"). Integration tests in `tests/` exercise the public surface.
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation,
+    reason = "tests"
+)]
 
+use super::*;
+use crate::clock::{FixedClock, FixedFirstSight, MonotonicTime, RollbackGuard};
+use crate::keys::{KeyId, KeySet, MacKey, SigningKey};
+use crate::revocation::{FixedRevocationList, RevocationEpoch};
+use crate::scope::{Actions, PolicyTable, Scope};
+use crate::{ClaimsBuilder, Role};
+use rand_chacha::rand_core::SeedableRng;
+use std::vec;
+use std::vec::Vec;
+
+const ISS: &str = "clinic.example";
+const AUD: &str = "pump-SN004711";
+const NOW: u64 = 1_750_000_000;
+
+fn rng() -> rand_chacha::ChaCha20Rng {
+    rand_chacha::ChaCha20Rng::seed_from_u64(42)
+}
+
+fn signing_key() -> SigningKey {
+    SigningKey::from_seed(&[7u8; 32], None)
+}
+
+fn mac_key() -> MacKey {
+    MacKey::new(KeyId::from_slice(b"mac-1").unwrap(), &[9u8; 32])
+}
+
+fn claims(role: Role) -> Claims<'static> {
+    ClaimsBuilder::new(ISS, role)
+        .subject("patient-8f3a2c")
+        .audience(AUD)
+        .issued_at(NOW)
+        .ttl(3600)
+        .build(&mut rng())
+        .unwrap()
+}
+
+fn sign1(c: &Claims<'_>) -> Vec<u8> {
+    signing_key().mint_vec(c).unwrap()
+}
+
+fn keys() -> KeySet<2> {
+    let mut set = KeySet::new();
+    set.insert(signing_key().verifying_key()).unwrap();
+    set.insert(mac_key()).unwrap();
+    set
+}
+
+const ISSUERS: &[&str] = &[ISS];
+
+fn expect() -> Expectations<'static> {
+    Expectations::new(ISSUERS, AUD)
+}
+
+fn check(token: &[u8], clock: &FixedClock, exp: &Expectations<'_>) -> core::result::Result<(), Reject> {
+    let t = UnverifiedToken::parse_inner(token)?;
+    t.verify_inner(&keys(), clock, exp).map(|_| ())
+}
+
+/// Signs arbitrary protected-header and payload bytes as a Sign1 token (for malformed
+/// claims that the builder would refuse to produce).
+fn forge_sign1(protected: &[u8], payload: &[u8], key: &SigningKey) -> Vec<u8> {
+    let mut buf = [0u8; MAX_TBS_LEN];
+    let n = to_be_signed(b"Signature1", protected, payload, &mut buf).unwrap();
+    let sig = key.sign(&buf[..n]);
+    let mut out = [0u8; 2048];
+    let mut w = Writer::new(&mut out);
+    w.tag(TAG_COSE_SIGN1).unwrap();
+    w.array(4).unwrap();
+    w.bstr(protected).unwrap();
+    w.map(0).unwrap();
+    w.bstr(payload).unwrap();
+    w.bstr(&sig).unwrap();
+    let n = w.position();
+    out[..n].to_vec()
+}
+
+fn protected_for(key: &SigningKey) -> Vec<u8> {
+    let mut p = [0u8; 32];
+    let n = write_protected(ALG_EDDSA, key.kid().as_bytes(), &mut p).unwrap();
+    p[..n].to_vec()
+}
+
+fn payload(c: &Claims<'_>) -> Vec<u8> {
+    let mut buf = [0u8; 1024];
+    let n = c.encode(&mut buf).unwrap();
+    buf[..n].to_vec()
+}
+
+#[test]
+fn round_trip_every_role_both_kinds() {
+    for role in Role::ALL {
+        let c = claims(role);
+        for token in [sign1(&c), mac_key().mint_vec(&c).unwrap()] {
+            let t = UnverifiedToken::parse(&token).unwrap();
+            let v = t.verify(&keys(), &FixedClock::at(NOW), &expect()).unwrap();
+            assert_eq!(v.role(), role);
+            assert_eq!(*v.claims(), c);
+            let table = PolicyTable::DEFAULT.scope_set(role).unwrap();
+            for s in table.iter() {
+                for a in Action::ALL {
+                    assert_eq!(v.allows(&s.resource, a), s.actions.contains(a));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn every_bit_flip_and_truncation_is_rejected() {
+    let c = claims(Role::Clinician);
+    for token in [sign1(&c), mac_key().mint_vec(&c).unwrap()] {
+        let clock = FixedClock::at(NOW);
+        assert_eq!(check(&token, &clock, &expect()), Ok(()));
+        for i in 0..token.len() {
+            for bit in 0..8 {
+                let mut t = token.clone();
+                t[i] ^= 1 << bit;
+                assert!(check(&t, &clock, &expect()).is_err(), "byte {i} bit {bit}");
+            }
+        }
+        for len in 0..token.len() {
+            assert_eq!(
+                check(&token[..len], &clock, &expect()),
+                Err(Reject::Malformed),
+                "len {len}"
+            );
+        }
+        let mut longer = token.clone();
+        longer.push(0);
+        assert_eq!(check(&longer, &clock, &expect()), Err(Reject::Malformed));
+    }
+}
+
+#[test]
+fn algorithm_substitution_fails() {
+    let c = claims(Role::Patient);
+    let clock = FixedClock::at(NOW);
+    // A Sign1 token whose kid names the HMAC key, and a Mac0 token whose kid names the
+    // Ed25519 key: the key decides, so both fail.
+    let sk = signing_key();
+    let mac_as_sign = SigningKey::from_seed(&[7u8; 32], Some(mac_key().kid()));
+    let t = mac_as_sign.mint_vec(&c).unwrap();
+    assert_eq!(check(&t, &clock, &expect()), Err(Reject::AlgorithmMismatch));
+    let sign_as_mac = MacKey::new(sk.kid(), &[9u8; 32]);
+    let t = sign_as_mac.mint_vec(&c).unwrap();
+    assert_eq!(check(&t, &clock, &expect()), Err(Reject::AlgorithmMismatch));
+    // Classic key confusion: MAC with the *public* key as the HMAC secret.
+    let public = sk.verifying_key().to_bytes();
+    let t = MacKey::new(sk.kid(), &public).mint_vec(&c).unwrap();
+    assert_eq!(check(&t, &clock, &expect()), Err(Reject::AlgorithmMismatch));
+    // Right structure, wrong or absent algorithm labels ("none" has no COSE id; 0 is
+    // reserved, -7 is ES256, 6 is HMAC 256/64).
+    for alg in [0i64, -7, 6, ALG_HMAC_256_256, -19] {
+        let mut p = [0u8; 32];
+        let n = write_protected(alg, sk.kid().as_bytes(), &mut p).unwrap();
+        let t = forge_sign1(&p[..n], &payload(&c), &sk);
+        assert_eq!(check(&t, &clock, &expect()), Err(Reject::AlgorithmMismatch), "alg {alg}");
+    }
+    // A Sign1 body under the Mac0 tag, and other COSE tags, and no tag at all.
+    let good = sign1(&c);
+    for (prefix, want) in [
+        (&[0xd1u8][..], Reject::Malformed), // tag 17 but a 64-byte "tag"
+        (&[0xd0][..], Reject::Malformed),   // COSE_Encrypt0
+        (&[0xd8, 0x62][..], Reject::Malformed), // COSE_Sign (98)
+        (&[][..], Reject::Malformed),       // untagged
+    ] {
+        let mut t = prefix.to_vec();
+        t.extend_from_slice(&good[1..]);
+        assert_eq!(check(&t, &clock, &expect()), Err(want));
+    }
+    // The CWT tag in front is accepted.
+    let mut t = vec![0xd8, 0x3d];
+    t.extend_from_slice(&good);
+    assert_eq!(check(&t, &clock, &expect()), Ok(()));
+}
+
+#[test]
+fn headers_are_strict() {
+    let c = claims(Role::Patient);
+    let sk = signing_key();
+    let clock = FixedClock::at(NOW);
+    let body = payload(&c);
+    let kid = sk.kid();
+    let mut cases: Vec<Vec<u8>> = Vec::new();
+    // kid missing; extra label (crit = 2); alg twice; kid empty.
+    cases.push(vec![0xa1, 0x01, 0x27]);
+    let mut p = vec![0xa3, 0x01, 0x27, 0x02, 0x80, 0x04, 0x48];
+    p.extend_from_slice(kid.as_bytes());
+    cases.push(p);
+    let mut p = vec![0xa2, 0x01, 0x27, 0x01, 0x27];
+    p.extend_from_slice(kid.as_bytes());
+    cases.push(p);
+    cases.push(vec![0xa2, 0x01, 0x27, 0x04, 0x40]);
+    for p in cases {
+        let t = forge_sign1(&p, &body, &sk);
+        assert_eq!(check(&t, &clock, &expect()), Err(Reject::Malformed), "{p:02x?}");
+    }
+    // Non-empty unprotected bucket.
+    let good = sign1(&c);
+    let plen = 1 + protected_for(&sk).len();
+    let at = 2 + plen; // tag, array head, protected bstr
+    assert_eq!(good[at], 0xa0);
+    let mut t = good[..at].to_vec();
+    t.extend_from_slice(&[0xa1, 0x04, 0x41, 0x00]);
+    t.extend_from_slice(&good[at + 1..]);
+    assert_eq!(check(&t, &clock, &expect()), Err(Reject::Malformed));
+}
+
+#[test]
+fn time_checks_with_leeway() {
+    let c = claims(Role::Patient); // iat NOW, exp NOW + 3600
+    let t = sign1(&c);
+    let e = expect();
+    let at = |now| check(&t, &FixedClock::at(now), &e);
+    assert_eq!(at(NOW + 3600 + 59), Ok(()));
+    assert_eq!(at(NOW + 3600 + 60), Err(Reject::Expired));
+    assert_eq!(at(NOW - 60), Ok(()));
+    assert_eq!(at(NOW - 61), Err(Reject::IssuedInFuture));
+    let strict = expect().leeway(0);
+    assert_eq!(check(&t, &FixedClock::at(NOW + 3600), &strict), Err(Reject::Expired));
+    assert_eq!(check(&t, &FixedClock::at(NOW + 3599), &strict), Ok(()));
+    // nbf in the future.
+    let c = ClaimsBuilder::new(ISS, Role::Patient)
+        .subject("p")
+        .audience(AUD)
+        .issued_at(NOW)
+        .not_before(NOW + 600)
+        .ttl(3600)
+        .build(&mut rng())
+        .unwrap();
+    let t = sign1(&c);
+    assert_eq!(check(&t, &FixedClock::at(NOW + 100), &e), Err(Reject::NotYetValid));
+    assert_eq!(check(&t, &FixedClock::at(NOW + 540), &e), Ok(()));
+    // Lifetime cap.
+    let t = sign1(&claims(Role::Patient));
+    assert_eq!(
+        check(&t, &FixedClock::at(NOW), &expect().max_lifetime(3599)),
+        Err(Reject::Lifetime)
+    );
+    assert_eq!(check(&t, &FixedClock::at(NOW), &expect().max_lifetime(3600)), Ok(()));
+}
+
+#[test]
+fn clock_rollback_never_extends_validity() {
+    struct Settable(core::cell::Cell<u64>);
+    impl Clock for Settable {
+        fn unix_time(&self) -> Option<u64> {
+            Some(self.0.get())
+        }
+    }
+    let t = sign1(&claims(Role::Patient));
+    let clock = RollbackGuard::new(Settable(core::cell::Cell::new(NOW + 10)));
+    let parsed = UnverifiedToken::parse_inner(&t).unwrap();
+    let e = expect();
+    assert!(parsed.verify_inner(&keys(), &clock, &e).is_ok());
+    clock.inner().0.set(NOW + 7200);
+    assert_eq!(parsed.verify_inner(&keys(), &clock, &e).err(), Some(Reject::Expired));
+    // Someone sets the clock back: still expired.
+    clock.inner().0.set(NOW + 10);
+    assert_eq!(parsed.verify_inner(&keys(), &clock, &e).err(), Some(Reject::Expired));
+}
+
+#[test]
+fn first_sight_validity_without_wall_clock() {
+    let c = ClaimsBuilder::new(ISS, Role::Technician)
+        .subject("tech-1")
+        .audience(AUD)
+        .issued_at(NOW)
+        .ttl(86_400)
+        .exi(600)
+        .build(&mut rng())
+        .unwrap();
+    let t = sign1(&c);
+    let store = FixedFirstSight::<4>::new();
+    let e = expect().first_sight(&store);
+    let mono = |boot, s| FixedClock::monotonic_only(boot, s);
+    // No store: cannot bound validity.
+    assert_eq!(check(&t, &mono(1, 100), &expect()), Err(Reject::NoTimeSource));
+    assert_eq!(check(&t, &mono(1, 100), &e), Ok(()));
+    assert_eq!(check(&t, &mono(1, 699), &e), Ok(()));
+    assert_eq!(check(&t, &mono(1, 700), &e), Err(Reject::Expired));
+    // Counter went backwards: never extends validity.
+    assert_eq!(check(&t, &mono(1, 50), &e), Err(Reject::Expired));
+    // Another boot with the record still present: elapsed time unknown.
+    assert_eq!(check(&t, &mono(2, 5), &e), Err(Reject::Expired));
+    // A token without exi on a device with no wall clock.
+    let t2 = sign1(&claims(Role::Patient));
+    assert_eq!(check(&t2, &mono(1, 100), &e), Err(Reject::NoTimeSource));
+    // A full store refuses instead of accepting unrecorded.
+    let tiny = FixedFirstSight::<1>::new();
+    let e1 = expect().first_sight(&tiny);
+    assert_eq!(check(&t, &mono(1, 10), &e1), Ok(()));
+    let other = ClaimsBuilder::new(ISS, Role::Technician)
+        .subject("tech-2")
+        .audience(AUD)
+        .issued_at(NOW)
+        .ttl(86_400)
+        .exi(600)
+        .token_id(TokenId::from_slice(&[5; 16]).unwrap())
+        .build(&mut rng())
+        .unwrap();
+    assert_eq!(check(&sign1(&other), &mono(1, 20), &e1), Err(Reject::FirstSight));
+    // With a wall clock as well, both windows apply.
+    let both = FixedClock {
+        unix: Some(NOW + 86_400 + 60),
+        monotonic: Some(MonotonicTime { boot: 1, seconds: 20 }),
+    };
+    assert_eq!(check(&t, &both, &e), Err(Reject::Expired));
+}
+
+#[test]
+fn audience_issuer_kid_and_revocation() {
+    let c = claims(Role::Clinician);
+    let t = sign1(&c);
+    let clock = FixedClock::at(NOW);
+    let other_aud = Expectations::new(ISSUERS, "pump-SN000001");
+    assert_eq!(check(&t, &clock, &other_aud), Err(Reject::Audience));
+    let other_iss = Expectations::new(&["evil.example"], AUD);
+    assert_eq!(check(&t, &clock, &other_iss), Err(Reject::Issuer));
+    let unknown = SigningKey::from_seed(&[1u8; 32], None).mint_vec(&c).unwrap();
+    assert_eq!(check(&unknown, &clock, &expect()), Err(Reject::UnknownKey));
+    // Same kid, different key: the signature fails.
+    let impostor = SigningKey::from_seed(&[1u8; 32], Some(signing_key().kid()))
+        .mint_vec(&c)
+        .unwrap();
+    assert_eq!(check(&impostor, &clock, &expect()), Err(Reject::BadSignature));
+
+    let mut rev = FixedRevocationList::<4>::new();
+    rev.revoke(c.token_id(), c.expires_at()).unwrap();
+    assert_eq!(check(&t, &clock, &expect().revocation(&rev)), Err(Reject::Revoked));
+    let mut rev = FixedRevocationList::<4>::new();
+    rev.raise_epoch(RevocationEpoch::from_unix_seconds(NOW + 1));
+    assert_eq!(check(&t, &clock, &expect().revocation(&rev)), Err(Reject::Revoked));
+    rev.raise_epoch(RevocationEpoch::from_unix_seconds(NOW));
+    let mut rev2 = FixedRevocationList::<4>::new();
+    rev2.raise_epoch(RevocationEpoch::from_unix_seconds(NOW));
+    assert_eq!(check(&t, &clock, &expect().revocation(&rev2)), Ok(()));
+    let mut subj = crate::RevocationList::new();
+    subj.raise_subject_epoch("patient-8f3a2c", RevocationEpoch::from_unix_seconds(NOW + 1));
+    assert_eq!(check(&t, &clock, &expect().revocation(&subj)), Err(Reject::Revoked));
+}
+
+#[test]
+fn oversize_is_refused_before_work() {
+    let mut t = vec![0u8; MAX_TOKEN_LEN + 1];
+    t[0] = 0xd2;
+    assert_eq!(check(&t, &FixedClock::at(NOW), &expect()), Err(Reject::Oversize));
+}
+
+/// Re-encodes a claims map with one entry replaced by raw bytes (or dropped, or added).
+fn claims_with(c: &Claims<'_>, key_bytes: &[u8], value: Option<&[u8]>) -> Vec<u8> {
+    let full = payload(c);
+    // Walk the map, copy entries, replace the one whose encoded key matches.
+    let mut r = Reader::new(&full);
+    let n = r.map().unwrap();
+    let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    let mut rest = &full[full.len() - r.rest_len()..];
+    for _ in 0..n {
+        let k_len = item_len(rest);
+        let (k, tail) = rest.split_at(k_len);
+        let v_len = item_len(tail);
+        let (v, tail2) = tail.split_at(v_len);
+        entries.push((k.to_vec(), v.to_vec()));
+        rest = tail2;
+    }
+    let mut found = false;
+    let mut out_entries = Vec::new();
+    for (k, v) in entries {
+        if k == key_bytes {
+            found = true;
+            if let Some(nv) = value {
+                out_entries.push((k, nv.to_vec()));
+            }
+        } else {
+            out_entries.push((k, v));
+        }
+    }
+    if !found {
+        if let Some(nv) = value {
+            out_entries.push((key_bytes.to_vec(), nv.to_vec()));
+        }
+    }
+    let mut out = Vec::new();
+    let mut head = [0u8; 9];
+    let mut w = Writer::new(&mut head);
+    w.map(out_entries.len()).unwrap();
+    let hl = w.position();
+    out.extend_from_slice(&head[..hl]);
+    for (k, v) in out_entries {
+        out.extend_from_slice(&k);
+        out.extend_from_slice(&v);
+    }
+    out
+}
+
+/// Length of the CBOR item at the front of `b` (test helper, trusted input).
+fn item_len(b: &[u8]) -> usize {
+    let mut r = Reader::new(b);
+    let before = b.len();
+    skip(&mut r);
+    before - r.rest_len()
+}
+
+fn skip(r: &mut Reader<'_>) {
+    let mut probe = r.clone();
+    let (major, v) = probe.head().unwrap();
+    match major {
+        cbor::MAJOR_UINT | cbor::MAJOR_NINT => {
+            r.head().unwrap();
+        }
+        cbor::MAJOR_BSTR => {
+            r.bstr().unwrap();
+        }
+        cbor::MAJOR_TSTR => {
+            r.tstr().unwrap();
+        }
+        cbor::MAJOR_ARRAY => {
+            r.head().unwrap();
+            for _ in 0..v {
+                skip(r);
+            }
+        }
+        cbor::MAJOR_MAP => {
+            r.head().unwrap();
+            for _ in 0..2 * v {
+                skip(r);
+            }
+        }
+        _ => {
+            r.head().unwrap();
+            skip(r);
+        }
+    }
+}
+
+#[test]
+fn wrongly_typed_duplicate_and_unknown_claims_are_rejected() {
+    let c = ClaimsBuilder::new(ISS, Role::Patient)
+        .subject("patient-1")
+        .audience(AUD)
+        .issued_at(NOW)
+        .ttl(3600)
+        .patient("patient-1")
+        .build(&mut rng())
+        .unwrap();
+    let sk = signing_key();
+    let p = protected_for(&sk);
+    let clock = FixedClock::at(NOW);
+    let verify = |payload: &[u8]| check(&forge_sign1(&p, payload, &sk), &clock, &expect());
+    assert_eq!(verify(&payload(&c)), Ok(()));
+    let neg = |k: u32| {
+        let mut v = vec![0x3a];
+        v.extend_from_slice(&(k - 1).to_be_bytes());
+        v
+    };
+    let text = [0x61u8, b'x'];
+    let uint = [0x1au8, 0x68, 0x00, 0x00, 0x00];
+    let float = [0xfbu8, 0x41, 0xda, 0x13, 0x7f, 0x80, 0, 0, 0];
+    let negint = [0x20u8];
+    let bstr16 = {
+        let mut b = vec![0x50u8];
+        b.extend_from_slice(&[1; 16]);
+        b
+    };
+    let cases: Vec<(Vec<u8>, Option<Vec<u8>>, &str)> = vec![
+        (vec![0x01], Some(uint.to_vec()), "iss as uint"),
+        (vec![0x01], Some(vec![0x60]), "iss empty"),
+        (vec![0x01], None, "iss missing"),
+        (vec![0x02], Some(bstr16.clone()), "sub as bstr"),
+        (vec![0x03], Some(vec![0x81, 0x61, b'x']), "aud as array"),
+        (vec![0x04], Some(text.to_vec()), "exp as text"),
+        (vec![0x04], Some(float.to_vec()), "exp as float"),
+        (vec![0x04], Some(negint.to_vec()), "exp negative"),
+        (vec![0x04], None, "exp missing"),
+        (vec![0x05], Some(text.to_vec()), "nbf as text"),
+        (vec![0x06], Some(float.to_vec()), "iat as float"),
+        (vec![0x06], None, "iat missing"),
+        (vec![0x07], Some(text.to_vec()), "cti as text"),
+        (vec![0x07], Some(vec![0x40]), "cti empty"),
+        (vec![0x07], None, "cti missing"),
+        (vec![0x08], Some(vec![0xa0]), "cnf empty"),
+        (vec![0x18, 0x28], Some(vec![0x00]), "exi zero"),
+        (vec![0x18, 0x28], Some(text.to_vec()), "exi as text"),
+        (neg(65537), Some(vec![0xa0]), "scope empty"),
+        (neg(65537), Some(vec![0x81, 0x01]), "scope as array"),
+        (neg(65537), Some(vec![0xa1, 0x01, 0x00]), "scope no actions"),
+        (neg(65537), Some(vec![0xa1, 0x01, 0x08]), "scope unknown action bit"),
+        (neg(65537), Some(vec![0xa1, 0x0d, 0x01]), "scope unknown resource code"),
+        (neg(65537), Some(vec![0xa1, 0x66, b'a', b'l', b'a', b'r', b'm', b's', 0x01]), "known resource spelled as text"),
+        (neg(65537), Some(vec![0xa2, 0x01, 0x01, 0x01, 0x01]), "scope duplicate resource"),
+        (neg(65537), None, "scope missing"),
+        (neg(65538), Some(vec![0x06]), "role unknown"),
+        (neg(65538), Some(text.to_vec()), "role as text"),
+        (neg(65538), None, "role missing"),
+        (neg(65539), Some(uint.to_vec()), "patient as uint"),
+        (neg(65540), Some(text.to_vec()), "parent as text"),
+        (vec![0x09], Some(text.to_vec()), "unknown registered claim"),
+        (neg(65541), Some(text.to_vec()), "unknown private claim"),
+    ];
+    for (k, v, what) in cases {
+        let forged = claims_with(&c, &k, v.as_deref());
+        assert_eq!(verify(&forged), Err(Reject::Malformed), "{what}");
+    }
+    // Duplicate key: append a second `iss`.
+    let mut dup = payload(&c);
+    dup[0] += 1;
+    dup.extend_from_slice(&[0x01, 0x61, b'x']);
+    assert_eq!(verify(&dup), Err(Reject::Malformed));
+    // Non-shortest integer for exp.
+    let long_exp = claims_with(&c, &[0x04], Some(&[0x1b, 0, 0, 0, 0, 0x68, 0, 0, 0]));
+    assert_eq!(verify(&long_exp), Err(Reject::Malformed));
+    // Indefinite-length map.
+    let mut indef = payload(&c);
+    indef[0] = 0xbf;
+    indef.push(0xff);
+    assert_eq!(verify(&indef), Err(Reject::Malformed));
+    // exp not after iat.
+    let bad = claims_with(&c, &[0x04], Some(&[0x1a, 0x68, 0x4e, 0xe1, 0x80]));
+    assert!(verify(&bad).is_err());
+}
+
+#[test]
+fn narrowing_subsets_only() {
+    let parent = ClaimsBuilder::new(ISS, Role::Clinician)
+        .subject("dr-who")
+        .audience(AUD)
+        .issued_at(NOW)
+        .ttl(8 * 3600)
+        .build(&mut rng())
+        .unwrap();
+    let t = sign1(&parent);
+    let clock = FixedClock::at(NOW + 60);
+    let v = UnverifiedToken::parse(&t)
+        .unwrap()
+        .verify(&keys(), &clock, &expect())
+        .unwrap();
+    let read_only = ScopeSet::from_scopes(&[Scope::new(Resource::ReadingsRaw, Actions::READ)]).unwrap();
+    let child = v
+        .narrow()
+        .subject("caregiver-7")
+        .role(Role::Caregiver)
+        .scopes(read_only)
+        .patient("patient-8f3a2c")
+        .ttl(3600)
+        .issued_at(NOW + 60)
+        .build(&mut rng())
+        .unwrap();
+    assert_eq!(child.expires_at(), NOW + 60 + 3600);
+    assert_eq!(child.parent(), Some(parent.token_id()));
+    let ct = sign1(&child);
+    let cv = UnverifiedToken::parse(&ct)
+        .unwrap()
+        .verify(&keys(), &clock, &expect())
+        .unwrap();
+    assert!(cv.allows_for_patient(&Resource::ReadingsRaw, Action::Read, "patient-8f3a2c"));
+    assert!(!cv.allows_for_patient(&Resource::ReadingsRaw, Action::Read, "patient-other"));
+    assert!(!cv.allows(&Resource::ReadingsRaw, Action::Export));
+    // Revoking the parent kills the child.
+    let mut rev = FixedRevocationList::<2>::new();
+    rev.revoke(parent.token_id(), parent.expires_at()).unwrap();
+    assert_eq!(check(&ct, &clock, &expect().revocation(&rev)), Err(Reject::Revoked));
+    // Widening is refused; lifetime is clamped to the parent's.
+    let wider = ScopeSet::from_scopes(&[Scope::new(Resource::FirmwareUpdate, Actions::WRITE)]).unwrap();
+    assert_eq!(
+        v.narrow().scopes(wider).issued_at(NOW + 60).build(&mut rng()).err(),
+        Some(Error::InvalidInput)
+    );
+    let more = ScopeSet::from_scopes(&[Scope::new(Resource::ReadingsRaw, Actions::READ_WRITE)]).unwrap();
+    assert!(v.narrow().scopes(more).issued_at(NOW + 60).build(&mut rng()).is_err());
+    let long = v.narrow().ttl(10 * 86_400).issued_at(NOW + 60).build(&mut rng()).unwrap();
+    assert_eq!(long.expires_at(), parent.expires_at());
+    // A bound child cannot be re-bound to another patient.
+    let cv2 = cv.narrow().patient("patient-other").issued_at(NOW + 61).build(&mut rng());
+    assert!(cv2.is_err());
+    // Not before the parent was issued, not after it expired.
+    assert!(v.narrow().issued_at(NOW - 1).build(&mut rng()).is_err());
+    assert!(v.narrow().issued_at(NOW + 8 * 3600).build(&mut rng()).is_err());
+}
+
+#[test]
+fn builder_enforces_policy_table() {
+    let over = ScopeSet::from_scopes(&[Scope::new(Resource::ReadingsRaw, Actions::READ)]).unwrap();
+    let r = ClaimsBuilder::new(ISS, Role::Patient)
+        .subject("p")
+        .audience(AUD)
+        .issued_at(NOW)
+        .ttl(60)
+        .scopes(over)
+        .build(&mut rng());
+    assert_eq!(r.err(), Some(Error::InvalidInput));
+    // A caller-supplied table.
+    const MINE: &[(Role, &[Scope<'static>])] = &[(
+        Role::Technician,
+        &[Scope::new(Resource::Custom("pump/calibration"), Actions::READ_WRITE)],
+    )];
+    let c = ClaimsBuilder::new(ISS, Role::Technician)
+        .policy(PolicyTable::new(MINE))
+        .subject("t")
+        .audience(AUD)
+        .issued_at(NOW)
+        .ttl(60)
+        .build(&mut rng())
+        .unwrap();
+    let t = sign1(&c);
+    let v = UnverifiedToken::parse(&t)
+        .unwrap()
+        .verify(&keys(), &FixedClock::at(NOW), &expect())
+        .unwrap();
+    assert!(v.allows(&Resource::Custom("pump/calibration"), Action::Write));
+    assert!(!v.allows(&Resource::DeviceLogs, Action::Read));
+    // A role missing from the table cannot be minted; missing fields are refused.
+    assert!(ClaimsBuilder::new(ISS, Role::Admin)
+        .policy(PolicyTable::new(MINE))
+        .subject("a")
+        .audience(AUD)
+        .issued_at(NOW)
+        .ttl(60)
+        .build(&mut rng())
+        .is_err());
+    assert!(ClaimsBuilder::new(ISS, Role::Admin).subject("a").ttl(60).build(&mut rng()).is_err());
+    assert!(ClaimsBuilder::new("", Role::Admin).subject("a").audience(AUD).issued_at(NOW).ttl(60).build(&mut rng()).is_err());
+}
+
+#[test]
+fn patient_binding_rules() {
+    let own = sign1(&claims(Role::Patient));
+    let v = UnverifiedToken::parse(&own).unwrap().verify(&keys(), &FixedClock::at(NOW), &expect()).unwrap();
+    assert!(v.allows_for_patient(&Resource::DeviceBattery, Action::Read, "patient-8f3a2c"));
+    assert!(!v.allows_for_patient(&Resource::DeviceBattery, Action::Read, "patient-x"));
+    let clin = sign1(&claims(Role::Clinician));
+    let v = UnverifiedToken::parse(&clin).unwrap().verify(&keys(), &FixedClock::at(NOW), &expect()).unwrap();
+    // Unbound clinician token reaches no patient's data until narrowed to one patient.
+    assert!(!v.allows_for_patient(&Resource::ReadingsRaw, Action::Read, "patient-8f3a2c"));
+}
+
+#[test]
+fn rejection_is_opaque() {
+    let t = sign1(&claims(Role::Patient));
+    let p = UnverifiedToken::parse(&t).unwrap();
+    let e1 = p.verify(&keys(), &FixedClock::at(NOW + 99_999), &expect()).unwrap_err();
+    let e2 = p.verify(&keys(), &FixedClock::at(NOW), &Expectations::new(&["x"], AUD)).unwrap_err();
+    let e3 = UnverifiedToken::parse(&t[..10]).unwrap_err();
+    assert_eq!(e1, Error::Rejected);
+    assert_eq!(e1, e2);
+    assert_eq!(e2, e3);
+    assert_eq!(std::format!("{e1}"), "the token did not verify");
+}
