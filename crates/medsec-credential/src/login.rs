@@ -1,0 +1,226 @@
+//! The login path: throttle, persist, verify, reset — the same for known and unknown users.
+
+use core::fmt;
+
+use rand_core::CryptoRng;
+
+use crate::hash::Block;
+use crate::throttle::{self, Schedule, ThrottleKey, ThrottleStore};
+use crate::{Error, Password, PasswordHasher, PhcString, Result, Verified};
+
+/// What a [`LoginGuard`] protects. Lockout gates *only* this.
+///
+/// There is deliberately no variant for therapy delivery or alarms: those must never wait for a
+/// login or be blocked by a lockout, so a device's therapy and alarm paths must not call the
+/// guard at all. What the crate locks is only what the caller asks it to guard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Protected {
+    /// Reading or exporting patient data.
+    PatientData,
+    /// Changing device or account settings.
+    Settings,
+    /// Account and key administration.
+    Administration,
+    /// Service functions: device health, logs, firmware update.
+    Service,
+}
+
+/// Called once when an account reaches its hard limit of consecutive failures (for example the
+/// device PIN's optional wipe). It may erase data and credentials of `protected`; it must never
+/// stop therapy or silence alarms.
+pub trait LockoutHook {
+    /// The account `account` just locked while guarding `protected`.
+    fn locked_out(&self, account: &ThrottleKey, protected: Protected);
+}
+
+/// One login attempt.
+#[derive(Debug, Clone, Copy)]
+pub struct Attempt<'a> {
+    /// The account's throttle key (from [`throttle::ThrottleKeyer::account`] of the name as
+    /// typed, whether or not the account exists).
+    pub account: ThrottleKey,
+    /// Optional source key (phone, IP address) with its own schedule.
+    pub source: Option<ThrottleKey>,
+    /// The account's stored PHC string, or `None` for an unknown user name.
+    pub stored_hash: Option<&'a str>,
+    /// What a success unlocks.
+    pub protects: Protected,
+}
+
+/// Runs login attempts: the throttle decision before any hashing, the failure counted durably
+/// before the password is checked, one answer for unknown users and wrong passwords.
+///
+/// Unknown users go through the same steps as known ones: their name's throttle record is
+/// consulted and counted, and a dummy hash with the hasher's parameters and pepper is verified.
+/// So the answer — [`Error::NotVerified`], [`Error::Throttled`] or [`Error::LockedOut`] — and
+/// its timing depend only on the history of the name, never on whether the account exists.
+pub struct LoginGuard<'a, S: ThrottleStore + ?Sized> {
+    hasher: &'a PasswordHasher,
+    store: &'a S,
+    account_schedule: Schedule,
+    source_schedule: Schedule,
+    dummy: PhcString,
+    hook: Option<&'a dyn LockoutHook>,
+}
+
+impl<'a, S: ThrottleStore + ?Sized> LoginGuard<'a, S> {
+    /// A guard with [`Schedule::ACCOUNT`] and [`Schedule::SOURCE`]. Computes one dummy hash
+    /// (with a random password) to verify unknown users against.
+    ///
+    /// # Errors
+    /// As [`PasswordHasher::hash`].
+    pub fn new(hasher: &'a PasswordHasher, store: &'a S, rng: &mut impl CryptoRng) -> Result<Self> {
+        let mut random = [0u8; 24];
+        rng.fill_bytes(&mut random);
+        let mut text = [0u8; 48];
+        for (i, b) in random.iter().enumerate() {
+            if let Some(pair) = text.get_mut(i * 2..i * 2 + 2) {
+                pair.copy_from_slice(&[b'a' + (b >> 4), b'a' + (b & 0x0f)]);
+            }
+        }
+        let password = Password::new(core::str::from_utf8(&text).unwrap_or("dummy"))?;
+        let dummy = hasher.hash(&password, rng)?;
+        Ok(Self {
+            hasher,
+            store,
+            account_schedule: Schedule::ACCOUNT,
+            source_schedule: Schedule::SOURCE,
+            dummy,
+            hook: None,
+        })
+    }
+
+    /// Uses `schedule` for accounts (for example [`Schedule::DEVICE_PIN`]).
+    pub fn with_account_schedule(mut self, schedule: Schedule) -> Self {
+        self.account_schedule = schedule;
+        self
+    }
+
+    /// Uses `schedule` for sources.
+    pub fn with_source_schedule(mut self, schedule: Schedule) -> Self {
+        self.source_schedule = schedule;
+        self
+    }
+
+    /// Calls `hook` when an account locks.
+    pub fn with_lockout_hook(mut self, hook: &'a dyn LockoutHook) -> Self {
+        self.hook = Some(hook);
+        self
+    }
+
+    /// Runs one attempt at `now_ms`, allocating Argon2 memory.
+    ///
+    /// # Errors
+    /// [`Error::NotVerified`] (wrong user or password), [`Error::Throttled`],
+    /// [`Error::LockedOut`]; [`Error::Store`] when the failure could not be counted (the password
+    /// is then not checked); [`Error::MalformedHash`] / [`Error::LimitExceeded`] for a stored
+    /// hash outside the profile or ceilings (log it; answer the user as for `NotVerified`).
+    pub fn attempt(
+        &self,
+        attempt: &Attempt<'_>,
+        password: &Password,
+        now_ms: u64,
+    ) -> Result<Verified> {
+        self.run(attempt, now_ms, |stored| {
+            self.hasher.verify(password, stored)
+        })
+    }
+
+    /// As [`LoginGuard::attempt`], hashing in caller-provided memory (no allocation).
+    ///
+    /// # Errors
+    /// As [`LoginGuard::attempt`]; [`Error::MemoryTooSmall`].
+    pub fn attempt_with_memory(
+        &self,
+        attempt: &Attempt<'_>,
+        password: &Password,
+        now_ms: u64,
+        memory: &mut [Block],
+    ) -> Result<Verified> {
+        self.run(attempt, now_ms, |stored| {
+            self.hasher.verify_with_memory(password, stored, memory)
+        })
+    }
+
+    /// Out-of-band unlock (after identity is re-established another way).
+    ///
+    /// # Errors
+    /// [`Error::Store`].
+    pub fn unlock(&self, account: &ThrottleKey) -> Result<()> {
+        throttle::clear(self.store, account)
+    }
+
+    fn run(
+        &self,
+        attempt: &Attempt<'_>,
+        now_ms: u64,
+        verify: impl FnOnce(&str) -> Result<Verified>,
+    ) -> Result<Verified> {
+        let outcome = self.run_inner(attempt, now_ms, verify);
+        let label = match &outcome {
+            Ok(_) => "verified",
+            Err(Error::NotVerified) => "not_verified",
+            Err(Error::Throttled { .. }) => "throttled",
+            Err(Error::LockedOut) => "locked_out",
+            Err(Error::Store) => "store_failure",
+            Err(_) => "stored_hash_rejected",
+        };
+        // ASVS 16.3.1: every attempt is an event. The key is a keyed hash, not the name.
+        tracing::info!(
+            target: "medsec_credential::login",
+            account = ?attempt.account,
+            protects = ?attempt.protects,
+            outcome = label,
+            "login attempt"
+        );
+        outcome
+    }
+
+    fn run_inner(
+        &self,
+        attempt: &Attempt<'_>,
+        now_ms: u64,
+        verify: impl FnOnce(&str) -> Result<Verified>,
+    ) -> Result<Verified> {
+        // 1. Decide before hashing: a refused attempt costs the server almost nothing.
+        if let Some(source) = &attempt.source {
+            throttle::peek(self.store, source, &self.source_schedule, now_ms)?;
+        }
+        // 2. Count the failure durably *before* checking the password.
+        let counted = throttle::begin(self.store, &attempt.account, &self.account_schedule, now_ms)?;
+        if let Some(source) = &attempt.source {
+            throttle::begin(self.store, source, &self.source_schedule, now_ms)?;
+        }
+        // 3. Verify; an unknown user verifies the dummy hash and always fails.
+        let known = attempt.stored_hash.is_some();
+        let stored = attempt.stored_hash.unwrap_or(self.dummy.as_str());
+        let result = verify(stored);
+        match result {
+            Ok(v) if known => {
+                // 4. Success resets the account (not the source: one good account must not
+                //    launder a spraying source).
+                throttle::clear(self.store, &attempt.account)?;
+                Ok(v)
+            }
+            Ok(_) | Err(Error::NotVerified) => {
+                if self.account_schedule.hard_limit() == Some(counted.failures) {
+                    if let Some(hook) = self.hook {
+                        hook.locked_out(&attempt.account, attempt.protects);
+                    }
+                }
+                Err(Error::NotVerified)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl<S: ThrottleStore + ?Sized> fmt::Debug for LoginGuard<'_, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoginGuard")
+            .field("account_schedule", &self.account_schedule)
+            .field("source_schedule", &self.source_schedule)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,335 @@
+//! Password and PIN policies (NIST SP 800-63B rev 4, OWASP ASVS 5.0 V6.2).
+//!
+//! Length is counted in Unicode code points after NFKC normalisation; there are no composition
+//! rules, no truncation and no case folding of what is hashed. A candidate is rejected when it is
+//! too short or too long, repetitive or sequential, on the built-in list of common passwords
+//! ([`blocklist`]), on a caller-supplied breached-password corpus, or when it contains one of the
+//! caller's context words (device serial, clinic name, user name...). The reason comes back as a
+//! typed [`Rejection`] that a user interface can show.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+use unicode_normalization::UnicodeNormalization;
+use zeroize::Zeroizing;
+
+use crate::{Error, Password, Result};
+
+pub mod blocklist;
+mod patterns;
+
+/// Why a candidate password or PIN was refused. Safe to show to the user who typed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// Fewer code points (PIN: digits) than the policy minimum.
+    TooShort {
+        /// Policy minimum.
+        min: usize,
+        /// Length of the candidate.
+        actual: usize,
+    },
+    /// More code points (PIN: digits) than the policy maximum.
+    TooLong {
+        /// Policy maximum.
+        max: usize,
+        /// Length of the candidate.
+        actual: usize,
+    },
+    /// One of the most common passwords (built-in list).
+    Common,
+    /// Found in the caller's breached-password corpus.
+    Breached,
+    /// Contains a context word (the product, the clinic, the user name, the device serial...).
+    ContextWord,
+    /// One character or one short group repeated (`aaaa...`, `abcabc...`, `121212`), or fewer
+    /// than three distinct characters.
+    Repetitive,
+    /// A run of consecutive characters (`abcdef...`, `987654`, `7890123`).
+    Sequential,
+    /// A PIN may contain only the digits 0-9.
+    NotDigits,
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooShort { min, actual } => {
+                write!(f, "too short: {actual} characters, at least {min} needed")
+            }
+            Self::TooLong { max, actual } => {
+                write!(f, "too long: {actual} characters, at most {max} allowed")
+            }
+            Self::Common => f.write_str("this is one of the most commonly used passwords"),
+            Self::Breached => f.write_str("this password has appeared in a data breach"),
+            Self::ContextWord => {
+                f.write_str("contains a word tied to this service, device or account")
+            }
+            Self::Repetitive => f.write_str("too repetitive"),
+            Self::Sequential => f.write_str("a sequence of consecutive characters"),
+            Self::NotDigits => f.write_str("a PIN may contain only digits"),
+        }
+    }
+}
+
+/// A caller-supplied corpus of breached passwords (ASVS 6.2.12), for example a local copy of a
+/// k-anonymity range service.
+pub trait BreachedCorpus {
+    /// True when `password` is known to be compromised.
+    ///
+    /// # Errors
+    /// Any error the corpus meets; the check then fails closed.
+    fn contains(&self, password: &Password) -> Result<bool>;
+}
+
+/// Policy for passwords and passphrases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordPolicy {
+    min_code_points: usize,
+    max_code_points: usize,
+}
+
+impl PasswordPolicy {
+    /// Default maximum length, in code points. Policies never go below
+    /// [`PasswordPolicy::MIN_MAX_CODE_POINTS`].
+    pub const DEFAULT_MAX_CODE_POINTS: usize = 256;
+    /// Every policy accepts at least this many code points (NIST: at least 64; ASVS 6.2.9).
+    pub const MIN_MAX_CODE_POINTS: usize = 64;
+    /// Password as the only factor: at least 15 code points (NIST SP 800-63B rev 4).
+    pub const SINGLE_FACTOR: Self = Self {
+        min_code_points: 15,
+        max_code_points: Self::DEFAULT_MAX_CODE_POINTS,
+    };
+    /// Password used together with a second factor: at least 8 code points.
+    pub const WITH_SECOND_FACTOR: Self = Self {
+        min_code_points: 8,
+        max_code_points: Self::DEFAULT_MAX_CODE_POINTS,
+    };
+
+    /// A policy with a larger maximum length.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when `max` is below [`PasswordPolicy::MIN_MAX_CODE_POINTS`], below
+    /// the minimum, or longer than a [`Password`] can be.
+    pub fn with_max_code_points(self, max: usize) -> Result<Self> {
+        if max < Self::MIN_MAX_CODE_POINTS || max < self.min_code_points {
+            return Err(Error::Config("maximum password length below 64 code points"));
+        }
+        if max > Password::MAX_INPUT_BYTES {
+            return Err(Error::Config("maximum password length above the input limit"));
+        }
+        Ok(Self {
+            max_code_points: max,
+            ..self
+        })
+    }
+
+    /// Minimum length in code points.
+    pub fn min_code_points(&self) -> usize {
+        self.min_code_points
+    }
+
+    /// Maximum length in code points.
+    pub fn max_code_points(&self) -> usize {
+        self.max_code_points
+    }
+
+    /// Checks a new password against the policy, the built-in list and `context` words.
+    ///
+    /// # Errors
+    /// [`Error::Rejected`] with the first reason that applies.
+    pub fn check(&self, password: &Password, context: &[&str]) -> Result<()> {
+        self.check_inner(password, context, None)
+    }
+
+    /// As [`PasswordPolicy::check`], and also against a breached-password corpus.
+    ///
+    /// # Errors
+    /// [`Error::Rejected`] with the first reason that applies; any error of the corpus.
+    pub fn check_with(
+        &self,
+        password: &Password,
+        context: &[&str],
+        corpus: &dyn BreachedCorpus,
+    ) -> Result<()> {
+        self.check_inner(password, context, Some(corpus))
+    }
+
+    fn check_inner(
+        &self,
+        password: &Password,
+        context: &[&str],
+        corpus: Option<&dyn BreachedCorpus>,
+    ) -> Result<()> {
+        let actual = password.code_points();
+        if actual < self.min_code_points {
+            return reject(Rejection::TooShort {
+                min: self.min_code_points,
+                actual,
+            });
+        }
+        if actual > self.max_code_points {
+            return reject(Rejection::TooLong {
+                max: self.max_code_points,
+                actual,
+            });
+        }
+        let chars: Zeroizing<Vec<char>> = Zeroizing::new(password.as_str().chars().collect());
+        if patterns::is_repetitive(&chars) {
+            return reject(Rejection::Repetitive);
+        }
+        if patterns::is_sequential(&chars) {
+            return reject(Rejection::Sequential);
+        }
+        let folded = Zeroizing::new(password.as_str().to_lowercase());
+        if blocklist::contains(&folded) {
+            return reject(Rejection::Common);
+        }
+        if contains_context_word(&folded, context) {
+            return reject(Rejection::ContextWord);
+        }
+        if let Some(corpus) = corpus {
+            if corpus.contains(password)? {
+                return reject(Rejection::Breached);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Policy for device PINs: digits only, with a configurable number of digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PinPolicy {
+    min_digits: usize,
+    max_digits: usize,
+}
+
+impl PinPolicy {
+    /// Shortest PIN any policy may allow.
+    pub const MIN_DIGITS: usize = 4;
+    /// Longest PIN any policy may allow.
+    pub const MAX_DIGITS: usize = 64;
+    /// Default device PIN: 6 to 12 digits.
+    pub const DEFAULT: Self = Self {
+        min_digits: 6,
+        max_digits: 12,
+    };
+
+    /// A PIN policy of `min..=max` digits.
+    ///
+    /// # Errors
+    /// [`Error::Config`] unless `MIN_DIGITS <= min <= max <= MAX_DIGITS`.
+    pub fn new(min: usize, max: usize) -> Result<Self> {
+        if min < Self::MIN_DIGITS || max < min || max > Self::MAX_DIGITS {
+            return Err(Error::Config("PIN length out of range"));
+        }
+        Ok(Self {
+            min_digits: min,
+            max_digits: max,
+        })
+    }
+
+    /// Checks a new PIN: digits only, length, not repetitive, not sequential, no context word
+    /// (a device serial's digits, for example).
+    ///
+    /// # Errors
+    /// [`Error::Rejected`] with the first reason that applies.
+    pub fn check(&self, pin: &Password, context: &[&str]) -> Result<()> {
+        if !pin.as_str().chars().all(|c| c.is_ascii_digit()) {
+            return reject(Rejection::NotDigits);
+        }
+        let actual = pin.code_points();
+        if actual < self.min_digits {
+            return reject(Rejection::TooShort {
+                min: self.min_digits,
+                actual,
+            });
+        }
+        if actual > self.max_digits {
+            return reject(Rejection::TooLong {
+                max: self.max_digits,
+                actual,
+            });
+        }
+        let chars: Zeroizing<Vec<char>> = Zeroizing::new(pin.as_str().chars().collect());
+        if patterns::is_repetitive(&chars) {
+            return reject(Rejection::Repetitive);
+        }
+        if patterns::is_sequential(&chars) {
+            return reject(Rejection::Sequential);
+        }
+        if contains_context_word(pin.as_str(), context) {
+            return reject(Rejection::ContextWord);
+        }
+        Ok(())
+    }
+}
+
+fn reject(r: Rejection) -> Result<()> {
+    Err(Error::Rejected(r))
+}
+
+/// Shortest context token that is searched for inside a candidate; shorter words only reject a
+/// candidate equal to them.
+const MIN_CONTEXT_TOKEN: usize = 4;
+
+/// True when `folded` (NFKC, lowercase) contains a context word: the whole word, or any run of
+/// letters/digits in it of at least four code points, compared after NFKC and lowercasing.
+fn contains_context_word(folded: &str, context: &[&str]) -> bool {
+    context.iter().any(|word| {
+        let word: String = word.nfkc().collect::<String>().to_lowercase();
+        let whole = word.trim();
+        if whole.is_empty() {
+            return false;
+        }
+        if folded == whole {
+            return true;
+        }
+        if whole.chars().count() >= MIN_CONTEXT_TOKEN && folded.contains(whole) {
+            return true;
+        }
+        whole
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|t| t.chars().count() >= MIN_CONTEXT_TOKEN)
+            .any(|t| folded.contains(t))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+    use super::*;
+
+    fn pw(s: &str) -> Password {
+        Password::new(s).unwrap()
+    }
+
+    fn why(policy: &PasswordPolicy, s: &str, ctx: &[&str]) -> Option<Rejection> {
+        match policy.check(&pw(s), ctx) {
+            Ok(()) => None,
+            Err(Error::Rejected(r)) => Some(r),
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+
+    #[test]
+    fn max_length_cannot_go_below_64() {
+        assert!(PasswordPolicy::SINGLE_FACTOR.with_max_code_points(63).is_err());
+        assert!(PasswordPolicy::SINGLE_FACTOR.with_max_code_points(64).is_ok());
+    }
+
+    #[test]
+    fn context_word_tokens() {
+        assert!(contains_context_word("mystmaryclinicpass", &["St. Mary Clinic"]));
+        assert!(contains_context_word("xx-sn12345678-yy", &["SN12345678"]));
+        assert!(!contains_context_word("completely unrelated words", &["bob", "", "  "]));
+        assert!(contains_context_word("bob", &["Bob"]));
+    }
+
+    #[test]
+    fn rejections_display_without_the_password() {
+        let r = why(&PasswordPolicy::SINGLE_FACTOR, "short", &[]).unwrap();
+        assert_eq!(alloc::format!("{r}"), "too short: 5 characters, at least 15 needed");
+    }
+}

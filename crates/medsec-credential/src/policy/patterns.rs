@@ -1,0 +1,90 @@
+//! Repetitive and sequential patterns, specified in docs/credential-format.md ("Policy").
+
+/// One unit repeated at least twice over the whole candidate, or fewer than three distinct
+/// characters.
+pub(crate) fn is_repetitive(chars: &[char]) -> bool {
+    let n = chars.len();
+    if n == 0 {
+        return false;
+    }
+    let mut distinct: [Option<char>; 3] = [None; 3];
+    let mut count = 0usize;
+    for &c in chars {
+        if !distinct.iter().flatten().any(|&d| d == c) {
+            if let Some(slot) = distinct.get_mut(count) {
+                *slot = Some(c);
+            }
+            count = count.saturating_add(1);
+            if count >= 3 {
+                break;
+            }
+        }
+    }
+    if count < 3 {
+        return true;
+    }
+    (1..=n / 2).any(|period| {
+        n % period == 0
+            && chars
+                .iter()
+                .zip(chars.iter().skip(period))
+                .all(|(a, b)| a == b)
+    })
+}
+
+/// Every step between neighbours is +1, or every step is -1 (code points; among ASCII digits
+/// 9 -> 0 counts as +1 and 0 -> 9 as -1). At least three characters.
+pub(crate) fn is_sequential(chars: &[char]) -> bool {
+    if chars.len() < 3 {
+        return false;
+    }
+    let step = |a: char, b: char| -> i64 {
+        if a.is_ascii_digit() && b.is_ascii_digit() {
+            let d = (i64::from(u32::from(b)) - i64::from(u32::from(a))).rem_euclid(10);
+            return match d {
+                1 => 1,
+                9 => -1,
+                _ => 0,
+            };
+        }
+        i64::from(u32::from(b)) - i64::from(u32::from(a))
+    };
+    let mut steps = chars.windows(2).filter_map(|w| match w {
+        [a, b] => Some(step(*a, *b)),
+        _ => None,
+    });
+    match steps.next() {
+        Some(first @ (1 | -1)) => steps.all(|s| s == first),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+
+    fn v(s: &str) -> Vec<char> {
+        s.chars().collect()
+    }
+
+    #[test]
+    fn repetitive() {
+        for s in ["aaaaaaaaaaaaaaaa", "abcabcabcabcabc", "121212", "ababababab", "aaaaaaab"] {
+            assert!(is_repetitive(&v(s)), "{s}");
+        }
+        for s in ["abcabcabcabcabd", "123457", "correct horse"] {
+            assert!(!is_repetitive(&v(s)), "{s}");
+        }
+    }
+
+    #[test]
+    fn sequential() {
+        for s in ["abcdefghijklmnop", "987654", "7890123", "3210987", "lmnopqrstuvwxyz"] {
+            assert!(is_sequential(&v(s)), "{s}");
+        }
+        for s in ["ab", "abd", "135790", "abcdefghijklmnoq", "aaaa"] {
+            assert!(!is_sequential(&v(s)), "{s}");
+        }
+    }
+}

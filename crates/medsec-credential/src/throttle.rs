@@ -1,0 +1,462 @@
+//! Throttling with backoff: a per-key state machine, persisted before the credential is checked.
+//!
+//! Each key (an account, or a source such as a phone or an IP address) has a
+//! [`ThrottleRecord`]: the number of consecutive failures and the time of the last one. A
+//! [`Schedule`] turns a record into an [`Admission`]: the first failures are free, then every
+//! further failure doubles the wait (up to a cap), and at the hard limit (never more than 100,
+//! NIST SP 800-63B) the key is locked until an out-of-band unlock.
+//!
+//! [`begin`] makes the decision *and* counts the attempt as a failure in one atomic
+//! compare-and-swap on the store, before any hashing: a refused attempt costs nothing, and
+//! cutting the power after a wrong guess cannot undo the count. [`clear`] resets a key after a
+//! success. Stores: [`FixedThrottleStore`] (no heap, firmware), [`FlashThrottleStore`] (records
+//! on flash that survive power loss), `MemoryThrottleStore` (`std`, bounded) and
+//! `PgThrottleStore` (`postgres`, shared by server instances).
+
+use core::fmt;
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::{Error, Result};
+
+mod fixed;
+pub mod flash;
+#[cfg(feature = "std")]
+mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
+mod table;
+
+pub use fixed::FixedThrottleStore;
+pub use flash::{FlashThrottleStore, RecordFlash};
+#[cfg(feature = "std")]
+pub use memory::MemoryThrottleStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PgThrottleStore;
+
+/// NIST SP 800-63B: at most 100 consecutive failed attempts on one account.
+pub const NIST_MAX_CONSECUTIVE_FAILURES: u32 = 100;
+
+/// How many compare-and-swap rounds [`begin`] and [`clear`] try before giving up (fail closed).
+pub const MAX_CAS_ROUNDS: usize = 64;
+
+/// The persisted state of one key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ThrottleRecord {
+    /// Consecutive failures (attempts that were admitted and not followed by a success).
+    pub failures: u32,
+    /// When the last failure was counted (the caller's clock, milliseconds).
+    pub last_failure_ms: u64,
+}
+
+impl ThrottleRecord {
+    /// The state of a key that never failed, or succeeded since. Stores keep no entry for it.
+    pub const CLEAR: Self = Self {
+        failures: 0,
+        last_failure_ms: 0,
+    };
+
+    /// True for [`ThrottleRecord::CLEAR`].
+    pub fn is_clear(&self) -> bool {
+        self.failures == 0
+    }
+}
+
+/// What a [`Schedule`] says about a new attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// The attempt may go ahead.
+    Allowed,
+    /// Too soon after the last failure: not before `retry_at_ms`.
+    Wait {
+        /// Earliest time a new attempt is admitted.
+        retry_at_ms: u64,
+    },
+    /// The hard limit was reached: only an out-of-band unlock ([`clear`]) admits attempts again.
+    Locked,
+}
+
+/// Free failures, growing delays and a hard limit. Times are milliseconds of the caller's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    free_failures: u32,
+    base_delay_ms: u64,
+    max_delay_ms: u64,
+    hard_limit: Option<u32>,
+    forget_after_ms: Option<u64>,
+}
+
+impl Schedule {
+    /// Accounts: 5 free failures, then 1 s doubling to a 15 min cap, locked at 100 consecutive
+    /// failures (NIST's maximum). Failures are never forgotten by time alone.
+    pub const ACCOUNT: Self = Self {
+        free_failures: 5,
+        base_delay_ms: 1_000,
+        max_delay_ms: 15 * 60 * 1_000,
+        hard_limit: Some(NIST_MAX_CONSECUTIVE_FAILURES),
+        forget_after_ms: None,
+    };
+    /// Device PINs: 3 free failures, then 30 s doubling to 30 min, locked after 10 failures
+    /// in total.
+    pub const DEVICE_PIN: Self = Self {
+        free_failures: 3,
+        base_delay_ms: 30_000,
+        max_delay_ms: 30 * 60 * 1_000,
+        hard_limit: Some(10),
+        forget_after_ms: None,
+    };
+    /// Sources (a phone, an IP address): 20 free failures, then 1 s doubling to 15 min; no hard
+    /// limit (a shared address must not lock anyone out for good), and failures older than 24 h
+    /// are forgotten.
+    pub const SOURCE: Self = Self {
+        free_failures: 20,
+        base_delay_ms: 1_000,
+        max_delay_ms: 15 * 60 * 1_000,
+        hard_limit: None,
+        forget_after_ms: Some(24 * 60 * 60 * 1_000),
+    };
+
+    /// A custom schedule.
+    ///
+    /// # Errors
+    /// [`Error::Config`] unless `1 <= base_delay_ms <= max_delay_ms`, the hard limit (if any) is
+    /// in `1..=100` and above `free_failures`, and `forget_after_ms` (if any) is at least
+    /// `max_delay_ms`.
+    pub const fn new(
+        free_failures: u32,
+        base_delay_ms: u64,
+        max_delay_ms: u64,
+        hard_limit: Option<u32>,
+        forget_after_ms: Option<u64>,
+    ) -> Result<Self> {
+        if base_delay_ms == 0 || base_delay_ms > max_delay_ms {
+            return Err(Error::Config("delays: need 1 <= base <= max"));
+        }
+        if let Some(h) = hard_limit {
+            if h == 0 || h > NIST_MAX_CONSECUTIVE_FAILURES || h <= free_failures {
+                return Err(Error::Config("hard limit: need free < limit <= 100"));
+            }
+        }
+        if let Some(f) = forget_after_ms {
+            if f < max_delay_ms {
+                return Err(Error::Config("forget_after shorter than the longest delay"));
+            }
+        }
+        Ok(Self {
+            free_failures,
+            base_delay_ms,
+            max_delay_ms,
+            hard_limit,
+            forget_after_ms,
+        })
+    }
+
+    /// Failures admitted without delay.
+    pub const fn free_failures(&self) -> u32 {
+        self.free_failures
+    }
+
+    /// Failures at which the key locks, if any.
+    pub const fn hard_limit(&self) -> Option<u32> {
+        self.hard_limit
+    }
+
+    /// The wait imposed after `failures` consecutive failures: 0 up to the free failures, then
+    /// `base * 2^(failures - free - 1)` capped at the maximum.
+    pub const fn delay_after(&self, failures: u32) -> u64 {
+        if failures <= self.free_failures {
+            return 0;
+        }
+        let doublings = failures - self.free_failures - 1;
+        if doublings >= 63 {
+            return self.max_delay_ms;
+        }
+        let factor = 1u64 << doublings;
+        match self.base_delay_ms.checked_mul(factor) {
+            Some(d) if d < self.max_delay_ms => d,
+            _ => self.max_delay_ms,
+        }
+    }
+
+    /// The record as this schedule sees it at `now_ms` (failures older than `forget_after` are
+    /// dropped).
+    pub const fn effective(&self, record: &ThrottleRecord, now_ms: u64) -> ThrottleRecord {
+        if let Some(forget) = self.forget_after_ms {
+            if now_ms >= record.last_failure_ms.saturating_add(forget) {
+                return ThrottleRecord::CLEAR;
+            }
+        }
+        *record
+    }
+
+    /// Decides whether an attempt at `now_ms` is admitted. A clock that went backwards (a reboot
+    /// of a device with only a boot-relative clock) never shortens a wait: the full delay runs
+    /// again from `now_ms`.
+    pub const fn admit(&self, record: &ThrottleRecord, now_ms: u64) -> Admission {
+        let record = self.effective(record, now_ms);
+        if let Some(h) = self.hard_limit {
+            if record.failures >= h {
+                return Admission::Locked;
+            }
+        }
+        let delay = self.delay_after(record.failures);
+        if delay == 0 {
+            return Admission::Allowed;
+        }
+        let retry_at_ms = if now_ms < record.last_failure_ms {
+            now_ms.saturating_add(delay)
+        } else {
+            record.last_failure_ms.saturating_add(delay)
+        };
+        if now_ms < retry_at_ms {
+            Admission::Wait { retry_at_ms }
+        } else {
+            Admission::Allowed
+        }
+    }
+
+    /// The record after one more failure at `now_ms`.
+    pub const fn count_failure(&self, record: &ThrottleRecord, now_ms: u64) -> ThrottleRecord {
+        let record = self.effective(record, now_ms);
+        ThrottleRecord {
+            failures: record.failures.saturating_add(1),
+            last_failure_ms: now_ms,
+        }
+    }
+}
+
+/// A store of throttle records. Implementations must make [`ThrottleStore::compare_and_swap`]
+/// atomic and durable: when it returns `Ok(true)` the new record survives a crash or power loss.
+/// [`ThrottleRecord::CLEAR`] means "no entry".
+pub trait ThrottleStore {
+    /// The record of `key` ([`ThrottleRecord::CLEAR`] when there is none).
+    ///
+    /// # Errors
+    /// [`Error::Store`] when the store cannot be read.
+    fn load(&self, key: &ThrottleKey) -> Result<ThrottleRecord>;
+
+    /// Replaces the record of `key` by `new` if it is still `current`; `Ok(false)` when another
+    /// writer changed it first.
+    ///
+    /// # Errors
+    /// [`Error::Store`] when the store cannot be written or is full of records it must keep.
+    fn compare_and_swap(
+        &self,
+        key: &ThrottleKey,
+        current: &ThrottleRecord,
+        new: &ThrottleRecord,
+    ) -> Result<bool>;
+}
+
+impl<T: ThrottleStore + ?Sized> ThrottleStore for &T {
+    fn load(&self, key: &ThrottleKey) -> Result<ThrottleRecord> {
+        (**self).load(key)
+    }
+    fn compare_and_swap(
+        &self,
+        key: &ThrottleKey,
+        current: &ThrottleRecord,
+        new: &ThrottleRecord,
+    ) -> Result<bool> {
+        (**self).compare_and_swap(key, current, new)
+    }
+}
+
+/// Decides an attempt for `key` and, when it is admitted, counts it as a failure durably —
+/// before the caller checks the credential (persist before verify). Returns the counted record.
+///
+/// # Errors
+/// [`Error::Throttled`] or [`Error::LockedOut`] when the schedule refuses the attempt (nothing is
+/// written); [`Error::Store`] when the store fails or stays contended.
+pub fn begin<S: ThrottleStore + ?Sized>(
+    store: &S,
+    key: &ThrottleKey,
+    schedule: &Schedule,
+    now_ms: u64,
+) -> Result<ThrottleRecord> {
+    for _ in 0..MAX_CAS_ROUNDS {
+        let current = store.load(key)?;
+        refuse_unless_admitted(schedule.admit(&current, now_ms))?;
+        let counted = schedule.count_failure(&current, now_ms);
+        if store.compare_and_swap(key, &current, &counted)? {
+            return Ok(counted);
+        }
+    }
+    Err(Error::Store)
+}
+
+/// Checks an attempt for `key` without counting it.
+///
+/// # Errors
+/// As [`begin`].
+pub fn peek<S: ThrottleStore + ?Sized>(
+    store: &S,
+    key: &ThrottleKey,
+    schedule: &Schedule,
+    now_ms: u64,
+) -> Result<()> {
+    refuse_unless_admitted(schedule.admit(&store.load(key)?, now_ms))
+}
+
+/// Resets `key` after a success, or as the out-of-band unlock of a locked key.
+///
+/// # Errors
+/// [`Error::Store`] when the store fails or stays contended.
+pub fn clear<S: ThrottleStore + ?Sized>(store: &S, key: &ThrottleKey) -> Result<()> {
+    for _ in 0..MAX_CAS_ROUNDS {
+        let current = store.load(key)?;
+        if current.is_clear() || store.compare_and_swap(key, &current, &ThrottleRecord::CLEAR)? {
+            return Ok(());
+        }
+    }
+    Err(Error::Store)
+}
+
+fn refuse_unless_admitted(admission: Admission) -> Result<()> {
+    match admission {
+        Admission::Allowed => Ok(()),
+        Admission::Wait { retry_at_ms } => Err(Error::Throttled { retry_at_ms }),
+        Admission::Locked => Err(Error::LockedOut),
+    }
+}
+
+/// The 16-byte key a throttle record is stored under: a keyed hash of the account name or source
+/// id, so that stores never hold user names and an attacker cannot aim at a table slot.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ThrottleKey([u8; ThrottleKey::LEN]);
+
+impl ThrottleKey {
+    /// Length in bytes.
+    pub const LEN: usize = 16;
+
+    /// A key from its bytes (as stored).
+    pub const fn from_bytes(bytes: [u8; Self::LEN]) -> Self {
+        Self(bytes)
+    }
+
+    /// The bytes.
+    pub const fn as_bytes(&self) -> &[u8; Self::LEN] {
+        &self.0
+    }
+
+    pub(crate) fn spread(&self) -> u64 {
+        let [a, b, c, d, e, f, g, h, ..] = self.0;
+        u64::from_le_bytes([a, b, c, d, e, f, g, h])
+    }
+}
+
+impl fmt::Debug for ThrottleKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A keyed hash, not a name: safe to log, and enough to correlate events.
+        f.write_str("ThrottleKey(")?;
+        for b in &self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        f.write_str(")")
+    }
+}
+
+/// Derives [`ThrottleKey`]s: `HMAC-SHA-256(key, scope || name)[..16]`, scope `0x01` for
+/// accounts and `0x02` for sources. Instances behind one shared store must use the same key.
+pub struct ThrottleKeyer {
+    key: [u8; 32],
+}
+
+impl ThrottleKeyer {
+    const ACCOUNT: u8 = 0x01;
+    const SOURCE: u8 = 0x02;
+
+    /// A keyer from 32 secret bytes.
+    pub fn new(key: [u8; 32]) -> Self {
+        Self { key }
+    }
+
+    /// A keyer with a fresh random key (for a single process with a memory store).
+    pub fn generate(rng: &mut impl rand_core::CryptoRng) -> Self {
+        let mut key = [0u8; 32];
+        rng.fill_bytes(&mut key);
+        Self { key }
+    }
+
+    /// The key of an account name (compared byte for byte: normalise names before).
+    pub fn account(&self, name: &[u8]) -> ThrottleKey {
+        self.derive(Self::ACCOUNT, name)
+    }
+
+    /// The key of a source (device id, IP address bytes...).
+    pub fn source(&self, id: &[u8]) -> ThrottleKey {
+        self.derive(Self::SOURCE, id)
+    }
+
+    fn derive(&self, scope: u8, input: &[u8]) -> ThrottleKey {
+        let mut out = [0u8; ThrottleKey::LEN];
+        // HMAC accepts keys of any length, so this cannot fail.
+        if let Ok(mut mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key) {
+            mac.update(&[scope]);
+            mac.update(input);
+            let tag = mac.finalize().into_bytes();
+            for (o, t) in out.iter_mut().zip(tag.iter()) {
+                *o = *t;
+            }
+        }
+        ThrottleKey(out)
+    }
+}
+
+impl Zeroize for ThrottleKeyer {
+    fn zeroize(&mut self) {
+        self.key.zeroize();
+    }
+}
+
+impl Drop for ThrottleKeyer {
+    fn drop(&mut self) {
+        self.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for ThrottleKeyer {}
+
+impl fmt::Debug for ThrottleKeyer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ThrottleKeyer").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+    use super::*;
+
+    #[test]
+    fn schedule_bounds() {
+        assert!(Schedule::new(5, 1000, 900_000, Some(101), None).is_err());
+        assert!(Schedule::new(5, 1000, 900_000, Some(5), None).is_err());
+        assert!(Schedule::new(5, 0, 900_000, Some(100), None).is_err());
+        assert!(Schedule::new(5, 2000, 1000, Some(100), None).is_err());
+        assert!(Schedule::new(5, 1000, 900_000, None, Some(1000)).is_err());
+        assert!(Schedule::new(5, 1000, 900_000, Some(100), None).is_ok());
+    }
+
+    #[test]
+    fn delays_double_to_the_cap() {
+        let s = Schedule::ACCOUNT;
+        let d: alloc::vec::Vec<u64> = (0..=12).map(|f| s.delay_after(f)).collect();
+        assert_eq!(
+            d,
+            [0, 0, 0, 0, 0, 0, 1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000]
+        );
+        assert_eq!(s.delay_after(16), 900_000);
+        assert_eq!(s.delay_after(u32::MAX), 900_000);
+    }
+
+    #[test]
+    fn keyer_separates_scopes() {
+        let k = ThrottleKeyer::new([7; 32]);
+        assert_ne!(k.account(b"alice"), k.source(b"alice"));
+        assert_eq!(k.account(b"alice"), k.account(b"alice"));
+        assert_ne!(k.account(b"alice"), ThrottleKeyer::new([8; 32]).account(b"alice"));
+    }
+}

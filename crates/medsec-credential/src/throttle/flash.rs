@@ -1,0 +1,313 @@
+//! Throttle records on flash, surviving power loss at any point (firmware).
+//!
+//! The flash is seen through [`RecordFlash`]: numbered slots of [`RECORD_LEN`] bytes, each write
+//! durable when it returns. Slots pair into cells (slots `2i` and `2i + 1`); a key's record is
+//! the valid slot of its cell with the higher sequence number, and every update goes to the
+//! *other* slot. A write torn by power loss fails its tag check, so the previous record stays in
+//! force: the count can only be the old or the new value, never lost. The record layout is
+//! specified in docs/credential-format.md ("Persisted throttle record").
+
+use core::cell::RefCell;
+use core::fmt;
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+use zeroize::Zeroize;
+
+use super::{ThrottleKey, ThrottleRecord, ThrottleStore};
+use crate::{Error, Result};
+
+/// Bytes per record slot.
+pub const RECORD_LEN: usize = 48;
+/// Bytes of the truncated HMAC-SHA-256 tag at the end of a record.
+pub const TAG_LEN: usize = 12;
+const MAGIC: [u8; 2] = *b"MT";
+const VERSION: u8 = 1;
+const BODY_LEN: usize = RECORD_LEN - TAG_LEN;
+
+/// A flash write or read failed (or the device is losing power).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlashError;
+
+/// Numbered slots of [`RECORD_LEN`] bytes on non-volatile memory.
+pub trait RecordFlash {
+    /// Number of slots (an even number; two per cell).
+    fn slot_count(&self) -> u32;
+
+    /// Reads slot `slot`.
+    ///
+    /// # Errors
+    /// [`FlashError`] when the read fails.
+    fn read_slot(&mut self, slot: u32, out: &mut [u8; RECORD_LEN])
+        -> core::result::Result<(), FlashError>;
+
+    /// Replaces slot `slot` (erasing as the part needs). Returns only once the bytes are durable.
+    ///
+    /// # Errors
+    /// [`FlashError`] when the write fails; the slot may then hold any mix of old and new bytes.
+    fn write_slot(&mut self, slot: u32, data: &[u8; RECORD_LEN])
+        -> core::result::Result<(), FlashError>;
+}
+
+/// A persisted throttle record, decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlotRecord {
+    /// Write sequence within the cell (higher is newer).
+    pub sequence: u32,
+    /// The key the record belongs to.
+    pub key: ThrottleKey,
+    /// The record (failures zero: the cell is free).
+    pub record: ThrottleRecord,
+}
+
+/// Encodes and authenticates records with `HMAC-SHA-256(record_key, body)[..12]`.
+pub struct RecordCodec {
+    record_key: [u8; 32],
+}
+
+impl RecordCodec {
+    /// A codec with the device's record key (32 secret bytes, kept with the device's keys).
+    pub fn new(record_key: [u8; 32]) -> Self {
+        Self { record_key }
+    }
+
+    /// The 48-byte slot image of `rec`.
+    pub fn encode(&self, rec: &SlotRecord) -> [u8; RECORD_LEN] {
+        let mut out = [0u8; RECORD_LEN];
+        let (body, tag) = out.split_at_mut(BODY_LEN);
+        let fields: [&[u8]; 6] = [
+            &MAGIC,
+            &[VERSION, 0],
+            &rec.sequence.to_be_bytes(),
+            rec.key.as_bytes(),
+            &rec.record.failures.to_be_bytes(),
+            &rec.record.last_failure_ms.to_be_bytes(),
+        ];
+        let mut at = 0usize;
+        for f in fields {
+            if let Some(dst) = body.get_mut(at..at.saturating_add(f.len())) {
+                dst.copy_from_slice(f);
+            }
+            at = at.saturating_add(f.len());
+        }
+        let full = self.tag(body);
+        for (t, f) in tag.iter_mut().zip(full.iter()) {
+            *t = *f;
+        }
+        out
+    }
+
+    /// Decodes a slot image; `None` for an erased, torn, foreign or forged slot.
+    pub fn decode(&self, bytes: &[u8; RECORD_LEN]) -> Option<SlotRecord> {
+        let (body, tag) = bytes.split_at(BODY_LEN);
+        let expected = self.tag(body);
+        if !bool::from(expected.get(..TAG_LEN)?.ct_eq(tag)) {
+            return None;
+        }
+        if body.get(0..2)? != MAGIC || body.get(2..4)? != [VERSION, 0] {
+            return None;
+        }
+        let sequence = u32::from_be_bytes(body.get(4..8)?.try_into().ok()?);
+        let key = ThrottleKey::from_bytes(body.get(8..24)?.try_into().ok()?);
+        let failures = u32::from_be_bytes(body.get(24..28)?.try_into().ok()?);
+        let last_failure_ms = u64::from_be_bytes(body.get(28..36)?.try_into().ok()?);
+        Some(SlotRecord {
+            sequence,
+            key,
+            record: ThrottleRecord {
+                failures,
+                last_failure_ms,
+            },
+        })
+    }
+
+    fn tag(&self, body: &[u8]) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        if let Ok(mut mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.record_key) {
+            mac.update(body);
+            out.copy_from_slice(&mac.finalize().into_bytes());
+        }
+        out
+    }
+}
+
+impl Drop for RecordCodec {
+    fn drop(&mut self) {
+        self.record_key.zeroize();
+    }
+}
+
+impl fmt::Debug for RecordCodec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecordCodec").finish_non_exhaustive()
+    }
+}
+
+/// A [`ThrottleStore`] over [`RecordFlash`]: one cell (two slots) per tracked key.
+pub struct FlashThrottleStore<F: RecordFlash> {
+    flash: RefCell<F>,
+    codec: RecordCodec,
+    protect_from: u32,
+}
+
+impl<F: RecordFlash> FlashThrottleStore<F> {
+    /// A store over `flash`; records with at least `protect_from` failures are never evicted.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the flash has fewer than two slots or an odd number of slots.
+    pub fn new(flash: F, codec: RecordCodec, protect_from: u32) -> Result<Self> {
+        let n = flash.slot_count();
+        if n < 2 || n % 2 != 0 {
+            return Err(Error::Config("flash needs an even number of slots, at least two"));
+        }
+        Ok(Self {
+            flash: RefCell::new(flash),
+            codec,
+            protect_from,
+        })
+    }
+
+    /// Gives the flash back (for example to simulate a reboot in tests).
+    pub fn into_flash(self) -> F {
+        self.flash.into_inner()
+    }
+
+    /// The newest valid record of `cell` and the slot that holds it.
+    fn newest(&self, flash: &mut F, cell: u32) -> Result<Option<(u32, SlotRecord)>> {
+        let mut best: Option<(u32, SlotRecord)> = None;
+        for slot in [cell.saturating_mul(2), cell.saturating_mul(2).saturating_add(1)] {
+            let mut buf = [0u8; RECORD_LEN];
+            flash.read_slot(slot, &mut buf).map_err(|_| Error::Store)?;
+            if let Some(rec) = self.codec.decode(&buf) {
+                if best.is_none_or(|(_, b)| rec.sequence > b.sequence) {
+                    best = Some((slot, rec));
+                }
+            }
+        }
+        Ok(best)
+    }
+
+    fn cells(flash: &F) -> u32 {
+        flash.slot_count() / 2
+    }
+}
+
+impl<F: RecordFlash> ThrottleStore for FlashThrottleStore<F> {
+    fn load(&self, key: &ThrottleKey) -> Result<ThrottleRecord> {
+        let mut flash = self.flash.try_borrow_mut().map_err(|_| Error::Store)?;
+        for cell in 0..Self::cells(&flash) {
+            if let Some((_, rec)) = self.newest(&mut flash, cell)? {
+                if rec.key == *key && !rec.record.is_clear() {
+                    return Ok(rec.record);
+                }
+            }
+        }
+        Ok(ThrottleRecord::CLEAR)
+    }
+
+    fn compare_and_swap(
+        &self,
+        key: &ThrottleKey,
+        current: &ThrottleRecord,
+        new: &ThrottleRecord,
+    ) -> Result<bool> {
+        let mut flash = self.flash.try_borrow_mut().map_err(|_| Error::Store)?;
+        // (cell, newest slot, newest record) of the key; a free cell; the least severe victim.
+        let mut found = None;
+        let mut free = None;
+        let mut victim: Option<(u32, Option<(u32, SlotRecord)>, (u32, u64))> = None;
+        for cell in 0..Self::cells(&flash) {
+            let newest = self.newest(&mut flash, cell)?;
+            match newest {
+                Some((_, rec)) if rec.key == *key && !rec.record.is_clear() => {
+                    found = Some((cell, newest));
+                    break;
+                }
+                Some((_, rec)) if !rec.record.is_clear() => {
+                    let sev = (rec.record.failures, rec.record.last_failure_ms);
+                    if victim.is_none_or(|(_, _, v)| sev < v) {
+                        victim = Some((cell, newest, sev));
+                    }
+                }
+                _ => free = free.or(Some((cell, newest))),
+            }
+        }
+        let stored = found
+            .and_then(|(_, n)| n)
+            .map_or(ThrottleRecord::CLEAR, |(_, r)| r.record);
+        if stored != *current {
+            return Ok(false);
+        }
+        let (cell, newest) = match (found, new.is_clear()) {
+            (Some(f), _) => f,
+            (None, true) => return Ok(true),
+            (None, false) => match (free, victim) {
+                (Some(f), _) => f,
+                (None, Some((cell, newest, (failures, _)))) if failures < self.protect_from => {
+                    (cell, newest)
+                }
+                _ => return Err(Error::Store),
+            },
+        };
+        let base = cell.saturating_mul(2);
+        let (target, sequence) = match newest {
+            Some((slot, rec)) => (
+                if slot == base { base.saturating_add(1) } else { base },
+                rec.sequence.checked_add(1).ok_or(Error::Store)?,
+            ),
+            None => (base, 1),
+        };
+        let image = self.codec.encode(&SlotRecord {
+            sequence,
+            key: *key,
+            record: *new,
+        });
+        flash.write_slot(target, &image).map_err(|_| Error::Store)?;
+        // Read back: a write the part silently dropped must not count as durable.
+        let mut check = [0u8; RECORD_LEN];
+        flash.read_slot(target, &mut check).map_err(|_| Error::Store)?;
+        if check != image {
+            return Err(Error::Store);
+        }
+        Ok(true)
+    }
+}
+
+impl<F: RecordFlash> fmt::Debug for FlashThrottleStore<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FlashThrottleStore")
+            .field("protect_from", &self.protect_from)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+    use super::*;
+
+    #[test]
+    fn codec_round_trip_and_tamper() {
+        let codec = RecordCodec::new([9; 32]);
+        let rec = SlotRecord {
+            sequence: 7,
+            key: ThrottleKey::from_bytes([3; 16]),
+            record: ThrottleRecord {
+                failures: 4,
+                last_failure_ms: 123_456,
+            },
+        };
+        let img = codec.encode(&rec);
+        assert_eq!(codec.decode(&img), Some(rec));
+        for byte in 0..RECORD_LEN {
+            for bit in 0..8 {
+                let mut t = img;
+                t[byte] ^= 1 << bit;
+                assert_eq!(codec.decode(&t), None, "byte {byte} bit {bit}");
+            }
+        }
+        assert_eq!(codec.decode(&[0xFF; RECORD_LEN]), None);
+        assert_eq!(RecordCodec::new([8; 32]).decode(&img), None);
+    }
+}
