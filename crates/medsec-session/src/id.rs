@@ -187,8 +187,9 @@ impl fmt::Debug for IdHash {
     }
 }
 
-/// Who a session belongs to: 1 to 64 opaque bytes (an account id, or a digest of a
-/// federated `(issuer, subject)` pair). Stored inline, so firmware needs no heap.
+/// Who a session belongs to: 1 to 64 bytes of UTF-8 (an account id, or a digest of a
+/// federated `(issuer, subject)` pair). The same text is the token's `sub` claim, which is
+/// how revoking a user reaches their tokens. Stored inline, so firmware needs no heap.
 /// `Debug` shows only the length: user ids can identify a patient.
 #[derive(Clone, Copy)]
 pub struct UserId {
@@ -200,11 +201,20 @@ impl UserId {
     /// Longest accepted user id.
     pub const MAX_LEN: usize = MAX_USER_ID_LEN;
 
-    /// A user id from 1..=64 bytes.
+    /// A user id of 1..=64 bytes of UTF-8.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] when empty or longer than [`UserId::MAX_LEN`].
-    pub fn new(id: &[u8]) -> Result<Self> {
+    /// [`Error::InvalidInput`] when empty or longer than [`UserId::MAX_LEN`] bytes.
+    pub fn new(id: &str) -> Result<Self> {
+        Self::from_utf8(id.as_bytes())
+    }
+
+    /// A user id from bytes that must be UTF-8 (stored records).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when empty, too long, or not UTF-8.
+    pub fn from_utf8(id: &[u8]) -> Result<Self> {
+        core::str::from_utf8(id).map_err(|_| Error::InvalidInput)?;
         let len = u8::try_from(id.len()).map_err(|_| Error::InvalidInput)?;
         if id.is_empty() || id.len() > MAX_USER_ID_LEN {
             return Err(Error::InvalidInput);
@@ -221,6 +231,13 @@ impl UserId {
     #[must_use]
     pub fn as_bytes(&self) -> &[u8] {
         self.bytes.get(..usize::from(self.len)).unwrap_or(&[])
+    }
+
+    /// The id as text (the token's `sub`).
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        // Checked UTF-8 at construction.
+        core::str::from_utf8(self.as_bytes()).unwrap_or("")
     }
 }
 
@@ -382,16 +399,17 @@ mod tests {
     #[test]
     fn debug_redacts() {
         let id = SessionId::from_bytes([7; 32]);
-        let shown = std::format!("{id:?} {:?} {:?}", id.encode(), UserId::new(b"patient-7").unwrap());
+        let shown = std::format!("{id:?} {:?} {:?}", id.encode(), UserId::new("patient-7").unwrap());
         assert!(!shown.contains('7') || !shown.contains("patient"));
         assert!(!shown.contains("BwcH"));
     }
 
     #[test]
     fn user_id_bounds() {
-        assert!(UserId::new(b"").is_err());
-        assert!(UserId::new(&[1; 64]).is_ok());
-        assert!(UserId::new(&[1; 65]).is_err());
-        assert_eq!(UserId::new(b"abc").unwrap().as_bytes(), b"abc");
+        assert!(UserId::new("").is_err());
+        assert!(UserId::new(&"a".repeat(64)).is_ok());
+        assert!(UserId::new(&"a".repeat(65)).is_err());
+        assert!(UserId::from_utf8(&[0xff]).is_err());
+        assert_eq!(UserId::new("abc").unwrap().as_str(), "abc");
     }
 }

@@ -26,10 +26,9 @@ pub use id::{ChannelBinding, IdHash, SessionId, UserId, ENCODED_ID_LEN, SESSION_
 pub use manager::{Active, Elevated, EndReason, Ended, Established, Live, Session, SessionSummary, Sessions};
 #[cfg(feature = "alloc")]
 pub use manager::SessionData;
-pub use policy::{CapPolicy, RoleCode, SessionPolicy, SessionPolicyBuilder, TimeoutPolicy};
+pub use policy::{CapPolicy, SessionPolicy, SessionPolicyBuilder, TimeoutPolicy};
 pub use record::{SessionMeta, StoredState};
-pub use revocation::{RevocationEpochs, StaticEpochs};
-#[cfg(feature = "std")]
-pub use revocation::LocalEpochs;
+pub use revocation::{NoRevocation, ReadOnly, RevocationCheck, RevocationEpoch, SubjectRevocation};
+pub use medsec_token::Role;
 pub use seal::{DataSecret, RecordKey, MAX_DATA_LEN};
 pub use store::SessionStore;

@@ -8,9 +8,10 @@ use subtle::ConstantTimeEq;
 
 use crate::clock::{duration_millis, Clock, Timestamp};
 use crate::id::{ChannelBinding, IdHash, SessionId, UserId};
-use crate::policy::{CapPolicy, RoleCode, SessionPolicy};
+use crate::policy::{CapPolicy, SessionPolicy};
+use medsec_token::Role;
 use crate::record::{SessionMeta, StoredState};
-use crate::revocation::RevocationEpochs;
+use crate::revocation::{epoch_after, issued_at, SubjectRevocation};
 use crate::seal::{DataSecret, MAX_DATA_LEN, NONCE_LEN, SEAL_OVERHEAD};
 use crate::store::{DataUpdate, SessionStore};
 use crate::{Error, Result};
@@ -96,14 +97,15 @@ impl<S> Session<S> {
     }
     /// The owner's role at login.
     #[must_use]
-    pub fn role(&self) -> RoleCode {
+    pub fn role(&self) -> Role {
         self.meta.role
     }
-    /// The revocation epoch this session was issued under; tokens derived from the session
-    /// should carry it so that revoking the user revokes them too.
+    /// The issuer time (Unix seconds) the session counts as issued at: revoking the user
+    /// with an epoch after it ends the session, exactly as it kills tokens whose `iat` is
+    /// before the epoch.
     #[must_use]
-    pub fn revocation_epoch(&self) -> u64 {
-        self.meta.revocation_epoch
+    pub fn issued_at(&self) -> u64 {
+        issued_at(self.meta.created_at)
     }
     /// The stored record as of this handle's last read or write.
     #[must_use]
@@ -211,10 +213,10 @@ enum Refusal {
 
 /// The session manager: the only way to create, resume, elevate, rotate and end sessions.
 /// Generic over its store `St`, clock `C` and revocation-epoch source `E`.
-pub struct Sessions<St, C, E = crate::revocation::StaticEpochs> {
+pub struct Sessions<St, C, E = crate::revocation::NoRevocation> {
     store: St,
     clock: C,
-    epochs: E,
+    revocation: E,
     secret: DataSecret,
     policy: SessionPolicy,
 }
@@ -233,21 +235,21 @@ impl<St: SessionStore, C: Clock> Sessions<St, C> {
     /// # Errors
     /// [`Error::InvalidPolicy`] when `policy` is inconsistent.
     pub fn new(store: St, clock: C, secret: DataSecret, policy: SessionPolicy) -> Result<Self> {
-        Sessions::with_epochs(store, clock, crate::revocation::StaticEpochs, secret, policy)
+        Sessions::with_revocation(store, clock, crate::revocation::ReadOnly(medsec_token::NoRevocation), secret, policy)
     }
 }
 
-impl<St: SessionStore, C: Clock, E: RevocationEpochs> Sessions<St, C, E> {
-    /// A manager whose sessions honour the revocation epochs in `epochs`.
+impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
+    /// A manager whose sessions honour (and raise) the revocation epochs in `revocation`.
     ///
     /// # Errors
     /// [`Error::InvalidPolicy`] when `policy` is inconsistent.
-    pub fn with_epochs(store: St, clock: C, epochs: E, secret: DataSecret, policy: SessionPolicy) -> Result<Self> {
+    pub fn with_revocation(store: St, clock: C, revocation: E, secret: DataSecret, policy: SessionPolicy) -> Result<Self> {
         policy.validate()?;
         Ok(Self {
             store,
             clock,
-            epochs,
+            revocation,
             secret,
             policy,
         })
@@ -278,7 +280,7 @@ impl<St: SessionStore, C: Clock, E: RevocationEpochs> Sessions<St, C, E> {
         &self,
         rng: &mut R,
         user: &UserId,
-        role: RoleCode,
+        role: Role,
         binding: Option<&ChannelBinding>,
         previous: Option<&SessionId>,
     ) -> Result<Session<Established>> {
@@ -292,7 +294,6 @@ impl<St: SessionStore, C: Clock, E: RevocationEpochs> Sessions<St, C, E> {
             }
         }
         let now = self.clock.now();
-        let epoch = self.epochs.current(user)?;
         self.enforce_cap(user, now)?;
         let id = SessionId::generate(rng);
         let key = id.id_hash();
@@ -308,7 +309,6 @@ impl<St: SessionStore, C: Clock, E: RevocationEpochs> Sessions<St, C, E> {
             idle_timeout_ms: duration_millis(t.idle),
             absolute_deadline: now.saturating_add(t.absolute),
             elevated_until: Timestamp::ZERO,
-            revocation_epoch: epoch,
             binding: binding.map(ChannelBinding::binding_hash),
             data_len: 0,
         };
@@ -434,18 +434,21 @@ impl<St: SessionStore, C: Clock, E: RevocationEpochs> Sessions<St, C, E> {
         Ok(n)
     }
 
-    /// Revokes a user (account disabled or deleted, credentials compromised): advances the
-    /// user's revocation epoch, which revokes every token derived from their sessions, then
-    /// ends all their sessions. A session created concurrently elsewhere under the old
-    /// epoch is refused at its next request. Returns how many sessions ended.
+    /// Revokes a user (account disabled or deleted, credentials compromised): raises the
+    /// user's revocation epoch past now (`medsec-token`'s subject epoch), which kills every
+    /// token issued to them so far, then ends all their sessions. A session created
+    /// concurrently on another instance before the epoch is refused at its next request.
+    /// Granularity is the issuer's second: a login in the same second as the revocation is
+    /// refused too. Returns how many sessions ended.
     ///
     /// # Errors
     /// [`Error::Unavailable`] when the epoch cannot be advanced or the store fails; the
     /// caller must retry: revocation is not complete.
     pub fn revoke_user(&self, user: &UserId) -> Result<usize> {
-        let epoch = self.epochs.advance(user)?;
+        let epoch = epoch_after(self.clock.now());
+        self.revocation.raise(user, epoch)?;
         let n = self.store.remove_user(user)?;
-        tracing::warn!(count = n, epoch, "user revoked: sessions ended, tokens revoked");
+        tracing::warn!(count = n, epoch = epoch.unix_seconds(), "user revoked: sessions ended, tokens revoked");
         Ok(n)
     }
 
@@ -580,6 +583,13 @@ impl<St: SessionStore, C: Clock, E: RevocationEpochs> Sessions<St, C, E> {
 
     // ---- internals ----
 
+    fn is_revoked(&self, meta: &SessionMeta) -> Result<bool> {
+        Ok(self
+            .revocation
+            .epoch_for(&meta.user)?
+            .revokes(issued_at(meta.created_at)))
+    }
+
     fn absolute_deadline(&self, meta: &SessionMeta) -> Timestamp {
         // A policy tightened after login applies to existing sessions at once.
         meta.absolute_deadline
@@ -613,7 +623,7 @@ impl<St: SessionStore, C: Clock, E: RevocationEpochs> Sessions<St, C, E> {
             Ok(t) => t,
             Err(r) => return Ok(Err(r)),
         };
-        if self.epochs.current(&meta.user)? > meta.revocation_epoch {
+        if self.is_revoked(meta)? {
             return Ok(Err(Refusal::End(EndReason::Revoked)));
         }
         match (&meta.binding, binding) {
@@ -680,7 +690,7 @@ impl<St: SessionStore, C: Clock, E: RevocationEpochs> Sessions<St, C, E> {
         }
         match self.check_times(&stored, self.clock.now()) {
             Ok(t) => {
-                if self.epochs.current(&stored.user)? > stored.revocation_epoch {
+                if self.is_revoked(&stored)? {
                     return Err(self.refuse(&session.key, Refusal::End(EndReason::Revoked)));
                 }
                 Ok(t)

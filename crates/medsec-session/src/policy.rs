@@ -4,25 +4,6 @@ use core::time::Duration;
 
 use crate::{Error, Result};
 
-/// A role as the authorization layer numbers it (the policy table lives with
-/// `medsec-token`'s scopes). The session only stores it so that a role change can be
-/// detected and the session ended; it never decides access from it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RoleCode(pub u16);
-
-impl RoleCode {
-    /// Patient: own device status, battery, remaining therapy, alarms.
-    pub const PATIENT: Self = Self(1);
-    /// Caregiver: what the patient delegates, read-only.
-    pub const CAREGIVER: Self = Self(2);
-    /// Clinician: raw readings of assigned patients, exports, therapy settings.
-    pub const CLINICIAN: Self = Self(3);
-    /// Technician: device health and logs without PHI.
-    pub const TECHNICIAN: Self = Self(4);
-    /// Administrator: accounts and keys, no PHI.
-    pub const ADMIN: Self = Self(5);
-}
-
 /// The three clocks every session runs at once. A session is live while
 /// `now < last_seen + idle` **and** `now < created + absolute`; elevation is live while
 /// `now < elevated_at + elevation` (and never past the absolute deadline).

@@ -3,7 +3,7 @@
 
 use crate::clock::Timestamp;
 use crate::id::{IdHash, UserId, MAX_USER_ID_LEN};
-use crate::policy::RoleCode;
+use medsec_token::Role;
 use crate::seal::{RecordKey, MAX_SEALED_LEN, SEAL_OVERHEAD};
 use crate::{Error, Result};
 
@@ -14,7 +14,7 @@ pub const RECORD_FORMAT_VERSION: u8 = 1;
 /// Bytes of the HMAC-SHA256 tag at the end of a record.
 pub const RECORD_MAC_LEN: usize = 32;
 /// Bytes before the user id (magic .. binding hash, plus the user length byte).
-const FIXED_PREFIX_LEN: usize = 106;
+const FIXED_PREFIX_LEN: usize = 98;
 /// Smallest well-formed record: 1-byte user id, no data.
 pub const MIN_RECORD_LEN: usize = FIXED_PREFIX_LEN + 1 + 4 + RECORD_MAC_LEN;
 /// Largest well-formed record.
@@ -40,7 +40,7 @@ pub struct SessionMeta {
     /// The owner.
     pub user: UserId,
     /// The owner's role at login.
-    pub role: RoleCode,
+    pub role: Role,
     /// Lifecycle state.
     pub state: StoredState,
     /// Login time.
@@ -55,8 +55,6 @@ pub struct SessionMeta {
     pub absolute_deadline: Timestamp,
     /// End of the current elevation; [`Timestamp::ZERO`] when not elevated.
     pub elevated_until: Timestamp,
-    /// The user's revocation epoch at login (`medsec-token`); a later epoch ends the session.
-    pub revocation_epoch: u64,
     /// Hash of the RFC 9266 channel binding, when bound.
     pub binding: Option<[u8; 32]>,
     /// Length of the sealed data blob (0 = no data).
@@ -103,7 +101,8 @@ pub fn encode_into(key: &RecordKey, id_hash: &IdHash, meta: &SessionMeta, data: 
     let mut w = Writer { buf: out, pos: 0 };
     w.put(&RECORD_MAGIC)?;
     w.put(&[RECORD_FORMAT_VERSION, meta.state as u8])?;
-    w.put(&meta.role.0.to_be_bytes())?;
+    let role = u16::try_from(meta.role.code()).map_err(|_| Error::InvalidInput)?;
+    w.put(&role.to_be_bytes())?;
     for v in [
         meta.version,
         meta.created_at.as_millis(),
@@ -112,7 +111,6 @@ pub fn encode_into(key: &RecordKey, id_hash: &IdHash, meta: &SessionMeta, data: 
         meta.idle_timeout_ms,
         meta.absolute_deadline.as_millis(),
         meta.elevated_until.as_millis(),
-        meta.revocation_epoch,
     ] {
         w.put(&v.to_be_bytes())?;
     }
@@ -176,7 +174,7 @@ fn decode_body(body: &[u8]) -> Option<(SessionMeta, &[u8])> {
         1 => StoredState::Active,
         _ => return None,
     };
-    let role = RoleCode(u16::from_be_bytes(r.array()?));
+    let role = Role::from_code(u64::from(u16::from_be_bytes(r.array()?))).ok()?;
     let version = r.u64()?;
     let created_at = Timestamp::from_millis(r.u64()?);
     let authenticated_at = Timestamp::from_millis(r.u64()?);
@@ -184,7 +182,6 @@ fn decode_body(body: &[u8]) -> Option<(SessionMeta, &[u8])> {
     let idle_timeout_ms = r.u64()?;
     let absolute_deadline = Timestamp::from_millis(r.u64()?);
     let elevated_until = Timestamp::from_millis(r.u64()?);
-    let revocation_epoch = r.u64()?;
     let flag = r.u8()?;
     let hash: [u8; 32] = r.array()?;
     let binding = match flag {
@@ -193,7 +190,7 @@ fn decode_body(body: &[u8]) -> Option<(SessionMeta, &[u8])> {
         _ => return None,
     };
     let user_len = usize::from(r.u8()?);
-    let user = UserId::new(r.take(user_len)?).ok()?;
+    let user = UserId::from_utf8(r.take(user_len)?).ok()?;
     let data_len = u32::from_be_bytes(r.array()?);
     let data = r.take(data_len as usize)?;
     let data_ok = data.is_empty() || (SEAL_OVERHEAD..=MAX_SEALED_LEN).contains(&data.len());
@@ -211,7 +208,6 @@ fn decode_body(body: &[u8]) -> Option<(SessionMeta, &[u8])> {
         idle_timeout_ms,
         absolute_deadline,
         elevated_until,
-        revocation_epoch,
         binding,
         data_len,
     };
@@ -266,8 +262,8 @@ mod tests {
     fn sample() -> SessionMeta {
         SessionMeta {
             version: 3,
-            user: UserId::new(b"clinician-42").unwrap(),
-            role: RoleCode::CLINICIAN,
+            user: UserId::new("clinician-42").unwrap(),
+            role: Role::Clinician,
             state: StoredState::Active,
             created_at: Timestamp::from_millis(1_700_000_000_000),
             authenticated_at: Timestamp::from_millis(1_700_000_000_000),
@@ -275,7 +271,6 @@ mod tests {
             idle_timeout_ms: 900_000,
             absolute_deadline: Timestamp::from_millis(1_700_043_200_000),
             elevated_until: Timestamp::ZERO,
-            revocation_epoch: 7,
             binding: Some([0x5a; 32]),
             data_len: 30,
         }

@@ -1,76 +1,92 @@
-//! The revocation-epoch seam. A user's epoch is a counter kept by the token side
-//! (`medsec-token`): tokens carry the epoch they were issued under, sessions record it at
-//! login, and advancing it revokes both at once.
+//! Revocation, in `medsec-token`'s vocabulary. A [`RevocationEpoch`] is an issuer time
+//! (Unix seconds): every token *issued* before it is dead, and every session *created*
+//! before it is dead too. Revoking a user raises that user's (subject's) epoch, which
+//! revokes their sessions and every token derived from them in one step, on every server
+//! instance that reads the same revocation state.
 
+pub use medsec_token::{RevocationCheck, RevocationEpoch};
+
+use crate::clock::Timestamp;
 use crate::id::UserId;
-use crate::Result;
+use crate::{Error, Result};
 
-/// Where the per-user revocation epoch lives. Implementations must fail closed: an error
-/// here denies the request ([`crate::Error::Unavailable`]).
-pub trait RevocationEpochs {
-    /// The user's current epoch (0 for a user never revoked).
+/// Where sessions read and raise per-user revocation epochs. Implementations fail closed:
+/// an error denies the request ([`Error::Unavailable`]).
+pub trait SubjectRevocation {
+    /// The epoch in force for `user`: the later of the global epoch and the user's own.
     ///
     /// # Errors
-    /// [`crate::Error::Unavailable`] when the epoch cannot be read.
-    fn current(&self, user: &UserId) -> Result<u64>;
+    /// [`Error::Unavailable`] when it cannot be read.
+    fn epoch_for(&self, user: &UserId) -> Result<RevocationEpoch>;
 
-    /// Advances the user's epoch and returns the new value: every session and token
-    /// issued under an older epoch stops working.
+    /// Raises `user`'s epoch to at least `epoch` (never lowers it).
     ///
     /// # Errors
-    /// [`crate::Error::Unavailable`] when the epoch cannot be advanced.
-    fn advance(&self, user: &UserId) -> Result<u64>;
+    /// [`Error::Unavailable`] when it cannot be raised; revocation is then incomplete and
+    /// the caller must retry.
+    fn raise(&self, user: &UserId, epoch: RevocationEpoch) -> Result<()>;
 }
 
-impl<E: RevocationEpochs + ?Sized> RevocationEpochs for &E {
-    fn current(&self, user: &UserId) -> Result<u64> {
-        (**self).current(user)
+impl<R: SubjectRevocation + ?Sized> SubjectRevocation for &R {
+    fn epoch_for(&self, user: &UserId) -> Result<RevocationEpoch> {
+        (**self).epoch_for(user)
     }
-    fn advance(&self, user: &UserId) -> Result<u64> {
-        (**self).advance(user)
+    fn raise(&self, user: &UserId, epoch: RevocationEpoch) -> Result<()> {
+        (**self).raise(user, epoch)
     }
 }
 
 #[cfg(feature = "alloc")]
-impl<E: RevocationEpochs + ?Sized> RevocationEpochs for alloc::sync::Arc<E> {
-    fn current(&self, user: &UserId) -> Result<u64> {
-        (**self).current(user)
+impl<R: SubjectRevocation + ?Sized> SubjectRevocation for alloc::sync::Arc<R> {
+    fn epoch_for(&self, user: &UserId) -> Result<RevocationEpoch> {
+        (**self).epoch_for(user)
     }
-    fn advance(&self, user: &UserId) -> Result<u64> {
-        (**self).advance(user)
+    fn raise(&self, user: &UserId, epoch: RevocationEpoch) -> Result<()> {
+        (**self).raise(user, epoch)
     }
 }
 
-/// Epochs that never change: for firmware without token revocation (a device ends its one
-/// session directly). `advance` fails closed, so nobody mistakes it for real revocation.
+/// Reads epochs from any [`RevocationCheck`] (for example a `FixedRevocationList` a device
+/// received from its backend) but cannot raise them: [`SubjectRevocation::raise`] fails
+/// closed with [`Error::Unavailable`].
 #[derive(Debug, Default, Clone, Copy)]
-pub struct StaticEpochs;
+pub struct ReadOnly<T>(pub T);
 
-impl RevocationEpochs for StaticEpochs {
-    fn current(&self, _user: &UserId) -> Result<u64> {
-        Ok(0)
+impl<T: RevocationCheck> SubjectRevocation for ReadOnly<T> {
+    fn epoch_for(&self, user: &UserId) -> Result<RevocationEpoch> {
+        Ok(self.0.epoch().max(self.0.subject_epoch(user.as_str())))
     }
-    fn advance(&self, _user: &UserId) -> Result<u64> {
-        Err(crate::Error::Unavailable)
+    fn raise(&self, _user: &UserId, _epoch: RevocationEpoch) -> Result<()> {
+        Err(Error::Unavailable)
     }
 }
 
-/// Process-local epochs (one server instance, or tests). Multi-instance deployments use
-/// the shared revocation store from `medsec-token`.
-#[cfg(feature = "std")]
-#[derive(Debug, Default)]
-pub struct LocalEpochs(std::sync::Mutex<std::collections::HashMap<UserId, u64>>);
+/// No revocation source: nothing is revoked by epoch, and raising fails closed. The
+/// default for [`crate::Sessions::new`] (firmware, where a device ends its session directly).
+pub type NoRevocation = ReadOnly<medsec_token::NoRevocation>;
 
+/// A shared, growable [`medsec_token::RevocationList`] (one server process, or a list the
+/// backend keeps in sync): sessions read it, and revoking a user raises its subject epoch,
+/// which the token verifier then applies to that user's tokens.
 #[cfg(feature = "std")]
-impl RevocationEpochs for LocalEpochs {
-    fn current(&self, user: &UserId) -> Result<u64> {
-        let map = self.0.lock().map_err(|_| crate::Error::Unavailable)?;
-        Ok(map.get(user).copied().unwrap_or(0))
+impl SubjectRevocation for std::sync::RwLock<medsec_token::RevocationList> {
+    fn epoch_for(&self, user: &UserId) -> Result<RevocationEpoch> {
+        let list = self.read().map_err(|_| Error::Unavailable)?;
+        Ok(list.epoch().max(list.subject_epoch(user.as_str())))
     }
-    fn advance(&self, user: &UserId) -> Result<u64> {
-        let mut map = self.0.lock().map_err(|_| crate::Error::Unavailable)?;
-        let e = map.entry(*user).or_insert(0);
-        *e = e.checked_add(1).ok_or(crate::Error::Unavailable)?;
-        Ok(*e)
+    fn raise(&self, user: &UserId, epoch: RevocationEpoch) -> Result<()> {
+        let mut list = self.write().map_err(|_| Error::Unavailable)?;
+        list.raise_subject_epoch(user.as_str(), epoch);
+        Ok(())
     }
+}
+
+/// The issuer time (Unix seconds) a session counts as issued at.
+pub(crate) fn issued_at(created_at: Timestamp) -> u64 {
+    created_at.as_millis() / 1000
+}
+
+/// The epoch that revokes everything created up to and including `now`'s second.
+pub(crate) fn epoch_after(now: Timestamp) -> RevocationEpoch {
+    RevocationEpoch::from_unix_seconds(issued_at(now).saturating_add(1))
 }

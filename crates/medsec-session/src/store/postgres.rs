@@ -1,0 +1,268 @@
+//! PostgreSQL store: several server instances share sessions.
+
+use std::boxed::Box;
+use std::string::ToString;
+use std::sync::{Mutex, MutexGuard};
+use std::vec::Vec;
+
+use postgres::error::SqlState;
+use postgres::{Client, NoTls};
+
+use super::{DataUpdate, SessionStore};
+use crate::clock::Timestamp;
+use crate::id::{IdHash, UserId};
+use crate::record::{self, SessionMeta};
+use crate::seal::RecordKey;
+use crate::{Error, Result};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS medsec_sessions (
+    id_hash    bytea  PRIMARY KEY CHECK (octet_length(id_hash) = 32),
+    user_id    bytea  NOT NULL,
+    version    bigint NOT NULL,
+    expires_at bigint NOT NULL,
+    record     bytea  NOT NULL
+);
+CREATE INDEX IF NOT EXISTS medsec_sessions_user ON medsec_sessions (user_id);
+CREATE INDEX IF NOT EXISTS medsec_sessions_expiry ON medsec_sessions (expires_at);
+";
+
+type Connect = Box<dyn Fn() -> core::result::Result<Client, postgres::Error> + Send + Sync>;
+
+/// Sessions in a PostgreSQL table shared by every server instance (same schema and record
+/// format as [`super::SqliteStore`]). Holds one connection and reconnects lazily: while the
+/// server is unreachable every call fails with [`Error::Unavailable`] (fail closed), and
+/// once it is back the next call reconnects; nothing is cached locally, so nothing is lost
+/// or resurrected across the outage.
+pub struct PostgresStore {
+    connect: Connect,
+    client: Mutex<Option<Client>>,
+    key: RecordKey,
+}
+
+impl core::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PostgresStore").finish_non_exhaustive()
+    }
+}
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn is_unique_violation(e: &postgres::Error) -> bool {
+    e.code() == Some(&SqlState::UNIQUE_VIOLATION)
+}
+
+impl PostgresStore {
+    /// Connects with a caller-supplied connect function, so production deployments can pass
+    /// a TLS connector (ASVS v5.0.0-12.3.1): for example
+    /// `move || config.connect(tls.clone())`. Creates the table if needed.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] when the first connection or the schema setup fails.
+    pub fn connect_with(
+        connect: impl Fn() -> core::result::Result<Client, postgres::Error> + Send + Sync + 'static,
+        key: RecordKey,
+    ) -> Result<Self> {
+        let store = Self {
+            connect: Box::new(connect),
+            client: Mutex::new(None),
+            key,
+        };
+        store.with_client(|c| c.batch_execute(SCHEMA).map(Ok))?;
+        Ok(store)
+    }
+
+    /// Connects without TLS: only for a server on loopback or a Unix socket (tests, a
+    /// database on the same host). `params` is a libpq-style connection string.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a malformed connection string; [`Error::Unavailable`]
+    /// when the server cannot be reached.
+    pub fn connect_local(params: &str, key: RecordKey) -> Result<Self> {
+        let config: postgres::Config = params.parse().map_err(|_| Error::InvalidInput)?;
+        Self::connect_with(move || config.connect(NoTls), key)
+    }
+
+    /// Runs `f` on a live connection, reconnecting first if needed. Database errors mean
+    /// [`Error::Unavailable`], and a broken connection is dropped so the next call
+    /// reconnects.
+    fn with_client<T>(&self, f: impl FnOnce(&mut Client) -> core::result::Result<Result<T>, postgres::Error>) -> Result<T> {
+        let mut guard: MutexGuard<'_, Option<Client>> = self.client.lock().map_err(|_| Error::Unavailable)?;
+        if guard.as_ref().is_none_or(Client::is_closed) {
+            *guard = None;
+            match (self.connect)() {
+                Ok(c) => *guard = Some(c),
+                Err(e) => {
+                    tracing::error!(error = %e.to_string(), "postgres session store unreachable");
+                    return Err(Error::Unavailable);
+                }
+            }
+        }
+        let client = guard.as_mut().ok_or(Error::Unavailable)?;
+        match f(client) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e.to_string(), "postgres session store failed");
+                if client.is_closed() || e.code().is_none() {
+                    *guard = None;
+                }
+                Err(Error::Unavailable)
+            }
+        }
+    }
+
+    fn decode<'a>(&self, key: &IdHash, bytes: &'a [u8]) -> Result<(SessionMeta, &'a [u8])> {
+        record::decode(&self.key, key, bytes).inspect_err(|_| {
+            tracing::error!(session = key.log_tag(), "stored session record failed verification");
+        })
+    }
+
+    fn fetch(&self, key: &IdHash) -> Result<Option<Vec<u8>>> {
+        self.with_client(|c| {
+            let row = c.query_opt("SELECT record FROM medsec_sessions WHERE id_hash = $1", &[&key.as_bytes().as_slice()])?;
+            Ok(Ok(row.map(|r| r.get::<_, Vec<u8>>(0))))
+        })
+    }
+}
+
+impl SessionStore for PostgresStore {
+    fn insert(&self, key: &IdHash, meta: &SessionMeta, data: &[u8]) -> Result<()> {
+        let rec = record::encode(&self.key, key, meta, data)?;
+        self.with_client(|c| {
+            let n = c.execute(
+                "INSERT INTO medsec_sessions (id_hash, user_id, version, expires_at, record)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id_hash) DO NOTHING",
+                &[
+                    &key.as_bytes().as_slice(),
+                    &meta.user.as_bytes(),
+                    &to_i64(meta.version),
+                    &to_i64(meta.expires_at().as_millis()),
+                    &rec,
+                ],
+            )?;
+            Ok(if n == 1 { Ok(()) } else { Err(Error::Conflict) })
+        })
+    }
+
+    fn load(&self, key: &IdHash) -> Result<Option<SessionMeta>> {
+        match self.fetch(key)? {
+            None => Ok(None),
+            Some(bytes) => Ok(Some(self.decode(key, &bytes)?.0)),
+        }
+    }
+
+    fn read_data(&self, key: &IdHash, out: &mut [u8]) -> Result<()> {
+        let bytes = self.fetch(key)?.ok_or(Error::Rejected)?;
+        let (_, data) = self.decode(key, &bytes)?;
+        if data.len() != out.len() {
+            return Err(Error::Conflict);
+        }
+        out.copy_from_slice(data);
+        Ok(())
+    }
+
+    fn update(&self, key: &IdHash, expected_version: u64, meta: &SessionMeta, data: DataUpdate<'_>) -> Result<()> {
+        let old = self.fetch(key)?.ok_or(Error::Conflict)?;
+        let (old_meta, old_data) = self.decode(key, &old)?;
+        if old_meta.version != expected_version || old_meta.user != meta.user {
+            return Err(Error::Conflict);
+        }
+        let data = match data {
+            DataUpdate::Keep => old_data,
+            DataUpdate::Replace(d) => d,
+        };
+        let rec = record::encode(&self.key, key, meta, data)?;
+        self.with_client(|c| {
+            let n = c.execute(
+                "UPDATE medsec_sessions SET version = $1, expires_at = $2, record = $3
+                 WHERE id_hash = $4 AND version = $5",
+                &[
+                    &to_i64(meta.version),
+                    &to_i64(meta.expires_at().as_millis()),
+                    &rec,
+                    &key.as_bytes().as_slice(),
+                    &to_i64(expected_version),
+                ],
+            )?;
+            Ok(if n == 1 { Ok(()) } else { Err(Error::Conflict) })
+        })
+    }
+
+    fn rotate(&self, old: &IdHash, expected_version: u64, new: &IdHash, meta: &SessionMeta, data: &[u8]) -> Result<()> {
+        let rec = record::encode(&self.key, new, meta, data)?;
+        self.with_client(|c| {
+            let mut tx = c.transaction()?;
+            let deleted = tx.execute(
+                "DELETE FROM medsec_sessions WHERE id_hash = $1 AND version = $2 AND user_id = $3",
+                &[&old.as_bytes().as_slice(), &to_i64(expected_version), &meta.user.as_bytes()],
+            )?;
+            if deleted != 1 {
+                tx.rollback()?;
+                return Ok(Err(Error::Conflict));
+            }
+            let inserted = tx.execute(
+                "INSERT INTO medsec_sessions (id_hash, user_id, version, expires_at, record)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id_hash) DO NOTHING",
+                &[
+                    &new.as_bytes().as_slice(),
+                    &meta.user.as_bytes(),
+                    &to_i64(meta.version),
+                    &to_i64(meta.expires_at().as_millis()),
+                    &rec,
+                ],
+            );
+            match inserted {
+                Ok(1) => {
+                    tx.commit()?;
+                    Ok(Ok(()))
+                }
+                Ok(_) => {
+                    tx.rollback()?;
+                    Ok(Err(Error::Conflict))
+                }
+                Err(e) if is_unique_violation(&e) => Ok(Err(Error::Conflict)),
+                Err(e) => Err(e),
+            }
+        })
+    }
+
+    fn remove(&self, key: &IdHash) -> Result<bool> {
+        self.with_client(|c| {
+            let n = c.execute("DELETE FROM medsec_sessions WHERE id_hash = $1", &[&key.as_bytes().as_slice()])?;
+            Ok(Ok(n > 0))
+        })
+    }
+
+    fn remove_user(&self, user: &UserId) -> Result<usize> {
+        self.with_client(|c| {
+            let n = c.execute("DELETE FROM medsec_sessions WHERE user_id = $1", &[&user.as_bytes()])?;
+            Ok(Ok(usize::try_from(n).unwrap_or(usize::MAX)))
+        })
+    }
+
+    fn for_each_of_user(&self, user: &UserId, f: &mut dyn FnMut(&IdHash, &SessionMeta)) -> Result<()> {
+        let rows: Vec<(Vec<u8>, Vec<u8>)> = self.with_client(|c| {
+            let rows = c.query("SELECT id_hash, record FROM medsec_sessions WHERE user_id = $1", &[&user.as_bytes()])?;
+            Ok(Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect()))
+        })?;
+        for (k, rec) in rows {
+            let Ok(k) = <[u8; 32]>::try_from(k.as_slice()) else { continue };
+            let k = IdHash::from_bytes(k);
+            if let Ok((m, _)) = self.decode(&k, &rec) {
+                if m.user == *user {
+                    f(&k, &m);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn sweep(&self, now: Timestamp) -> Result<usize> {
+        self.with_client(|c| {
+            let n = c.execute("DELETE FROM medsec_sessions WHERE expires_at <= $1", &[&to_i64(now.as_millis())])?;
+            Ok(Ok(usize::try_from(n).unwrap_or(usize::MAX)))
+        })
+    }
+}
