@@ -567,8 +567,8 @@ pub mod hazmat {
     //! minimum and accept the weaker protection knowingly. Never use for production passwords on
     //! a server.
 
-    use super::{HashParams, PasswordHasher};
-    use crate::Result;
+    use super::{Block, HashParams, PasswordHasher};
+    use crate::{Password, PhcString, Result};
 
     /// A hasher for any valid Argon2id parameters, however weak.
     ///
@@ -576,6 +576,20 @@ pub mod hazmat {
     /// [`crate::Error::Config`] when `params` exceed the server ceilings.
     pub fn hasher_below_minimum(params: HashParams) -> Result<PasswordHasher> {
         PasswordHasher::with_params_unchecked(params)
+    }
+
+    /// Hashes with a caller-chosen salt, for known-answer vectors. A real salt must be fresh
+    /// and random for every hash: never use this for stored passwords.
+    ///
+    /// # Errors
+    /// [`crate::Error::Config`] for a salt outside 8..=64 bytes; [`crate::Error::MemoryTooSmall`].
+    pub fn hash_with_salt(
+        hasher: &PasswordHasher,
+        password: &Password,
+        salt: &[u8],
+        memory: &mut [Block],
+    ) -> Result<PhcString> {
+        hasher.hash_with_salt(password, salt, memory)
     }
 }
 
