@@ -42,6 +42,7 @@ const MAX_TBS_LEN: usize = MAX_TOKEN_LEN + 32;
 
 /// Which COSE structure carries the token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TokenKind {
     /// COSE_Sign1 with EdDSA (Ed25519): devices verify it holding only a public key.
     Sign1,
