@@ -1,0 +1,548 @@
+//! The lifecycle suite, run against every store: fixed (no heap), memory, SQLite (a real
+//! file) and PostgreSQL (a throwaway server). Every timeout is tested at its exact
+//! boundary with an injected clock.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, reason = "tests")]
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use medsec_session::store::{FixedStore, MemoryStore, SqliteStore};
+use medsec_session::*;
+use medsec_token::{RevocationList, TokenId};
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+const T0: u64 = 1_700_000_000_000;
+
+type Revocation = Arc<RwLock<RevocationList>>;
+
+struct Fixture<S: SessionStore> {
+    sessions: Sessions<S, Arc<ManualClock>, Revocation>,
+    clock: Arc<ManualClock>,
+    revocation: Revocation,
+    rng: ChaCha20Rng,
+}
+
+fn fixture<S: SessionStore>(store: S, policy: SessionPolicy) -> Fixture<S> {
+    let clock = Arc::new(ManualClock::new(Timestamp::from_millis(T0)));
+    let revocation: Revocation = Arc::default();
+    let sessions = Sessions::with_revocation(
+        store,
+        clock.clone(),
+        revocation.clone(),
+        DataSecret::from_bytes([0x42; 32]),
+        policy,
+    )
+    .unwrap();
+    Fixture {
+        sessions,
+        clock,
+        revocation,
+        rng: ChaCha20Rng::seed_from_u64(7),
+    }
+}
+
+fn user(name: &str) -> UserId {
+    UserId::new(name).unwrap()
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// A store factory: each case gets an empty store.
+trait Factory {
+    type Store: SessionStore;
+    fn make(&mut self) -> Self::Store;
+}
+
+fn lifecycle_and_boundaries<F: Factory>(f: &mut F) {
+    let mut fx = fixture(f.make(), SessionPolicy::BACKEND_L3);
+    let t = TimeoutPolicy::BACKEND_L3;
+    let idle = t.idle.as_millis() as u64;
+    let s = &fx.sessions;
+    let est = s.login(&mut fx.rng, &user("patient-1"), Role::Patient, None, None).unwrap();
+    assert_eq!(est.meta().state, StoredState::Established);
+    let id = SessionId::from_bytes(*est.id().as_bytes());
+    let active = s.activate(est, None).unwrap();
+    assert_eq!(active.meta().state, StoredState::Active);
+    assert_eq!(active.role(), Role::Patient);
+
+    // Idle boundary: live at idle - 1 ms, dead at exactly idle.
+    fx.clock.advance(ms(idle - 1));
+    s.resume(&id, None).unwrap();
+    fx.clock.advance(ms(idle - 1));
+    s.resume(&id, None).unwrap();
+    fx.clock.advance(ms(idle));
+    assert_eq!(s.resume(&id, None).unwrap_err(), Error::Rejected);
+    // Ended means gone: even with the clock set back it does not come back.
+    fx.clock.set(Timestamp::from_millis(T0));
+    assert_eq!(s.resume(&id, None).unwrap_err(), Error::Rejected);
+
+    // Absolute boundary: touch every idle/2 until created + absolute.
+    fx.clock.set(Timestamp::from_millis(T0));
+    let a = s.login(&mut fx.rng, &user("patient-2"), Role::Patient, None, None).unwrap();
+    let id = SessionId::from_bytes(*a.id().as_bytes());
+    let absolute = t.absolute.as_millis() as u64;
+    let mut at = 0u64;
+    while at + idle / 2 < absolute - 1 {
+        at += idle / 2;
+        fx.clock.set(Timestamp::from_millis(T0 + at));
+        s.resume(&id, None).unwrap();
+    }
+    fx.clock.set(Timestamp::from_millis(T0 + absolute - 1));
+    s.resume(&id, None).unwrap();
+    fx.clock.set(Timestamp::from_millis(T0 + absolute));
+    assert_eq!(s.resume(&id, None).unwrap_err(), Error::Rejected);
+    assert!(s.store().load(&id.id_hash()).unwrap().is_none(), "expired session deleted");
+}
+
+fn elevation_and_rotation<F: Factory>(f: &mut F) {
+    let mut fx = fixture(f.make(), SessionPolicy::BACKEND_L3);
+    let elev = TimeoutPolicy::BACKEND_L3.elevation.as_millis() as u64;
+    let s = &fx.sessions;
+    let est = s.login(&mut fx.rng, &user("clinician-1"), Role::Clinician, None, None).unwrap();
+    let login_id = SessionId::from_bytes(*est.id().as_bytes());
+    let stale = s.activate(est, None).unwrap();
+    assert_eq!(s.resume_elevated(&login_id, None).unwrap_err(), Error::ElevationRequired);
+    // Every request bumps the version, so the handle from before is stale for writes.
+    assert_eq!(s.elevate(&mut fx.rng, stale).unwrap_err(), Error::Conflict);
+    let active = s.resume(&login_id, None).unwrap();
+
+    // Elevation rotates the id: the pre-elevation id is dead.
+    let elevated = s.elevate(&mut fx.rng, active).unwrap();
+    let eid = SessionId::from_bytes(*elevated.id().as_bytes());
+    assert_ne!(eid, login_id);
+    assert_eq!(s.resume(&login_id, None).unwrap_err(), Error::Rejected);
+    fx.clock.advance(ms(elev - 1));
+    let e2 = s.resume_elevated(&eid, None).unwrap();
+    drop(e2);
+    fx.clock.advance(ms(1));
+    // Exactly at the elevation deadline: still a live session, no longer elevated.
+    assert_eq!(s.resume_elevated(&eid, None).unwrap_err(), Error::ElevationRequired);
+    let active = s.resume(&eid, None).unwrap();
+
+    // Explicit rotation kills the old id and keeps the session.
+    let rotated = s.rotate(&mut fx.rng, active).unwrap();
+    let rid = SessionId::from_bytes(*rotated.id().as_bytes());
+    assert_eq!(s.resume(&eid, None).unwrap_err(), Error::Rejected);
+    let active = s.resume(&rid, None).unwrap();
+
+    // Elevate then step down: two more rotations.
+    let el = s.elevate(&mut fx.rng, active).unwrap();
+    let el_id = SessionId::from_bytes(*el.id().as_bytes());
+    let down = s.step_down(&mut fx.rng, el).unwrap();
+    assert_eq!(s.resume(&el_id, None).unwrap_err(), Error::Rejected);
+    let did = SessionId::from_bytes(*down.id().as_bytes());
+    assert_eq!(s.resume_elevated(&did, None).unwrap_err(), Error::ElevationRequired);
+
+    // A stale handle cannot write: its version is old.
+    let stale = s.resume(&did, None).unwrap();
+    let _fresh = s.resume(&did, None).unwrap();
+    assert_eq!(s.rotate(&mut fx.rng, stale).unwrap_err(), Error::Conflict);
+
+    // Elevation never outlives the absolute deadline.
+    let abs = TimeoutPolicy::BACKEND_L3.absolute.as_millis() as u64;
+    let mut fx2 = fixture(f.make(), SessionPolicy::BACKEND_L3);
+    let s2 = &fx2.sessions;
+    let est = s2.login(&mut fx2.rng, &user("clinician-2"), Role::Clinician, None, None).unwrap();
+    let id = SessionId::from_bytes(*est.id().as_bytes());
+    let mut at = 0;
+    let idle = TimeoutPolicy::BACKEND_L3.idle.as_millis() as u64;
+    while at + idle / 2 < abs - elev / 2 {
+        at += idle / 2;
+        fx2.clock.set(Timestamp::from_millis(T0 + at));
+        s2.resume(&id, None).unwrap();
+    }
+    fx2.clock.set(Timestamp::from_millis(T0 + abs - elev / 2));
+    let a = s2.resume(&id, None).unwrap();
+    let e = s2.elevate(&mut fx2.rng, a).unwrap();
+    assert_eq!(e.meta().elevated_until, Timestamp::from_millis(T0 + abs));
+}
+
+fn logout_fixation_and_caps<F: Factory>(f: &mut F) {
+    let policy = SessionPolicy::builder()
+        .max_sessions_per_user(3, CapPolicy::EndOldest)
+        .build()
+        .unwrap();
+    let mut fx = fixture(f.make(), policy);
+    let s = &fx.sessions;
+    let alice = user("patient-alice");
+    let mut ids = Vec::new();
+    for i in 0..3u64 {
+        fx.clock.set(Timestamp::from_millis(T0 + i));
+        let e = s.login(&mut fx.rng, &alice, Role::Patient, None, None).unwrap();
+        ids.push(SessionId::from_bytes(*e.id().as_bytes()));
+    }
+    assert_eq!(s.list(&alice).unwrap().len(), 3);
+    // Fourth login ends the oldest (ASVS 7.1.2 behaviour documented in the crate docs).
+    fx.clock.set(Timestamp::from_millis(T0 + 10));
+    let e = s.login(&mut fx.rng, &alice, Role::Patient, None, None).unwrap();
+    ids.push(SessionId::from_bytes(*e.id().as_bytes()));
+    assert_eq!(s.resume(&ids[0], None).unwrap_err(), Error::Rejected);
+    for id in &ids[1..] {
+        s.resume(id, None).unwrap();
+    }
+    // Terminate one from the list; someone else's user id cannot.
+    let list = s.list(&alice).unwrap();
+    assert_eq!(list.len(), 3);
+    assert!(!s.terminate(&user("mallory"), &list[0].id_hash).unwrap());
+    assert!(s.terminate(&alice, &list[0].id_hash).unwrap());
+    assert_eq!(s.list(&alice).unwrap().len(), 2);
+    // Logout everywhere.
+    let bob = user("patient-bob");
+    let bob_s = s.login(&mut fx.rng, &bob, Role::Patient, None, None).unwrap();
+    let bob_id = SessionId::from_bytes(*bob_s.id().as_bytes());
+    assert_eq!(s.logout_everywhere(&alice).unwrap(), 2);
+    for id in &ids {
+        assert_eq!(s.resume(id, None).unwrap_err(), Error::Rejected);
+    }
+    assert!(s.list(&alice).unwrap().is_empty());
+    // Bob is untouched; his logout ends only his session.
+    let b = s.resume(&bob_id, None).unwrap();
+    let ended = s.logout(b).unwrap();
+    assert_eq!(ended.reason, EndReason::Logout);
+    assert_eq!(s.resume(&bob_id, None).unwrap_err(), Error::Rejected);
+
+    // Fixation: an attacker logs in, plants their id in the victim's browser; the victim's
+    // login presents it as `previous`. The victim gets a fresh id and the planted one dies.
+    let planted = s.login(&mut fx.rng, &user("attacker"), Role::Patient, None, None).unwrap();
+    let planted_id = SessionId::from_bytes(*planted.id().as_bytes());
+    let victim = s
+        .login(&mut fx.rng, &user("victim"), Role::Clinician, None, Some(&planted_id))
+        .unwrap();
+    assert_ne!(victim.id(), &planted_id);
+    assert_eq!(s.resume(&planted_id, None).unwrap_err(), Error::Rejected);
+    // An id the attacker made up was never issued, so it is never valid.
+    let made_up = SessionId::from_bytes([0x11; 32]);
+    let v2 = s.login(&mut fx.rng, &user("victim"), Role::Clinician, None, Some(&made_up)).unwrap();
+    assert_ne!(v2.id(), &made_up);
+    assert_eq!(s.resume(&made_up, None).unwrap_err(), Error::Rejected);
+
+    // Reject-at-cap policy.
+    let policy = SessionPolicy::builder()
+        .max_sessions_per_user(1, CapPolicy::Reject)
+        .build()
+        .unwrap();
+    let mut fx = fixture(f.make(), policy);
+    let d = user("device-owner");
+    let first = fx.sessions.login(&mut fx.rng, &d, Role::Patient, None, None).unwrap();
+    assert_eq!(
+        fx.sessions.login(&mut fx.rng, &d, Role::Patient, None, None).unwrap_err(),
+        Error::CapacityExhausted
+    );
+    fx.sessions.logout(first).unwrap();
+    fx.sessions.login(&mut fx.rng, &d, Role::Patient, None, None).unwrap();
+}
+
+fn clock_going_backwards<F: Factory>(f: &mut F) {
+    let mut fx = fixture(f.make(), SessionPolicy::BACKEND_L3);
+    let idle = TimeoutPolicy::BACKEND_L3.idle.as_millis() as u64;
+    let s = &fx.sessions;
+    let e = s.login(&mut fx.rng, &user("patient-c"), Role::Patient, None, None).unwrap();
+    let id = SessionId::from_bytes(*e.id().as_bytes());
+    fx.clock.set(Timestamp::from_millis(T0 + 60_000));
+    s.resume(&id, None).unwrap();
+    // Back by 1.5 s (inside the 2 s tolerance): accepted, but the session's time stays at
+    // its high-water mark: last_seen does not move back, so the idle deadline does not
+    // move later.
+    fx.clock.set(Timestamp::from_millis(T0 + 58_500));
+    let a = s.resume(&id, None).unwrap();
+    assert_eq!(a.meta().last_seen, Timestamp::from_millis(T0 + 60_000));
+    // The deadline is still T0 + 60 s + idle on the real timeline.
+    fx.clock.set(Timestamp::from_millis(T0 + 60_000 + idle));
+    assert_eq!(s.resume(&id, None).unwrap_err(), Error::Rejected);
+
+    // A large step back ends the session.
+    let e = s.login(&mut fx.rng, &user("patient-d"), Role::Patient, None, None).unwrap();
+    let id = SessionId::from_bytes(*e.id().as_bytes());
+    fx.clock.rewind(Duration::from_secs(3600));
+    assert_eq!(s.resume(&id, None).unwrap_err(), Error::Rejected);
+    fx.clock.advance(Duration::from_secs(3600));
+    assert_eq!(s.resume(&id, None).unwrap_err(), Error::Rejected, "ended, not paused");
+}
+
+fn revocation_and_roles<F: Factory>(f: &mut F) {
+    let mut fx = fixture(f.make(), SessionPolicy::BACKEND_L3);
+    let s = &fx.sessions;
+    let carol = user("clinician-carol");
+    let e1 = s.login(&mut fx.rng, &carol, Role::Clinician, None, None).unwrap();
+    let e2 = s.login(&mut fx.rng, &carol, Role::Clinician, None, None).unwrap();
+    let other = s.login(&mut fx.rng, &user("clinician-dave"), Role::Clinician, None, None).unwrap();
+    let ids = [e1.id(), e2.id()].map(|i| SessionId::from_bytes(*i.as_bytes()));
+    let other_id = SessionId::from_bytes(*other.id().as_bytes());
+    // A token minted from the session (iat = session issue time) is alive before...
+    let token_id = TokenId::from_slice(&[1; 16]).unwrap();
+    let iat = e1.issued_at();
+    assert!(!fx.revocation.read().unwrap().is_dead(&token_id, "clinician-carol", iat));
+    fx.clock.advance(Duration::from_secs(5));
+    // ...lowering the role ends every session and revokes the derived tokens.
+    assert_eq!(s.role_changed(&carol).unwrap(), 2);
+    for id in &ids {
+        assert_eq!(s.resume(id, None).unwrap_err(), Error::Rejected);
+    }
+    assert!(fx.revocation.read().unwrap().is_dead(&token_id, "clinician-carol", iat));
+    // A token minted in the very second of the revocation is dead too.
+    let now_s = (T0 + 5000) / 1000;
+    assert!(fx.revocation.read().unwrap().is_dead(&token_id, "clinician-carol", now_s));
+    s.resume(&other_id, None).unwrap();
+
+    // Another instance revoked the user (shared epoch) while this store still holds a
+    // session: it is refused and removed at its next request.
+    let e3 = s.login(&mut fx.rng, &user("patient-erin"), Role::Patient, None, None).unwrap();
+    let id3 = SessionId::from_bytes(*e3.id().as_bytes());
+    fx.clock.advance(Duration::from_secs(2));
+    fx.revocation.write().unwrap().raise_subject_epoch(
+        "patient-erin",
+        RevocationEpoch::from_unix_seconds((T0 + 7000) / 1000 + 1),
+    );
+    assert_eq!(s.resume(&id3, None).unwrap_err(), Error::Rejected);
+    assert!(s.store().load(&id3.id_hash()).unwrap().is_none());
+    // A new login after the epoch works again.
+    fx.clock.advance(Duration::from_secs(2));
+    let e4 = s.login(&mut fx.rng, &user("patient-erin"), Role::Patient, None, None).unwrap();
+    let id4 = SessionId::from_bytes(*e4.id().as_bytes());
+    s.resume(&id4, None).unwrap();
+    let _ = &mut fx.rng;
+}
+
+fn binding_and_data_isolation<F: Factory>(f: &mut F) {
+    let mut fx = fixture(f.make(), SessionPolicy::BACKEND_L3);
+    let s = &fx.sessions;
+    let chan_a = ChannelBinding::from_exporter([0xA1; 32]);
+    let chan_b = ChannelBinding::from_exporter([0xB2; 32]);
+    let e = s.login(&mut fx.rng, &user("patient-f"), Role::Patient, Some(&chan_a), None).unwrap();
+    let id = SessionId::from_bytes(*e.id().as_bytes());
+    assert_eq!(s.resume(&id, Some(&chan_b)).unwrap_err(), Error::Rejected);
+    assert_eq!(s.resume(&id, None).unwrap_err(), Error::Rejected);
+    // Refusal on the wrong channel does not end the session for its owner.
+    let mut a = s.resume(&id, Some(&chan_a)).unwrap();
+
+    // Per-session data: sealed, isolated, wiped at the end.
+    s.set_data(&mut fx.rng, &mut a, b"draft basal profile 0.85 U/h").unwrap();
+    let e2 = s.login(&mut fx.rng, &user("patient-g"), Role::Patient, None, None).unwrap();
+    let id2 = SessionId::from_bytes(*e2.id().as_bytes());
+    let mut b = s.resume(&id2, None).unwrap();
+    assert!(s.data(&b).unwrap().is_none());
+    s.set_data(&mut fx.rng, &mut b, b"bob's notes").unwrap();
+    assert_eq!(s.data(&a).unwrap().unwrap().as_bytes(), b"draft basal profile 0.85 U/h");
+    assert_eq!(s.data(&b).unwrap().unwrap().as_bytes(), b"bob's notes");
+    let mut buf = [0u8; 64];
+    let n = s.read_data_into(&a, &mut buf).unwrap();
+    assert_eq!(&buf[..n], b"draft basal profile 0.85 U/h");
+    assert_eq!(s.read_data_into(&a, &mut [0u8; 4]).unwrap_err(), Error::TooLarge);
+
+    // Data survives rotation (re-sealed under the new id) and the old id reads nothing.
+    let a = s.rotate(&mut fx.rng, a).unwrap();
+    assert_eq!(s.data(&a).unwrap().unwrap().as_bytes(), b"draft basal profile 0.85 U/h");
+    assert_eq!(s.resume(&id, Some(&chan_a)).unwrap_err(), Error::Rejected);
+    // Size limit.
+    let mut a = a;
+    assert_eq!(
+        s.set_data(&mut fx.rng, &mut a, &vec![0u8; MAX_DATA_LEN + 1]).unwrap_err(),
+        Error::TooLarge
+    );
+    let key = *a.id_hash();
+    s.logout(a).unwrap();
+    assert!(s.store().load(&key).unwrap().is_none());
+}
+
+fn concurrent_updates<F: Factory>(f: &mut F)
+where
+    F::Store: Sync,
+{
+    let mut fx = fixture(f.make(), SessionPolicy::BACKEND_L3);
+    let s = &fx.sessions;
+    let e = s.login(&mut fx.rng, &user("patient-h"), Role::Patient, None, None).unwrap();
+    let id = SessionId::from_bytes(*e.id().as_bytes());
+    let mut a = s.activate(e, None).unwrap();
+    s.set_data(&mut fx.rng, &mut a, &0u64.to_be_bytes()).unwrap();
+    const THREADS: u64 = 4;
+    const PER_THREAD: u64 = 25;
+    std::thread::scope(|scope| {
+        for t in 0..THREADS {
+            let id = SessionId::from_bytes(*id.as_bytes());
+            scope.spawn(move || {
+                let mut rng = ChaCha20Rng::seed_from_u64(100 + t);
+                let mut done = 0;
+                while done < PER_THREAD {
+                    // Read-modify-write of a counter held in the session's data.
+                    let Ok(mut sess) = s.resume(&id, None) else { continue };
+                    let Ok(Some(d)) = s.data(&sess) else { continue };
+                    let n = u64::from_be_bytes(d.as_bytes().try_into().unwrap());
+                    match s.set_data(&mut rng, &mut sess, &(n + 1).to_be_bytes()) {
+                        Ok(()) => done += 1,
+                        Err(Error::Conflict) => {}
+                        Err(e) => panic!("unexpected {e:?}"),
+                    }
+                }
+            });
+        }
+    });
+    let a = s.resume(&id, None).unwrap();
+    let n = u64::from_be_bytes(s.data(&a).unwrap().unwrap().as_bytes().try_into().unwrap());
+    assert_eq!(n, THREADS * PER_THREAD, "no update lost");
+
+    // Logout racing with touches: once ended, nothing brings it back.
+    std::thread::scope(|scope| {
+        let toucher = scope.spawn(|| {
+            let mut ok_after_end = 0;
+            for _ in 0..200 {
+                let r = s.resume(&id, None);
+                if r.is_err() {
+                    // Once refused, it must stay refused.
+                    for _ in 0..20 {
+                        if s.resume(&id, None).is_ok() {
+                            ok_after_end += 1;
+                        }
+                    }
+                    break;
+                }
+            }
+            ok_after_end
+        });
+        let _ = s.logout(a);
+        assert_eq!(toucher.join().unwrap(), 0, "ended session resurrected");
+    });
+    assert_eq!(s.resume(&id, None).unwrap_err(), Error::Rejected);
+    assert!(s.store().load(&id.id_hash()).unwrap().is_none());
+}
+
+fn sweeping<F: Factory>(f: &mut F) {
+    let mut fx = fixture(f.make(), SessionPolicy::BACKEND_L3);
+    let s = &fx.sessions;
+    for i in 0..5 {
+        s.login(&mut fx.rng, &user(&format!("u{i}")), Role::Patient, None, None).unwrap();
+    }
+    fx.clock.advance(TimeoutPolicy::BACKEND_L3.idle - ms(1));
+    assert_eq!(s.sweep().unwrap(), 0);
+    fx.clock.advance(ms(1));
+    assert_eq!(s.sweep().unwrap(), 5);
+    assert_eq!(s.sweep().unwrap(), 0);
+}
+
+macro_rules! suite {
+    ($f:expr, [$($case:ident),*]) => {{
+        $( { eprintln!("-- {}", stringify!($case)); $case($f); } )*
+    }};
+}
+
+fn run_all<F: Factory>(f: &mut F)
+where
+    F::Store: Sync,
+{
+    suite!(f, [
+        lifecycle_and_boundaries,
+        elevation_and_rotation,
+        logout_fixation_and_caps,
+        clock_going_backwards,
+        revocation_and_roles,
+        binding_and_data_isolation,
+        concurrent_updates,
+        sweeping
+    ]);
+}
+
+struct Memory;
+impl Factory for Memory {
+    type Store = MemoryStore;
+    fn make(&mut self) -> MemoryStore {
+        MemoryStore::with_max_sessions(10_000)
+    }
+}
+
+#[test]
+fn memory_store() {
+    run_all(&mut Memory);
+}
+
+struct Fixed;
+impl Factory for Fixed {
+    type Store = FixedStore<8, 256>;
+    fn make(&mut self) -> Self::Store {
+        FixedStore::new()
+    }
+}
+
+#[test]
+fn fixed_store_no_heap() {
+    // FixedStore is single-context (not Sync): everything but the threaded case.
+    let f = &mut Fixed;
+    suite!(f, [
+        lifecycle_and_boundaries,
+        elevation_and_rotation,
+        logout_fixation_and_caps,
+        clock_going_backwards,
+        revocation_and_roles,
+        sweeping
+    ]);
+    // Data larger than the slot allows is refused, not truncated.
+    let mut fx = fixture(FixedStore::<2, 64>::new(), SessionPolicy::BACKEND_L3);
+    let e = fx.sessions.login(&mut fx.rng, &user("p"), Role::Patient, None, None).unwrap();
+    let mut a = fx.sessions.activate(e, None).unwrap();
+    fx.sessions.set_data(&mut fx.rng, &mut a, &[1u8; 36]).unwrap();
+    assert_eq!(fx.sessions.set_data(&mut fx.rng, &mut a, &[1u8; 37]).unwrap_err(), Error::TooLarge);
+    // Full store: a third user cannot log in until a slot frees.
+    fx.sessions.login(&mut fx.rng, &user("q"), Role::Patient, None, None).unwrap();
+    assert_eq!(
+        fx.sessions.login(&mut fx.rng, &user("r"), Role::Patient, None, None).unwrap_err(),
+        Error::CapacityExhausted
+    );
+}
+
+#[test]
+fn memory_store_bound_and_full_sweep() {
+    let mut fx = fixture(MemoryStore::with_max_sessions(3), SessionPolicy::BACKEND_L3);
+    for i in 0..3 {
+        fx.sessions.login(&mut fx.rng, &user(&format!("m{i}")), Role::Patient, None, None).unwrap();
+    }
+    assert_eq!(
+        fx.sessions.login(&mut fx.rng, &user("m9"), Role::Patient, None, None).unwrap_err(),
+        Error::CapacityExhausted
+    );
+    // Once the old ones have expired, a login sweeps them and succeeds.
+    fx.clock.advance(TimeoutPolicy::BACKEND_L3.idle);
+    fx.sessions.login(&mut fx.rng, &user("m9"), Role::Patient, None, None).unwrap();
+    assert_eq!(fx.sessions.store().len(), 1);
+}
+
+struct Sqlite {
+    dir: tempfile::TempDir,
+    n: usize,
+}
+impl Factory for Sqlite {
+    type Store = SqliteStore;
+    fn make(&mut self) -> SqliteStore {
+        self.n += 1;
+        SqliteStore::open(self.dir.path().join(format!("s{}.db", self.n)), RecordKey::from_bytes([0x33; 32])).unwrap()
+    }
+}
+
+#[test]
+fn sqlite_store() {
+    run_all(&mut Sqlite {
+        dir: tempfile::tempdir().unwrap(),
+        n: 0,
+    });
+}
+
+#[test]
+fn policy_requiring_binding() {
+    let mut fx = fixture(MemoryStore::new(), SessionPolicy::DEVICE);
+    assert_eq!(
+        fx.sessions.login(&mut fx.rng, &user("p"), Role::Patient, None, None).unwrap_err(),
+        Error::InvalidInput
+    );
+    let ch = ChannelBinding::from_exporter([5; 32]);
+    let e = fx.sessions.login(&mut fx.rng, &user("p"), Role::Patient, Some(&ch), None).unwrap();
+    // The device preset allows one paired app: a second one is refused.
+    assert_eq!(
+        fx.sessions.login(&mut fx.rng, &user("p"), Role::Patient, Some(&ch), None).unwrap_err(),
+        Error::CapacityExhausted
+    );
+    let id = SessionId::from_bytes(*e.id().as_bytes());
+    fx.sessions.resume(&id, Some(&ch)).unwrap();
+    // Device preset boundary: 2 minutes idle.
+    fx.clock.advance(Duration::from_secs(120));
+    assert_eq!(fx.sessions.resume(&id, Some(&ch)).unwrap_err(), Error::Rejected);
+}
