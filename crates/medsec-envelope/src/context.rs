@@ -157,7 +157,9 @@ impl<'a> Context<'a> {
     pub fn insert(mut self, key: &'a str, value: &'a [u8], disclosure: Disclosure) -> Result<Self> {
         check_key(key.as_bytes())?;
         if value.len() > MAX_CONTEXT_VALUE_LEN {
-            return Err(Error::InvalidConfiguration("context value longer than 255 bytes"));
+            return Err(Error::InvalidConfiguration(
+                "context value longer than 255 bytes",
+            ));
         }
         if self.len >= MAX_CONTEXT_ENTRIES {
             return Err(Error::InvalidConfiguration("too many context entries"));
@@ -243,9 +245,9 @@ pub(crate) const CONTEXT_DIGEST_LABEL: &[u8] = b"medsec-envelope-v1/context";
 pub(crate) fn check_key(key: &[u8]) -> Result<()> {
     let ok = !key.is_empty()
         && key.len() <= MAX_CONTEXT_KEY_LEN
-        && key
-            .iter()
-            .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'.' | b'_'));
+        && key.iter().all(|&b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'.' | b'_')
+        });
     if ok {
         Ok(())
     } else {

@@ -150,7 +150,9 @@ impl<'a> HeaderView<'a> {
             r.take_u8_prefixed()?;
         }
         let stored = bytes.get(stored_start..r.pos).ok_or(Error::DidNotVerify)?;
-        let preamble = bytes.get(PREAMBLE_OFFSET..r.pos).ok_or(Error::DidNotVerify)?;
+        let preamble = bytes
+            .get(PREAMBLE_OFFSET..r.pos)
+            .ok_or(Error::DidNotVerify)?;
         let recipient_count = r.u8()?;
         if recipient_count == 0 || usize::from(recipient_count) > limits.max_recipients() {
             return Err(Error::DidNotVerify);
@@ -349,7 +351,10 @@ impl<'a> Writer<'a> {
     /// Reserves `n` bytes and returns them for the caller to fill.
     pub(crate) fn reserve(&mut self, n: usize) -> Result<&mut [u8]> {
         let end = self.pos.checked_add(n).ok_or(Error::BufferTooSmall)?;
-        let s = self.buf.get_mut(self.pos..end).ok_or(Error::BufferTooSmall)?;
+        let s = self
+            .buf
+            .get_mut(self.pos..end)
+            .ok_or(Error::BufferTooSmall)?;
         self.pos = end;
         Ok(s)
     }
@@ -367,7 +372,8 @@ impl<'a> Writer<'a> {
         self.put(&v.to_be_bytes())
     }
     pub(crate) fn put_u8_prefixed(&mut self, bytes: &[u8]) -> Result<()> {
-        let n = u8::try_from(bytes.len()).map_err(|_| Error::InvalidConfiguration("field too long"))?;
+        let n =
+            u8::try_from(bytes.len()).map_err(|_| Error::InvalidConfiguration("field too long"))?;
         self.put_u8(n)?;
         self.put(bytes)
     }

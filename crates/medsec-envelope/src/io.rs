@@ -34,7 +34,12 @@ impl<W: Write, K: AeadKey> SealingWriter<W, K> {
     ///
     /// # Errors
     /// Sealer configuration errors (as [`Sealer::begin_stream`]) and I/O errors.
-    pub fn new<P, R>(sealer: &Sealer<'_, P>, chunk_size: u32, mut inner: W, rng: &mut R) -> io::Result<Self>
+    pub fn new<P, R>(
+        sealer: &Sealer<'_, P>,
+        chunk_size: u32,
+        mut inner: W,
+        rng: &mut R,
+    ) -> io::Result<Self>
     where
         P: AeadProvider<Key = K>,
         R: rand_core::CryptoRng + ?Sized,
@@ -57,6 +62,13 @@ impl<W: Write, K: AeadKey> SealingWriter<W, K> {
     /// # Errors
     /// I/O errors, or a stream over its limits.
     pub fn finish(mut self) -> io::Result<W> {
+        let full = self
+            .sealer
+            .as_ref()
+            .is_some_and(|s| self.buf.len() == s.chunk_size());
+        if full {
+            self.seal_full_chunk()?;
+        }
         let sealer = self
             .sealer
             .take()
@@ -186,7 +198,10 @@ impl<R: Read, K: AeadKey> OpeningReader<R, K> {
             opener.open_chunk(chunk).map(|n| (n, None))
         } else {
             // Shorter than a full chunk: this must be the last one (a cut stream fails here).
-            let opener = self.opener.take().ok_or_else(|| io_error(Error::DidNotVerify))?;
+            let opener = self
+                .opener
+                .take()
+                .ok_or_else(|| io_error(Error::DidNotVerify))?;
             opener.open_last(chunk).map(|(n, done)| (n, Some(done)))
         };
         match result {

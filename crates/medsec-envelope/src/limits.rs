@@ -49,7 +49,9 @@ impl Limits {
     /// [`Error::InvalidConfiguration`] when above the format maximum or too small for any header.
     pub const fn with_max_header_len(mut self, len: usize) -> Result<Self> {
         if len > MAX_HEADER_LEN || len < crate::header::MIN_HEADER_LEN {
-            return Err(Error::InvalidConfiguration("max header length out of range"));
+            return Err(Error::InvalidConfiguration(
+                "max header length out of range",
+            ));
         }
         self.max_header_len = len;
         Ok(self)
@@ -73,7 +75,9 @@ impl Limits {
     /// [`Error::InvalidConfiguration`] when above the format maximum.
     pub const fn with_max_one_shot_len(mut self, len: u64) -> Result<Self> {
         if len > MAX_ONE_SHOT_LEN {
-            return Err(Error::InvalidConfiguration("max one-shot length out of range"));
+            return Err(Error::InvalidConfiguration(
+                "max one-shot length out of range",
+            ));
         }
         self.max_one_shot_len = len;
         Ok(self)
@@ -112,7 +116,9 @@ impl Default for Limits {
 /// Checks a streaming chunk size against the format's range.
 pub(crate) const fn check_chunk_size(size: u32) -> Result<u32> {
     if size < MIN_CHUNK_SIZE || size > MAX_CHUNK_SIZE {
-        return Err(Error::InvalidConfiguration("chunk size must be 4 KiB to 64 KiB"));
+        return Err(Error::InvalidConfiguration(
+            "chunk size must be 4 KiB to 64 KiB",
+        ));
     }
     Ok(size)
 }

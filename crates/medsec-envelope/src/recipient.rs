@@ -73,15 +73,16 @@ impl RecipientPublicKey {
         let (ct, tag_out) = rest.split_at_mut(KEY_LEN);
         ct.copy_from_slice(data_key.expose_secret());
         let mut rng = SizedRng(rng);
-        let (enc, tag) = hpke::single_shot_seal_inout_detached_with_rng::<AesGcm256, HkdfSha256, Kem>(
-            &OpModeS::Base,
-            &self.key,
-            HPKE_INFO,
-            InOutBuf::from(ct),
-            aad,
-            &mut rng,
-        )
-        .map_err(|_| Error::InvalidConfiguration("HPKE encapsulation failed"))?;
+        let (enc, tag) =
+            hpke::single_shot_seal_inout_detached_with_rng::<AesGcm256, HkdfSha256, Kem>(
+                &OpModeS::Base,
+                &self.key,
+                HPKE_INFO,
+                InOutBuf::from(ct),
+                aad,
+                &mut rng,
+            )
+            .map_err(|_| Error::InvalidConfiguration("HPKE encapsulation failed"))?;
         enc.write_exact(enc_out);
         tag.write_exact(tag_out);
         Ok(())
@@ -159,7 +160,8 @@ impl Unwrap for RecipientSecretKey {
         if slot.kind() != SlotKind::Hpke || self.id != *slot.key_id() {
             return Ok(None);
         }
-        let body: &[u8; HPKE_WRAPPED_LEN] = slot.wrapped().try_into().map_err(|_| Error::DidNotVerify)?;
+        let body: &[u8; HPKE_WRAPPED_LEN] =
+            slot.wrapped().try_into().map_err(|_| Error::DidNotVerify)?;
         let (enc, rest) = body.split_at(X25519_KEY_LEN);
         let (ct, tag) = rest.split_at(KEY_LEN);
         let enc = EncappedKey::from_bytes(enc).map_err(|_| Error::DidNotVerify)?;

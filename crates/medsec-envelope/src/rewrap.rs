@@ -64,16 +64,28 @@ impl Keyring {
                 out.push(SlotKind::Kek.code());
                 push_u8_prefixed(&mut out, primary.as_bytes())?;
                 let body_len = self.wrapped_len();
-                out.extend_from_slice(&u16::try_from(body_len).map_err(|_| Error::MessageTooLarge)?.to_be_bytes());
+                out.extend_from_slice(
+                    &u16::try_from(body_len)
+                        .map_err(|_| Error::MessageTooLarge)?
+                        .to_be_bytes(),
+                );
                 let start = out.len();
                 out.resize(start.saturating_add(body_len), 0);
                 let request = WrapRequest::new(view.suite(), aad.as_bytes(), &randomness);
-                self.wrap(&request, &data_key, out.get_mut(start..).ok_or(Error::BufferTooSmall)?)?;
+                self.wrap(
+                    &request,
+                    &data_key,
+                    out.get_mut(start..).ok_or(Error::BufferTooSmall)?,
+                )?;
             } else {
                 out.push(slot.kind().code());
                 push_u8_prefixed(&mut out, slot.key_id())?;
                 let body = slot.wrapped();
-                out.extend_from_slice(&u16::try_from(body.len()).map_err(|_| Error::MessageTooLarge)?.to_be_bytes());
+                out.extend_from_slice(
+                    &u16::try_from(body.len())
+                        .map_err(|_| Error::MessageTooLarge)?
+                        .to_be_bytes(),
+                );
                 out.extend_from_slice(body);
             }
             count = count.saturating_add(1);
@@ -88,7 +100,9 @@ impl Keyring {
         if header_len > opener.configured_limits().max_header_len() {
             return Err(Error::MessageTooLarge);
         }
-        let len_bytes = u16::try_from(header_len).map_err(|_| Error::MessageTooLarge)?.to_be_bytes();
+        let len_bytes = u16::try_from(header_len)
+            .map_err(|_| Error::MessageTooLarge)?
+            .to_be_bytes();
         out.get_mut(HEADER_LEN_OFFSET..HEADER_LEN_OFFSET.saturating_add(2))
             .ok_or(Error::BufferTooSmall)?
             .copy_from_slice(&len_bytes);

@@ -111,7 +111,11 @@ impl<'a, P: AeadProvider> Sealer<'a, P> {
     }
 
     fn recipients(&self) -> impl Iterator<Item = Recipient<'a>> + '_ {
-        self.recipients.iter().take(self.recipient_count).flatten().copied()
+        self.recipients
+            .iter()
+            .take(self.recipient_count)
+            .flatten()
+            .copied()
     }
 
     /// The header length every envelope from this sealer has; the body (plaintext for
@@ -137,7 +141,9 @@ impl<'a, P: AeadProvider> Sealer<'a, P> {
                 Recipient::Wrap(w) => {
                     let body = w.wrapped_len();
                     if body == 0 || body > header::MAX_WRAPPED_LEN {
-                        return Err(Error::InvalidConfiguration("wrapped key length out of range"));
+                        return Err(Error::InvalidConfiguration(
+                            "wrapped key length out of range",
+                        ));
                     }
                     (w.wrapping_key_id()?.as_bytes().len(), body)
                 }
@@ -295,7 +301,9 @@ impl<'a, P: AeadProvider> Sealer<'a, P> {
                     let aad = WrapAad::new(&binding, SlotKind::Hpke, id.as_bytes())?;
                     w.put_u8(SlotKind::Hpke.code())?;
                     w.put_u8_prefixed(id.as_bytes())?;
-                    w.put_u16(u16::try_from(HPKE_WRAPPED_LEN).map_err(|_| Error::MessageTooLarge)?)?;
+                    w.put_u16(
+                        u16::try_from(HPKE_WRAPPED_LEN).map_err(|_| Error::MessageTooLarge)?,
+                    )?;
                     pk.wrap(&data_key, aad.as_bytes(), rng, w.reserve(HPKE_WRAPPED_LEN)?)?;
                 }
             }
@@ -303,7 +311,9 @@ impl<'a, P: AeadProvider> Sealer<'a, P> {
         let mac = keys.header_mac(w.written());
         w.put(&mac)?;
         if w.pos() != header_len {
-            return Err(Error::InvalidConfiguration("a key wrapper wrote an unexpected length"));
+            return Err(Error::InvalidConfiguration(
+                "a key wrapper wrote an unexpected length",
+            ));
         }
         Ok((keys, binding))
     }

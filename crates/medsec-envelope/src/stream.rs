@@ -89,7 +89,9 @@ impl<K: AeadKey> StreamSealer<K> {
     /// past the stream limits.
     pub fn seal_chunk(&mut self, chunk: &mut [u8]) -> Result<[u8; TAG_LEN]> {
         if chunk.len() != self.state.chunk_len() {
-            return Err(Error::InvalidConfiguration("a middle chunk must be exactly chunk_size"));
+            return Err(Error::InvalidConfiguration(
+                "a middle chunk must be exactly chunk_size",
+            ));
         }
         if self.state.next_index == u32::MAX {
             return Err(Error::MessageTooLarge);
@@ -108,7 +110,9 @@ impl<K: AeadKey> StreamSealer<K> {
     /// [`Error::MessageTooLarge`] past the stream limits.
     pub fn seal_last(mut self, chunk: &mut [u8]) -> Result<[u8; TAG_LEN]> {
         if chunk.len() >= self.state.chunk_len() {
-            return Err(Error::InvalidConfiguration("the last chunk must be shorter than chunk_size"));
+            return Err(Error::InvalidConfiguration(
+                "the last chunk must be shorter than chunk_size",
+            ));
         }
         let index = self.state.advance(chunk.len())?;
         self.state
@@ -176,9 +180,11 @@ impl<K: AeadKey> StreamOpener<K> {
         }
         let len = chunk_and_tag.len().saturating_sub(TAG_LEN);
         let index = self.state.advance(len).map_err(|_| Error::DidNotVerify)?;
-        self.state
-            .key
-            .open_in_place(&chunk_nonce(index, false), &self.state.binding, chunk_and_tag)
+        self.state.key.open_in_place(
+            &chunk_nonce(index, false),
+            &self.state.binding,
+            chunk_and_tag,
+        )
     }
 
     /// Decrypts the last chunk (16 bytes up to, not including, a full sealed chunk) in place

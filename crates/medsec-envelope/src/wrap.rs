@@ -206,9 +206,10 @@ pub(crate) fn kek_wrap(
     salt.copy_from_slice(request.randomness());
     let wrap_key = derive::wrap_key(kek, request.suite(), request.randomness());
     ct.copy_from_slice(data_key.expose_secret());
-    let tag = RustCrypto
-        .key(request.suite(), &wrap_key)
-        .seal_in_place(&ZERO_NONCE, request.aad(), ct)?;
+    let tag =
+        RustCrypto
+            .key(request.suite(), &wrap_key)
+            .seal_in_place(&ZERO_NONCE, request.aad(), ct)?;
     tag_out.copy_from_slice(&tag);
     Ok(())
 }
@@ -224,9 +225,11 @@ pub(crate) fn kek_unwrap(
     let wrap_key = derive::wrap_key(kek, request.suite(), salt);
     let mut buf = [0u8; KEY_LEN + TAG_LEN];
     buf.copy_from_slice(ct_and_tag);
-    let opened = RustCrypto
-        .key(request.suite(), &wrap_key)
-        .open_in_place(&ZERO_NONCE, request.aad(), &mut buf);
+    let opened = RustCrypto.key(request.suite(), &wrap_key).open_in_place(
+        &ZERO_NONCE,
+        request.aad(),
+        &mut buf,
+    );
     let result = match opened {
         Ok(_) => {
             let mut key = [0u8; KEY_LEN];

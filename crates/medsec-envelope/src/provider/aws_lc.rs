@@ -63,7 +63,11 @@ impl AeadKey for AwsLcKey {
             .checked_sub(TAG_LEN)
             .ok_or(Error::DidNotVerify)?;
         let ok = key
-            .open_in_place(Nonce::assume_unique_for_key(*nonce), Aad::from(aad), ciphertext_and_tag)
+            .open_in_place(
+                Nonce::assume_unique_for_key(*nonce),
+                Aad::from(aad),
+                ciphertext_and_tag,
+            )
             .is_ok();
         if !ok {
             ciphertext_and_tag.zeroize();

@@ -68,11 +68,11 @@ impl AeadKey for RustCryptoKey {
         let tag = tag.into();
         let len = ct.len();
         let result = match &self.0 {
-            Inner::GcmSiv(c) => c.decrypt_inout_detached(&nonce, aad, InOutBuf::from(&mut *ct), &tag),
-            Inner::Gcm(c) => c.decrypt_inout_detached(&nonce, aad, InOutBuf::from(&mut *ct), &tag),
+            Inner::GcmSiv(c) => c.decrypt_inout_detached(&nonce, aad, InOutBuf::from(ct), &tag),
+            Inner::Gcm(c) => c.decrypt_inout_detached(&nonce, aad, InOutBuf::from(ct), &tag),
         };
         if result.is_err() {
-            ct.zeroize();
+            ciphertext_and_tag.zeroize();
             return Err(Error::DidNotVerify);
         }
         Ok(len)

@@ -1,0 +1,207 @@
+//! Key lifecycle: rotation, re-wrap, destruction, keyring files.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation
+)]
+
+use medsec_envelope::{
+    Context, ContextField, Error, KeyId, KeyState, Keyring, Opener, RecipientSecretKey, Sealer,
+    UnwrapAny,
+};
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+fn ctx() -> Context<'static> {
+    Context::new().with(ContextField::Patient, b"p-1").unwrap()
+}
+
+#[test]
+fn rotation_then_open_old_and_new() {
+    let mut rng = ChaCha20Rng::from_seed([1; 32]);
+    let mut keyring = Keyring::generate(&mut rng);
+    let first = keyring.primary_id().unwrap();
+    let old = Sealer::new()
+        .context(ctx())
+        .key_wrap(&keyring)
+        .unwrap()
+        .seal(b"old", &mut rng)
+        .unwrap();
+    let second = keyring.rotate(&mut rng).unwrap();
+    assert_ne!(first, second);
+    assert_eq!(keyring.primary_id(), Some(second));
+    let states: Vec<_> = keyring.keys().collect();
+    assert_eq!(
+        states,
+        vec![(first, KeyState::DecryptOnly), (second, KeyState::Primary)]
+    );
+    let new = Sealer::new()
+        .context(ctx())
+        .key_wrap(&keyring)
+        .unwrap()
+        .seal(b"new", &mut rng)
+        .unwrap();
+    let opener = Opener::new(&keyring).context(ctx());
+    assert_eq!(&opener.open(&old).unwrap()[..], b"old");
+    assert_eq!(&opener.open(&new).unwrap()[..], b"new");
+    // New envelopes name the new primary.
+    let view = medsec_envelope::HeaderView::parse(&new, &Default::default()).unwrap();
+    assert_eq!(
+        view.recipients().next().unwrap().key_id(),
+        second.as_bytes()
+    );
+}
+
+#[test]
+fn rewrap_leaves_body_byte_identical_and_survives_destroying_old_key() {
+    let mut rng = ChaCha20Rng::from_seed([2; 32]);
+    let mut keyring = Keyring::generate(&mut rng);
+    let first = keyring.primary_id().unwrap();
+    let backend = RecipientSecretKey::generate(KeyId::new(b"backend").unwrap(), &mut rng);
+    let backend_pk = backend.public_key();
+    let sealer = Sealer::new()
+        .context(ctx())
+        .key_wrap(&keyring)
+        .unwrap()
+        .recipient(&backend_pk)
+        .unwrap();
+    let plaintext = vec![0xa5u8; 10_000];
+    let sealed = sealer.seal(&plaintext, &mut rng).unwrap();
+    let mut header = vec![0u8; sealer.header_len().unwrap()];
+    let mut stream = sealer.begin_stream(4096, &mut header, &mut rng).unwrap();
+    let mut streamed = header.clone();
+    let mut chunk = vec![1u8; 4096];
+    let tag = stream.seal_chunk(&mut chunk).unwrap();
+    streamed.extend_from_slice(&chunk);
+    streamed.extend_from_slice(&tag);
+    let mut last = vec![2u8; 10];
+    let tag = stream.seal_last(&mut last).unwrap();
+    streamed.extend_from_slice(&last);
+    streamed.extend_from_slice(&tag);
+
+    keyring.rotate(&mut rng).unwrap();
+    let opener = Opener::new(&keyring).context(ctx());
+    for original in [&sealed, &streamed] {
+        let rewrapped = keyring.rewrap(&opener, original, &mut rng).unwrap();
+        let old_hl = medsec_envelope::peek_header_len(original).unwrap();
+        let new_hl = medsec_envelope::peek_header_len(&rewrapped).unwrap();
+        assert_eq!(&original[old_hl..], &rewrapped[new_hl..], "body untouched");
+        // Preamble (suite .. stored context) is unchanged too.
+        assert_eq!(&original[7..76], &rewrapped[7..76]);
+        let view = medsec_envelope::HeaderView::parse(&rewrapped, &Default::default()).unwrap();
+        let ids: Vec<_> = view.recipients().map(|s| s.key_id().to_vec()).collect();
+        assert_eq!(
+            ids,
+            vec![
+                keyring.primary_id().unwrap().as_bytes().to_vec(),
+                b"backend".to_vec()
+            ]
+        );
+    }
+    let rewrapped = keyring.rewrap(&opener, &sealed, &mut rng).unwrap();
+    keyring.destroy(&first).unwrap();
+    let opener = Opener::new(&keyring).context(ctx());
+    assert!(opener.open(&sealed).is_err(), "old wrap is shredded");
+    assert_eq!(&opener.open(&rewrapped).unwrap()[..], &plaintext[..]);
+    // The HPKE slot was carried over untouched and still opens.
+    assert_eq!(
+        &Opener::new(&backend)
+            .context(ctx())
+            .open(&rewrapped)
+            .unwrap()[..],
+        &plaintext[..]
+    );
+    // Re-wrap needs the right context, like open.
+    assert_eq!(
+        keyring
+            .rewrap(&Opener::new(&keyring), &rewrapped, &mut rng)
+            .err(),
+        Some(Error::DidNotVerify)
+    );
+    // Re-wrapping a tampered body still yields an envelope that fails to open.
+    let mut tampered = rewrapped.clone();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 1;
+    let again = keyring.rewrap(&opener, &tampered, &mut rng).unwrap();
+    assert!(opener.open(&again).is_err());
+}
+
+#[test]
+fn crypto_shredding_one_patient_keyring() {
+    // One keyring per patient: destroying it makes that patient's data unrecoverable while the
+    // others' stays readable.
+    let mut rng = ChaCha20Rng::from_seed([3; 32]);
+    let mut alice = Keyring::generate(&mut rng);
+    let bob = Keyring::generate(&mut rng);
+    let a = Sealer::new()
+        .key_wrap(&alice)
+        .unwrap()
+        .seal(b"alice", &mut rng)
+        .unwrap();
+    let b = Sealer::new()
+        .key_wrap(&bob)
+        .unwrap()
+        .seal(b"bob", &mut rng)
+        .unwrap();
+    let id = alice.primary_id().unwrap();
+    alice.destroy(&id).unwrap();
+    let both = [&alice as &dyn medsec_envelope::Unwrap, &bob];
+    let any = UnwrapAny(&both);
+    assert!(Opener::new(&any).open(&a).is_err());
+    assert_eq!(&Opener::new(&any).open(&b).unwrap()[..], b"bob");
+}
+
+#[test]
+fn keyring_file_round_trip_and_corruption() {
+    let mut rng = ChaCha20Rng::from_seed([4; 32]);
+    let mut keyring = Keyring::generate(&mut rng);
+    keyring.rotate(&mut rng).unwrap();
+    keyring.rotate(&mut rng).unwrap();
+    let first = keyring.keys().next().unwrap().0;
+    keyring.destroy(&first).unwrap();
+    let bytes = keyring.to_bytes();
+    let restored = Keyring::from_bytes(&bytes).unwrap();
+    assert_eq!(
+        restored.keys().collect::<Vec<_>>(),
+        keyring.keys().collect::<Vec<_>>()
+    );
+    let sealed = Sealer::new()
+        .key_wrap(&keyring)
+        .unwrap()
+        .seal(b"k", &mut rng)
+        .unwrap();
+    assert_eq!(&Opener::new(&restored).open(&sealed).unwrap()[..], b"k");
+    for i in 0..bytes.len() * 8 {
+        let mut t = bytes.to_vec();
+        t[i / 8] ^= 1 << (i % 8);
+        assert!(Keyring::from_bytes(&t).is_err(), "bit {i}");
+    }
+    for len in 0..bytes.len() {
+        assert!(Keyring::from_bytes(&bytes[..len]).is_err(), "len {len}");
+    }
+    // Debug never prints key material.
+    let dbg = format!("{keyring:?}");
+    assert!(!dbg.contains(&hex::encode(&bytes[26..58])));
+}
+
+#[test]
+fn secrets_are_redacted_in_debug() {
+    let mut rng = ChaCha20Rng::from_seed([5; 32]);
+    let kek = medsec_envelope::Kek::from_bytes(KeyId::new(b"k1").unwrap(), [0xAB; 32]);
+    let dbg = format!("{kek:?}");
+    assert!(
+        !dbg.contains("ab, ab") && !dbg.contains("171") && !dbg.to_lowercase().contains("abab")
+    );
+    let sk = RecipientSecretKey::generate(KeyId::new(b"r").unwrap(), &mut rng);
+    let secret_hex = hex::encode(*sk.to_bytes());
+    assert!(!format!("{sk:?}").contains(&secret_hex));
+    let dk = medsec_envelope::DataKey::from_bytes([0xCD; 32]);
+    assert_eq!(format!("{dk:?}"), "DataKey { .. }");
+    let c = Context::new()
+        .with(ContextField::Patient, b"Jane Doe")
+        .unwrap();
+    assert!(!format!("{c:?}").contains("Jane"));
+}

@@ -1,0 +1,247 @@
+//! Streaming envelopes: round trips, chunk-level tampering, truncation at every boundary.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation
+)]
+
+use std::io::{Read, Write};
+
+use medsec_envelope::{
+    Context, ContextField, Error, Kek, Opener, OpeningReader, Sealer, SealingWriter,
+    MAX_CHUNK_SIZE, MIN_CHUNK_SIZE,
+};
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+const CHUNK: u32 = 4096;
+
+fn ctx() -> Context<'static> {
+    Context::new()
+        .with(ContextField::Device, b"pump-7")
+        .unwrap()
+}
+
+fn kek() -> Kek {
+    Kek::generate(&mut ChaCha20Rng::from_seed([11; 32]))
+}
+
+fn seal_stream(kek: &Kek, plaintext: &[u8], seed: u8) -> Vec<u8> {
+    let mut rng = ChaCha20Rng::from_seed([seed; 32]);
+    let sealer = Sealer::new().context(ctx()).key_wrap(kek).unwrap();
+    let mut w = SealingWriter::new(&sealer, CHUNK, Vec::new(), &mut rng).unwrap();
+    // Odd write sizes exercise the buffering.
+    for piece in plaintext.chunks(1000) {
+        w.write_all(piece).unwrap();
+    }
+    w.finish().unwrap()
+}
+
+fn open_stream(kek: &Kek, sealed: &[u8]) -> Result<Vec<u8>, (Vec<u8>, std::io::Error)> {
+    let opener = Opener::new(kek).context(ctx());
+    let mut out = Vec::new();
+    let mut reader = match OpeningReader::new(&opener, sealed) {
+        Ok(r) => r,
+        Err(e) => return Err((out, e)),
+    };
+    let mut buf = [0u8; 777];
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => {
+                assert!(reader.complete().is_some());
+                return Ok(out);
+            }
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) => return Err((out, e)),
+        }
+    }
+}
+
+fn data(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i * 31 % 251) as u8).collect()
+}
+
+/// Splits a sealed stream into header and sealed chunks.
+fn split(sealed: &[u8]) -> (Vec<u8>, Vec<Vec<u8>>) {
+    let hl = medsec_envelope::peek_header_len(sealed).unwrap();
+    let full = CHUNK as usize + 16;
+    let chunks = sealed[hl..].chunks(full).map(<[u8]>::to_vec).collect();
+    (sealed[..hl].to_vec(), chunks)
+}
+
+fn join(header: &[u8], chunks: &[Vec<u8>]) -> Vec<u8> {
+    let mut v = header.to_vec();
+    for c in chunks {
+        v.extend_from_slice(c);
+    }
+    v
+}
+
+#[test]
+fn round_trips_at_chunk_boundaries() {
+    let kek = kek();
+    let c = CHUNK as usize;
+    for n in [0, 1, c - 1, c, c + 1, 2 * c, 3 * c + 17] {
+        let pt = data(n);
+        let sealed = seal_stream(&kek, &pt, 1);
+        // Every chunk but the last is full; the last is always short (possibly empty).
+        let hl = medsec_envelope::peek_header_len(&sealed).unwrap();
+        assert_eq!(
+            sealed.len() - hl,
+            (n / c) * (c + 16) + (n % c) + 16,
+            "n = {n}"
+        );
+        assert_eq!(open_stream(&kek, &sealed).unwrap(), pt, "n = {n}");
+    }
+}
+
+#[test]
+fn dropped_reordered_duplicated_and_spliced_chunks_fail() {
+    let kek = kek();
+    let pt = data(3 * CHUNK as usize + 100);
+    let sealed = seal_stream(&kek, &pt, 1);
+    let other = seal_stream(&kek, &pt, 2);
+    let (h, chunks) = split(&sealed);
+    let (_, other_chunks) = split(&other);
+    assert_eq!(chunks.len(), 4);
+    let cases: Vec<(&str, Vec<Vec<u8>>)> = vec![
+        ("drop first", chunks[1..].to_vec()),
+        (
+            "drop middle",
+            vec![chunks[0].clone(), chunks[2].clone(), chunks[3].clone()],
+        ),
+        ("drop last", chunks[..3].to_vec()),
+        (
+            "swap",
+            vec![
+                chunks[1].clone(),
+                chunks[0].clone(),
+                chunks[2].clone(),
+                chunks[3].clone(),
+            ],
+        ),
+        (
+            "duplicate",
+            vec![
+                chunks[0].clone(),
+                chunks[0].clone(),
+                chunks[1].clone(),
+                chunks[2].clone(),
+                chunks[3].clone(),
+            ],
+        ),
+        (
+            "splice",
+            vec![
+                chunks[0].clone(),
+                other_chunks[1].clone(),
+                chunks[2].clone(),
+                chunks[3].clone(),
+            ],
+        ),
+        (
+            "foreign last",
+            vec![
+                chunks[0].clone(),
+                chunks[1].clone(),
+                chunks[2].clone(),
+                other_chunks[3].clone(),
+            ],
+        ),
+        ("nothing", vec![]),
+    ];
+    for (name, cs) in cases {
+        let (_, e) = open_stream(&kek, &join(&h, &cs)).expect_err(name);
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidData, "{name}");
+        let inner = e.into_inner().unwrap().downcast::<Error>().unwrap();
+        assert_eq!(*inner, Error::DidNotVerify, "{name}");
+    }
+    // Another stream's header with this stream's chunks.
+    let (other_h, _) = split(&other);
+    assert!(open_stream(&kek, &join(&other_h, &chunks)).is_err());
+}
+
+#[test]
+fn every_truncation_fails_and_releases_only_verified_chunks() {
+    let kek = kek();
+    let pt = data(2 * CHUNK as usize + 50);
+    let sealed = seal_stream(&kek, &pt, 1);
+    let hl = medsec_envelope::peek_header_len(&sealed).unwrap();
+    for len in 0..sealed.len() {
+        let (released, _) = open_stream(&kek, &sealed[..len]).expect_err("truncated stream opened");
+        // Only whole, verified chunks are ever released.
+        let verified_chunks = len.saturating_sub(hl) / (CHUNK as usize + 16);
+        assert!(
+            released.len() <= verified_chunks * CHUNK as usize,
+            "len {len}"
+        );
+        assert_eq!(&released[..], &pt[..released.len()]);
+    }
+    let mut longer = sealed.clone();
+    longer.push(0);
+    assert!(open_stream(&kek, &longer).is_err());
+}
+
+#[test]
+fn tampered_chunk_is_never_released() {
+    let kek = kek();
+    let pt = data(3 * CHUNK as usize);
+    let mut sealed = seal_stream(&kek, &pt, 1);
+    let hl = medsec_envelope::peek_header_len(&sealed).unwrap();
+    // Flip a bit in the second chunk's ciphertext.
+    sealed[hl + CHUNK as usize + 16 + 5] ^= 0x40;
+    let (released, e) = open_stream(&kek, &sealed).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
+    assert_eq!(released, pt[..CHUNK as usize]);
+}
+
+#[test]
+fn chunk_size_limits() {
+    let kek = kek();
+    let mut rng = ChaCha20Rng::from_seed([3; 32]);
+    let sealer = Sealer::new().key_wrap(&kek).unwrap();
+    let mut header = vec![0u8; sealer.header_len().unwrap()];
+    for bad in [0, 1, MIN_CHUNK_SIZE - 1, MAX_CHUNK_SIZE + 1, u32::MAX] {
+        assert!(matches!(
+            sealer.begin_stream(bad, &mut header, &mut rng).err(),
+            Some(Error::InvalidConfiguration(_))
+        ));
+    }
+    for good in [MIN_CHUNK_SIZE, MAX_CHUNK_SIZE] {
+        assert!(sealer.begin_stream(good, &mut header, &mut rng).is_ok());
+    }
+    // A stream cannot be opened as one-shot, and vice versa.
+    let sealed = seal_stream(&kek, b"abc", 4);
+    assert_eq!(
+        Opener::new(&kek).context(ctx()).open(&sealed).err(),
+        Some(Error::DidNotVerify)
+    );
+    let one_shot = Sealer::new()
+        .context(ctx())
+        .key_wrap(&kek)
+        .unwrap()
+        .seal(b"abc", &mut rng)
+        .unwrap();
+    assert_eq!(
+        Opener::new(&kek)
+            .context(ctx())
+            .begin_stream(&one_shot)
+            .err(),
+        Some(Error::DidNotVerify)
+    );
+}
+
+#[test]
+fn stream_length_limit_is_enforced_when_opening() {
+    let kek = kek();
+    let sealed = seal_stream(&kek, &data(3 * CHUNK as usize), 1);
+    let limits = medsec_envelope::Limits::DEFAULT.with_max_stream_len(2 * CHUNK as u64);
+    let opener = Opener::new(&kek).context(ctx()).limits(limits);
+    let mut r = OpeningReader::new(&opener, &sealed[..]).unwrap();
+    let mut out = Vec::new();
+    assert!(r.read_to_end(&mut out).is_err());
+    assert!(out.len() <= 2 * CHUNK as usize);
+}

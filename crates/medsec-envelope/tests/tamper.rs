@@ -1,0 +1,315 @@
+//! Hostile inputs: every bit flip, every truncation, swapped fields, wrong keys and contexts.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation
+)]
+
+use medsec_envelope::{
+    Context, ContextField, Error, Kek, KeyId, Keyring, Opener, RecipientSecretKey, Sealer, Suite,
+    SuitePolicy, UnwrapAny,
+};
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+fn rng() -> ChaCha20Rng {
+    ChaCha20Rng::from_seed([7; 32])
+}
+
+fn ctx() -> Context<'static> {
+    Context::new()
+        .with(ContextField::Patient, b"p-7f3a9c")
+        .unwrap()
+        .with_stored(ContextField::RecordKind, b"cgm")
+        .unwrap()
+}
+
+/// A sealed envelope with a KEK slot and an HPKE slot, and the keys to open it.
+fn sample(suite: Suite) -> (Vec<u8>, Kek, RecipientSecretKey) {
+    let mut rng = rng();
+    let kek = Kek::generate(&mut rng);
+    let sk = RecipientSecretKey::generate(KeyId::new(b"backend").unwrap(), &mut rng);
+    let pk = sk.public_key();
+    let sealed = Sealer::new()
+        .suite(suite)
+        .context(ctx())
+        .key_wrap(&kek)
+        .unwrap()
+        .recipient(&pk)
+        .unwrap()
+        .seal(b"glucose 5.4 mmol/L at 07:30", &mut rng)
+        .unwrap();
+    (sealed, kek, sk)
+}
+
+#[test]
+fn every_bit_flip_fails_for_every_key() {
+    for suite in [Suite::Aes256GcmSiv, Suite::Aes256Gcm] {
+        let (sealed, kek, sk) = sample(suite);
+        assert!(Opener::new(&kek).context(ctx()).open(&sealed).is_ok());
+        assert!(Opener::new(&sk).context(ctx()).open(&sealed).is_ok());
+        for i in 0..sealed.len() * 8 {
+            let mut t = sealed.clone();
+            t[i / 8] ^= 1 << (i % 8);
+            for keys in [&kek as &dyn medsec_envelope::Unwrap, &sk] {
+                let r = Opener::new(keys).context(ctx()).open(&t);
+                assert!(r.is_err(), "bit {i} flipped still opened ({suite:?})");
+                // Flipping a key id byte may make the slot unaddressed: allowed to be distinct.
+                assert!(
+                    matches!(r, Err(Error::DidNotVerify | Error::NoMatchingKey)),
+                    "bit {i}: unexpected {r:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_truncation_and_extension_fails() {
+    let (sealed, kek, _) = sample(Suite::Aes256GcmSiv);
+    for len in 0..sealed.len() {
+        let r = Opener::new(&kek).context(ctx()).open(&sealed[..len]);
+        assert_eq!(r.err(), Some(Error::DidNotVerify), "truncated to {len}");
+    }
+    let mut longer = sealed.clone();
+    longer.push(0);
+    assert_eq!(
+        Opener::new(&kek).context(ctx()).open(&longer).err(),
+        Some(Error::DidNotVerify)
+    );
+}
+
+#[test]
+fn wrong_key_wrong_context_and_policy_fail() {
+    let (sealed, _, _) = sample(Suite::Aes256GcmSiv);
+    let mut other_rng = ChaCha20Rng::from_seed([9; 32]);
+    let stranger = Kek::generate(&mut other_rng);
+    assert_eq!(
+        Opener::new(&stranger).context(ctx()).open(&sealed).err(),
+        Some(Error::NoMatchingKey)
+    );
+    // Same key id, different key material: addressed, but does not verify.
+    let (_, kek, _) = sample(Suite::Aes256GcmSiv);
+    let impostor = Kek::from_bytes(kek.id(), [0x42; 32]);
+    assert_eq!(
+        Opener::new(&impostor).context(ctx()).open(&sealed).err(),
+        Some(Error::DidNotVerify)
+    );
+    // Wrong, missing and extra context entries.
+    let wrong = Context::new()
+        .with(ContextField::Patient, b"p-000000")
+        .unwrap()
+        .with_stored(ContextField::RecordKind, b"cgm")
+        .unwrap();
+    let missing = Context::new()
+        .with_stored(ContextField::RecordKind, b"cgm")
+        .unwrap();
+    let extra = ctx().with(ContextField::Device, b"pump-1").unwrap();
+    for c in [wrong, missing, extra, Context::new()] {
+        assert_eq!(
+            Opener::new(&kek).context(c).open(&sealed).err(),
+            Some(Error::DidNotVerify)
+        );
+    }
+    // Disclosure does not matter to the binding, only keys and values do.
+    let bound_only = Context::new()
+        .with(ContextField::Patient, b"p-7f3a9c")
+        .unwrap()
+        .with(ContextField::RecordKind, b"cgm")
+        .unwrap();
+    assert!(Opener::new(&kek).context(bound_only).open(&sealed).is_ok());
+    // A suite outside the policy is refused.
+    assert_eq!(
+        Opener::new(&kek)
+            .context(ctx())
+            .policy(SuitePolicy::APPROVED_ONLY)
+            .open(&sealed)
+            .err(),
+        Some(Error::DidNotVerify)
+    );
+}
+
+#[test]
+fn suite_downgrade_fails_even_when_policy_allows_it() {
+    let (sealed, kek, _) = sample(Suite::Aes256GcmSiv);
+    let mut t = sealed.clone();
+    assert_eq!(t[7], Suite::Aes256GcmSiv.id());
+    t[7] = Suite::Aes256Gcm.id();
+    assert_eq!(
+        Opener::new(&kek).context(ctx()).open(&t).err(),
+        Some(Error::DidNotVerify)
+    );
+}
+
+#[test]
+fn swapped_header_fields_fail() {
+    let (a, kek, sk) = sample(Suite::Aes256GcmSiv);
+    let mut rng = ChaCha20Rng::from_seed([8; 32]);
+    let pk = sk.public_key();
+    let b = Sealer::new()
+        .context(ctx())
+        .key_wrap(&kek)
+        .unwrap()
+        .recipient(&pk)
+        .unwrap()
+        .seal(b"glucose 5.4 mmol/L at 07:30", &mut rng)
+        .unwrap();
+    let hl = medsec_envelope::peek_header_len(&a).unwrap();
+    assert_eq!(hl, medsec_envelope::peek_header_len(&b).unwrap());
+    // Fields of the same length at the same offsets: salt, commitment, slots, MAC, body.
+    let salt = 12..44;
+    let commitment = 44..76;
+    let mac = hl - 32..hl;
+    let slots = 76..hl - 32;
+    let body = hl..a.len();
+    for range in [salt, commitment, slots, mac, body] {
+        let mut t = a.clone();
+        t[range.clone()].copy_from_slice(&b[range.clone()]);
+        for keys in [&kek as &dyn medsec_envelope::Unwrap, &sk] {
+            assert!(
+                Opener::new(keys).context(ctx()).open(&t).is_err(),
+                "swapping {range:?} still opened"
+            );
+        }
+    }
+    // Swapping the order of the two recipient slots.
+    let view = medsec_envelope::HeaderView::parse(&a, &Default::default()).unwrap();
+    let slots: Vec<_> = view.recipients().collect();
+    assert_eq!(slots.len(), 2);
+    let encode = |s: &medsec_envelope::RecipientSlot<'_>| {
+        let mut v = vec![s.kind().code(), s.key_id().len() as u8];
+        v.extend_from_slice(s.key_id());
+        v.extend_from_slice(&(s.wrapped().len() as u16).to_be_bytes());
+        v.extend_from_slice(s.wrapped());
+        v
+    };
+    let (first, second) = (encode(&slots[0]), encode(&slots[1]));
+    let slots_start = hl - 32 - first.len() - second.len();
+    let mut swapped = a[..slots_start].to_vec();
+    swapped.extend_from_slice(&second);
+    swapped.extend_from_slice(&first);
+    swapped.extend_from_slice(&a[hl - 32..]);
+    assert_eq!(swapped.len(), a.len());
+    assert_ne!(swapped, a);
+    for keys in [&kek as &dyn medsec_envelope::Unwrap, &sk] {
+        assert_eq!(
+            Opener::new(keys).context(ctx()).open(&swapped).err(),
+            Some(Error::DidNotVerify)
+        );
+    }
+}
+
+#[test]
+fn hpke_and_kek_slots_are_independent_routes() {
+    let (sealed, kek, sk) = sample(Suite::Aes256Gcm);
+    let both = [&kek as &dyn medsec_envelope::Unwrap, &sk];
+    let any = UnwrapAny(&both);
+    assert!(Opener::new(&any).context(ctx()).open(&sealed).is_ok());
+    // The device that sealed to the public key holds nothing that opens.
+    let pk_only_device = RecipientSecretKey::generate(KeyId::new(b"device").unwrap(), &mut rng());
+    assert_eq!(
+        Opener::new(&pk_only_device)
+            .context(ctx())
+            .open(&sealed)
+            .err(),
+        Some(Error::NoMatchingKey)
+    );
+}
+
+#[test]
+fn recipient_cap_is_enforced() {
+    let mut rng = rng();
+    let keks: Vec<Kek> = (0..9).map(|_| Kek::generate(&mut rng)).collect();
+    let mut sealer = Sealer::new();
+    for k in &keks[..8] {
+        sealer = sealer.key_wrap(k).unwrap();
+    }
+    assert!(matches!(
+        sealer.key_wrap(&keks[8]),
+        Err(Error::InvalidConfiguration(_))
+    ));
+    let sealed = sealer.seal(b"x", &mut rng).unwrap();
+    for k in &keks[..8] {
+        assert_eq!(&Opener::new(k).open(&sealed).unwrap()[..], b"x");
+    }
+    // A header with more slots than the opener's limit is refused before any unwrap.
+    let limits = medsec_envelope::Limits::DEFAULT
+        .with_max_recipients(7)
+        .unwrap();
+    assert_eq!(
+        Opener::new(&keks[0]).limits(limits).open(&sealed).err(),
+        Some(Error::DidNotVerify)
+    );
+}
+
+#[test]
+fn limits_are_checked_before_work() {
+    let (sealed, kek, _) = sample(Suite::Aes256GcmSiv);
+    let small = medsec_envelope::Limits::DEFAULT
+        .with_max_header_len(200)
+        .unwrap();
+    assert_eq!(
+        Opener::new(&kek)
+            .context(ctx())
+            .limits(small)
+            .open(&sealed)
+            .err(),
+        Some(Error::DidNotVerify)
+    );
+    let tiny_body = medsec_envelope::Limits::DEFAULT
+        .with_max_one_shot_len(4)
+        .unwrap();
+    assert_eq!(
+        Opener::new(&kek)
+            .context(ctx())
+            .limits(tiny_body)
+            .open(&sealed)
+            .err(),
+        Some(Error::DidNotVerify)
+    );
+    assert_eq!(
+        Sealer::new()
+            .key_wrap(&kek)
+            .unwrap()
+            .limits(tiny_body)
+            .seal(b"12345", &mut rng())
+            .err(),
+        Some(Error::MessageTooLarge)
+    );
+}
+
+#[test]
+fn keyring_destroyed_key_cannot_open() {
+    let mut rng = rng();
+    let mut keyring = Keyring::generate(&mut rng);
+    let id = keyring.primary_id().unwrap();
+    let sealed = Sealer::new()
+        .key_wrap(&keyring)
+        .unwrap()
+        .seal(b"x", &mut rng)
+        .unwrap();
+    keyring.destroy(&id).unwrap();
+    assert!(Opener::new(&keyring).open(&sealed).is_err());
+    // The file form keeps the tombstone and no material.
+    let restored = Keyring::from_bytes(&keyring.to_bytes()).unwrap();
+    assert!(restored.contains(id.as_bytes()));
+    assert!(Opener::new(&restored).open(&sealed).is_err());
+    assert_eq!(restored.primary_id(), None);
+}
+
+#[test]
+fn in_place_open_wipes_body_on_failure() {
+    let (sealed, kek, _) = sample(Suite::Aes256GcmSiv);
+    let hl = medsec_envelope::peek_header_len(&sealed).unwrap();
+    let mut t = sealed.clone();
+    let last = t.len() - 1;
+    t[last] ^= 1;
+    assert!(Opener::new(&kek)
+        .context(ctx())
+        .open_in_place(&mut t)
+        .is_err());
+    assert!(t[hl..].iter().all(|&b| b == 0));
+}
