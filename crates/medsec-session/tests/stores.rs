@@ -546,3 +546,197 @@ fn policy_requiring_binding() {
     fx.clock.advance(Duration::from_secs(120));
     assert_eq!(fx.sessions.resume(&id, Some(&ch)).unwrap_err(), Error::Rejected);
 }
+
+/// Every place a raw id could leak to: its bytes and its text form.
+fn assert_no_raw_id(haystack: &[u8], ids: &[SessionId]) {
+    for id in ids {
+        let raw = id.as_bytes();
+        let text = id.encode();
+        assert!(!haystack.windows(32).any(|w| w == raw), "raw id bytes at rest");
+        assert!(
+            !haystack.windows(text.as_str().len()).any(|w| w == text.as_str().as_bytes()),
+            "encoded id at rest"
+        );
+        // Half of the id would already be too much.
+        assert!(!haystack.windows(16).any(|w| w == &raw[..16]), "partial id at rest");
+    }
+}
+
+#[test]
+fn sqlite_file_holds_only_hashes_and_refuses_tampering() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sessions.db");
+    let store = SqliteStore::open(&path, RecordKey::from_bytes([0x33; 32])).unwrap();
+    let mut fx = fixture(store, SessionPolicy::BACKEND_L3);
+    let s = &fx.sessions;
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let e = s.login(&mut fx.rng, &user(&format!("p{i}")), Role::Patient, None, None).unwrap();
+        let mut a = s.activate(e, None).unwrap();
+        s.set_data(&mut fx.rng, &mut a, b"glucose-export-cursor=1234; PHI-MARKER").unwrap();
+        ids.push(SessionId::from_bytes(*a.id().as_bytes()));
+    }
+    // Read the database file (and its WAL) byte for byte.
+    let mut bytes = std::fs::read(&path).unwrap();
+    if let Ok(wal) = std::fs::read(dir.path().join("sessions.db-wal")) {
+        bytes.extend_from_slice(&wal);
+    }
+    assert_no_raw_id(&bytes, &ids);
+    assert!(!bytes.windows(10).any(|w| w == b"PHI-MARKER"), "session data encrypted at rest");
+    // The stored keys are exactly the id hashes.
+    for id in &ids {
+        assert!(bytes.windows(32).any(|w| w == id.id_hash().as_bytes()));
+    }
+
+    // Tampering: swap the records of two sessions, extend one's deadline; all refused.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let (h0, h1) = (ids[0].id_hash(), ids[1].id_hash());
+    let rec1: Vec<u8> = conn
+        .query_row("SELECT record FROM medsec_sessions WHERE id_hash = ?1", [h1.as_bytes().as_slice()], |r| r.get(0))
+        .unwrap();
+    conn.execute("UPDATE medsec_sessions SET record = ?1 WHERE id_hash = ?2", rusqlite::params![rec1, h0.as_bytes().as_slice()])
+        .unwrap();
+    assert_eq!(s.resume(&ids[0], None).unwrap_err(), Error::Rejected);
+    // Move the absolute deadline (bytes 48..56 of the record) a year ahead.
+    let mut rec2: Vec<u8> = conn
+        .query_row("SELECT record FROM medsec_sessions WHERE id_hash = ?1", [ids[2].id_hash().as_bytes().as_slice()], |r| r.get(0))
+        .unwrap();
+    rec2[50] ^= 0x40;
+    conn.execute(
+        "UPDATE medsec_sessions SET record = ?1 WHERE id_hash = ?2",
+        rusqlite::params![rec2, ids[2].id_hash().as_bytes().as_slice()],
+    )
+    .unwrap();
+    assert_eq!(s.resume(&ids[2], None).unwrap_err(), Error::Rejected);
+    // Untouched sessions still work, and a logout wipes the row.
+    s.resume(&ids[3], None).unwrap();
+    let a = s.resume(&ids[4], None).unwrap();
+    s.logout(a).unwrap();
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM medsec_sessions WHERE id_hash = ?1", [ids[4].id_hash().as_bytes().as_slice()], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 0);
+}
+
+mod pg {
+    use super::*;
+    use medsec_session::store::PostgresStore;
+    use medsec_testkit::PgCluster;
+
+    struct Pg<'a> {
+        cluster: &'a PgCluster,
+        n: usize,
+    }
+
+    impl Factory for Pg<'_> {
+        type Store = PostgresStore;
+        fn make(&mut self) -> PostgresStore {
+            // A fresh database per case.
+            self.n += 1;
+            let db = format!("case{}", self.n);
+            let mut admin = postgres::Client::connect(&self.cluster.connection_string(), postgres::NoTls).unwrap();
+            admin.batch_execute(&format!("CREATE DATABASE {db}")).unwrap();
+            let params = self.cluster.connection_string().replace("dbname=postgres", &format!("dbname={db}"));
+            PostgresStore::connect_local(&params, RecordKey::from_bytes([0x44; 32])).unwrap()
+        }
+    }
+
+    #[test]
+    fn postgres_store() {
+        let Some(cluster) = PgCluster::start() else { return };
+        let mut f = Pg { cluster: &cluster, n: 0 };
+        run_all(&mut f);
+
+        // Several server instances (separate connections) share sessions: a session made on
+        // one resumes on another, and logout on the second is seen by the first.
+        let key = || RecordKey::from_bytes([0x44; 32]);
+        let params = cluster.connection_string();
+        let a = PostgresStore::connect_local(&params, key()).unwrap();
+        let b = PostgresStore::connect_local(&params, key()).unwrap();
+        let mut fa = fixture(a, SessionPolicy::BACKEND_L3);
+        let fb = Sessions::with_revocation(
+            b,
+            fa.clock.clone(),
+            fa.revocation.clone(),
+            DataSecret::from_bytes([0x42; 32]),
+            SessionPolicy::BACKEND_L3,
+        )
+        .unwrap();
+        let e = fa.sessions.login(&mut fa.rng, &user("shared"), Role::Clinician, None, None).unwrap();
+        let mut act = fa.sessions.activate(e, None).unwrap();
+        fa.sessions.set_data(&mut fa.rng, &mut act, b"PHI-MARKER across instances").unwrap();
+        let id = SessionId::from_bytes(*act.id().as_bytes());
+        let on_b = fb.resume(&id, None).unwrap();
+        assert_eq!(fb.data(&on_b).unwrap().unwrap().as_bytes(), b"PHI-MARKER across instances");
+
+        // Hashed ids at rest: dump the whole table as bytes.
+        let mut client = postgres::Client::connect(&params, postgres::NoTls).unwrap();
+        let mut dump = Vec::new();
+        for row in client.query("SELECT id_hash, user_id, record FROM medsec_sessions", &[]).unwrap() {
+            for i in 0..3 {
+                dump.extend_from_slice(&row.get::<_, Vec<u8>>(i));
+            }
+        }
+        assert_no_raw_id(&dump, &[SessionId::from_bytes(*id.as_bytes())]);
+        assert!(dump.windows(32).any(|w| w == id.id_hash().as_bytes()));
+        assert!(!dump.windows(10).any(|w| w == b"PHI-MARKER"));
+        fb.logout(on_b).unwrap();
+        assert_eq!(fa.sessions.resume(&id, None).unwrap_err(), Error::Rejected);
+    }
+
+    #[test]
+    fn postgres_outage_fails_closed_and_recovers_without_loss() {
+        let Some(cluster) = PgCluster::start() else { return };
+        let store = PostgresStore::connect_local(&cluster.connection_string(), RecordKey::from_bytes([0x55; 32])).unwrap();
+        let mut fx = fixture(store, SessionPolicy::BACKEND_L3);
+        let s = &fx.sessions;
+        let mut ids = Vec::new();
+        for i in 0..10 {
+            let e = s.login(&mut fx.rng, &user(&format!("p{i}")), Role::Patient, None, None).unwrap();
+            let mut a = s.activate(e, None).unwrap();
+            s.set_data(&mut fx.rng, &mut a, format!("cart-{i}").as_bytes()).unwrap();
+            ids.push(SessionId::from_bytes(*a.id().as_bytes()));
+        }
+        // Requests running in other threads while the server goes away.
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let (granted_during, denied_during) = std::thread::scope(|scope| {
+            let worker = scope.spawn(|| {
+                let (mut ok, mut denied) = (0u32, 0u32);
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    for id in &ids {
+                        match s.resume(id, None) {
+                            Ok(_) => ok += 1,
+                            Err(Error::Unavailable) => denied += 1,
+                            Err(e) => panic!("during outage: {e:?} (must be Unavailable)"),
+                        }
+                    }
+                }
+                (ok, denied)
+            });
+            std::thread::sleep(Duration::from_millis(200));
+            cluster.stop();
+            // While down: every request is denied, logins fail, nothing is granted.
+            for id in &ids {
+                assert_eq!(s.resume(id, None).unwrap_err(), Error::Unavailable);
+            }
+            assert_eq!(
+                s.login(&mut ChaCha20Rng::seed_from_u64(1), &user("new"), Role::Patient, None, None).unwrap_err(),
+                Error::Unavailable
+            );
+            assert_eq!(s.logout_everywhere(&user("p1")).unwrap_err(), Error::Unavailable);
+            std::thread::sleep(Duration::from_millis(300));
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+            worker.join().unwrap()
+        });
+        assert!(granted_during > 0 && denied_during > 0, "{granted_during} {denied_during}");
+        cluster.restart();
+        // After restart: every session resumes with its data (none lost, none resurrected).
+        for (i, id) in ids.iter().enumerate() {
+            let a = s.resume(id, None).unwrap();
+            assert_eq!(s.data(&a).unwrap().unwrap().as_bytes(), format!("cart-{i}").as_bytes());
+        }
+        let a = s.resume(&ids[0], None).unwrap();
+        s.logout(a).unwrap();
+        assert_eq!(s.resume(&ids[0], None).unwrap_err(), Error::Rejected);
+    }
+}
