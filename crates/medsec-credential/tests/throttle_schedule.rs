@@ -1,0 +1,321 @@
+//! Throttle schedule through the login path, with an injected clock (milliseconds passed in).
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::arithmetic_side_effects, reason = "tests")]
+
+use std::cell::Cell;
+
+use medsec_credential::hash::hazmat;
+use medsec_credential::throttle::{
+    self, Admission, FixedThrottleStore, MemoryThrottleStore, Schedule, ThrottleKey, ThrottleKeyer,
+    ThrottleRecord, ThrottleStore,
+};
+use medsec_credential::{
+    Attempt, Error, HashParams, LockoutHook, LoginGuard, Password, PasswordHasher, Protected,
+};
+use proptest::prelude::*;
+use rand_chacha::rand_core::SeedableRng;
+
+fn cheap_hasher() -> PasswordHasher {
+    hazmat::hasher_below_minimum(HashParams::new(64, 1, 1).unwrap()).unwrap()
+}
+
+fn rng() -> rand_chacha::ChaCha20Rng {
+    rand_chacha::ChaCha20Rng::seed_from_u64(1)
+}
+
+struct World {
+    hasher: PasswordHasher,
+    keyer: ThrottleKeyer,
+    stored: String,
+}
+
+impl World {
+    fn new() -> Self {
+        let hasher = cheap_hasher();
+        let stored = hasher
+            .hash(&Password::new("right password").unwrap(), &mut rng())
+            .unwrap()
+            .as_str()
+            .to_owned();
+        Self {
+            hasher,
+            keyer: ThrottleKeyer::new([3; 32]),
+            stored,
+        }
+    }
+
+    fn attempt<'a>(&'a self, name: &str, known: bool) -> Attempt<'a> {
+        Attempt {
+            account: self.keyer.account(name.as_bytes()),
+            source: None,
+            stored_hash: known.then_some(self.stored.as_str()),
+            protects: Protected::PatientData,
+        }
+    }
+}
+
+fn wrong() -> Password {
+    Password::new("wrong password").unwrap()
+}
+
+fn right() -> Password {
+    Password::new("right password").unwrap()
+}
+
+#[test]
+fn account_schedule_free_failures_then_doubling_then_lock() {
+    let w = World::new();
+    let store = MemoryThrottleStore::new(1000, 5).unwrap();
+    let guard = LoginGuard::new(&w.hasher, &store, &mut rng()).unwrap();
+    let a = w.attempt("alice", true);
+    let mut now = 1_000_000u64;
+    // Five free failures.
+    for _ in 0..5 {
+        assert_eq!(guard.attempt(&a, &wrong(), now), Err(Error::NotVerified));
+    }
+    // The sixth failure is admitted at once; after it, wait 1 s.
+    assert_eq!(guard.attempt(&a, &wrong(), now), Err(Error::NotVerified));
+    assert_eq!(
+        guard.attempt(&a, &right(), now + 999),
+        Err(Error::Throttled { retry_at_ms: now + 1_000 })
+    );
+    // A refused attempt does not count and does not move the deadline.
+    assert_eq!(store.load(&a.account).unwrap().failures, 6);
+    now += 1_000;
+    assert_eq!(guard.attempt(&a, &wrong(), now), Err(Error::NotVerified));
+    assert_eq!(
+        guard.attempt(&a, &wrong(), now + 1_999),
+        Err(Error::Throttled { retry_at_ms: now + 2_000 })
+    );
+    // Run failures up to 100 at the allowed times, checking each delay.
+    let mut failures = 7u32;
+    while failures < 100 {
+        let delay = Schedule::ACCOUNT.delay_after(failures);
+        now += delay;
+        assert_eq!(guard.attempt(&a, &wrong(), now), Err(Error::NotVerified), "#{failures}");
+        failures += 1;
+    }
+    assert_eq!(Schedule::ACCOUNT.delay_after(99), 900_000);
+    // Locked: even the right password, even much later, until an out-of-band unlock.
+    assert_eq!(guard.attempt(&a, &right(), now + 10_000_000_000), Err(Error::LockedOut));
+    guard.unlock(&a.account).unwrap();
+    assert!(guard.attempt(&a, &right(), now + 10_000_000_001).is_ok());
+}
+
+#[test]
+fn success_resets_and_is_not_counted() {
+    let w = World::new();
+    let store = MemoryThrottleStore::new(1000, 5).unwrap();
+    let guard = LoginGuard::new(&w.hasher, &store, &mut rng()).unwrap();
+    let a = w.attempt("bob", true);
+    for t in 0..4 {
+        assert_eq!(guard.attempt(&a, &wrong(), t), Err(Error::NotVerified));
+    }
+    assert!(guard.attempt(&a, &right(), 10).is_ok());
+    assert_eq!(store.load(&a.account).unwrap(), ThrottleRecord::CLEAR);
+    assert!(store.is_empty());
+}
+
+/// The answers for a name depend only on its history, not on whether the account exists.
+#[test]
+fn unknown_users_answer_exactly_like_known_ones() {
+    let w = World::new();
+    let store = FixedThrottleStore::<64>::new(3);
+    let guard = LoginGuard::new(&w.hasher, &store, &mut rng())
+        .unwrap()
+        .with_account_schedule(Schedule::DEVICE_PIN);
+    let known = w.attempt("carol", true);
+    let unknown = w.attempt("mallory", false);
+    let times: Vec<u64> = (0..60).map(|i| i * 90_000 + (i % 3) * 7).collect();
+    let mut answers = (Vec::new(), Vec::new());
+    for &t in &times {
+        answers.0.push(guard.attempt(&known, &wrong(), t));
+        answers.1.push(guard.attempt(&unknown, &wrong(), t));
+    }
+    assert_eq!(answers.0, answers.1);
+    assert!(answers.0.contains(&Err(Error::LockedOut)));
+    assert!(answers.0.iter().any(|a| matches!(a, Err(Error::Throttled { .. }))));
+    // Even the right password of the known account is refused once locked.
+    assert_eq!(guard.attempt(&known, &right(), 10_000_000), Err(Error::LockedOut));
+    // An unknown user with "the right password" of someone else is just not verified.
+    let fresh_unknown = w.attempt("nobody", false);
+    assert_eq!(guard.attempt(&fresh_unknown, &right(), 0), Err(Error::NotVerified));
+}
+
+#[test]
+fn device_pin_preset_allows_at_most_ten_attempts_and_calls_the_wipe_hook() {
+    struct Wipe(Cell<u32>);
+    impl LockoutHook for Wipe {
+        fn locked_out(&self, _: &ThrottleKey, protected: Protected) {
+            assert_eq!(protected, Protected::Settings);
+            self.0.set(self.0.get() + 1);
+        }
+    }
+    let wipe = Wipe(Cell::new(0));
+    let w = World::new();
+    let store = FixedThrottleStore::<16>::new(3);
+    let guard = LoginGuard::new(&w.hasher, &store, &mut rng())
+        .unwrap()
+        .with_account_schedule(Schedule::DEVICE_PIN)
+        .with_lockout_hook(&wipe);
+    let a = Attempt {
+        protects: Protected::Settings,
+        ..w.attempt("device", true)
+    };
+    let mut now = 0u64;
+    let mut admitted = 0;
+    let mut last_delay = 0;
+    for _ in 0..1000 {
+        match guard.attempt(&a, &wrong(), now) {
+            Err(Error::NotVerified) => admitted += 1,
+            Err(Error::Throttled { retry_at_ms }) => {
+                let delay = retry_at_ms - now;
+                assert!(delay >= last_delay || delay < 30_000, "delays grow");
+                last_delay = delay;
+                now = retry_at_ms;
+                continue;
+            }
+            Err(Error::LockedOut) => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(admitted, 10);
+    assert_eq!(wipe.0.get(), 1);
+    let delays: Vec<u64> = (0..=10).map(|f| Schedule::DEVICE_PIN.delay_after(f)).collect();
+    assert_eq!(delays, [0, 0, 0, 0, 30_000, 60_000, 120_000, 240_000, 480_000, 960_000, 1_800_000]);
+}
+
+#[test]
+fn right_password_on_the_last_attempt_does_not_lock_or_wipe() {
+    struct Wipe(Cell<u32>);
+    impl LockoutHook for Wipe {
+        fn locked_out(&self, _: &ThrottleKey, _: Protected) {
+            self.0.set(self.0.get() + 1);
+        }
+    }
+    let wipe = Wipe(Cell::new(0));
+    let w = World::new();
+    let store = FixedThrottleStore::<16>::new(3);
+    let guard = LoginGuard::new(&w.hasher, &store, &mut rng())
+        .unwrap()
+        .with_account_schedule(Schedule::DEVICE_PIN)
+        .with_lockout_hook(&wipe);
+    let a = w.attempt("device", true);
+    let mut now = 0;
+    for _ in 0..9 {
+        now += 10_000_000;
+        assert_eq!(guard.attempt(&a, &wrong(), now), Err(Error::NotVerified));
+    }
+    now += 10_000_000;
+    assert!(guard.attempt(&a, &right(), now).is_ok());
+    assert_eq!(wipe.0.get(), 0);
+    assert!(store.is_empty());
+}
+
+#[test]
+fn source_throttling_is_separate_and_not_reset_by_success() {
+    let w = World::new();
+    let store = MemoryThrottleStore::new(1000, 5).unwrap();
+    let guard = LoginGuard::new(&w.hasher, &store, &mut rng())
+        .unwrap()
+        .with_source_schedule(Schedule::new(2, 5_000, 60_000, None, Some(3_600_000)).unwrap());
+    let phone = w.keyer.source(b"phone-17");
+    // Spraying different accounts from one source: the source throttles after 2 free failures.
+    for (i, name) in ["u1", "u2"].iter().enumerate() {
+        let a = Attempt { source: Some(phone), ..w.attempt(name, false) };
+        assert_eq!(guard.attempt(&a, &wrong(), i as u64), Err(Error::NotVerified));
+    }
+    let a3 = Attempt { source: Some(phone), ..w.attempt("u3", false) };
+    assert_eq!(guard.attempt(&a3, &wrong(), 2), Err(Error::NotVerified));
+    assert_eq!(
+        guard.attempt(&a3, &wrong(), 3),
+        Err(Error::Throttled { retry_at_ms: 5_002 })
+    );
+    // The refused attempt counted nothing on the account.
+    assert_eq!(store.load(&a3.account).unwrap().failures, 1);
+    // A success from the source resets the account but not the source.
+    let good = Attempt { source: Some(phone), ..w.attempt("alice", true) };
+    assert!(guard.attempt(&good, &right(), 5_002).is_ok());
+    assert_eq!(store.load(&phone).unwrap().failures, 4);
+    // Source failures are forgotten after an hour of quiet.
+    assert_eq!(
+        Schedule::new(2, 5_000, 60_000, None, Some(3_600_000))
+            .unwrap()
+            .admit(&store.load(&phone).unwrap(), 5_002 + 3_600_000),
+        Admission::Allowed
+    );
+}
+
+#[test]
+fn clock_going_backwards_never_shortens_a_wait() {
+    let s = Schedule::ACCOUNT;
+    let r = ThrottleRecord {
+        failures: 8,
+        last_failure_ms: 1_000_000,
+    };
+    // After a reboot the boot-relative clock reads 5 s: the full 4 s delay runs from there.
+    assert_eq!(s.admit(&r, 5_000), Admission::Wait { retry_at_ms: 9_000 });
+    assert_eq!(s.admit(&r, 1_003_999), Admission::Wait { retry_at_ms: 1_004_000 });
+    assert_eq!(s.admit(&r, 1_004_000), Admission::Allowed);
+}
+
+#[test]
+fn store_failure_fails_closed_without_verifying() {
+    struct Broken;
+    impl ThrottleStore for Broken {
+        fn load(&self, _: &ThrottleKey) -> medsec_credential::Result<ThrottleRecord> {
+            Ok(ThrottleRecord::CLEAR)
+        }
+        fn compare_and_swap(
+            &self,
+            _: &ThrottleKey,
+            _: &ThrottleRecord,
+            _: &ThrottleRecord,
+        ) -> medsec_credential::Result<bool> {
+            Err(Error::Store)
+        }
+    }
+    let w = World::new();
+    let guard = LoginGuard::new(&w.hasher, &Broken, &mut rng()).unwrap();
+    // Even the right password is refused: the attempt could not be counted first.
+    assert_eq!(guard.attempt(&w.attempt("alice", true), &right(), 0), Err(Error::Store));
+}
+
+#[test]
+fn throttle_keys_do_not_reveal_names_in_debug() {
+    let k = ThrottleKeyer::new([1; 32]);
+    let shown = format!("{:?} {:?}", k.account(b"alice@example.org"), k);
+    assert!(!shown.contains("alice"), "{shown}");
+}
+
+proptest! {
+    /// Invariants of the schedule over arbitrary event sequences: failures never exceed the hard
+    /// limit, a refused attempt never changes the record, waits never exceed the cap.
+    #[test]
+    fn schedule_invariants(events in prop::collection::vec((0u64..2_000_000, any::<bool>()), 1..200)) {
+        let s = Schedule::DEVICE_PIN;
+        let store = FixedThrottleStore::<4>::new(s.free_failures());
+        let key = ThrottleKey::from_bytes([9; 16]);
+        let mut now = 0u64;
+        for (dt, success) in events {
+            now += dt;
+            let before = store.load(&key).unwrap();
+            match throttle::begin(&store, &key, &s, now) {
+                Ok(counted) => {
+                    prop_assert_eq!(counted.failures, before.failures + 1);
+                    prop_assert!(counted.failures <= s.hard_limit().unwrap());
+                    if success { throttle::clear(&store, &key).unwrap(); }
+                }
+                Err(Error::Throttled { retry_at_ms }) => {
+                    prop_assert!(retry_at_ms > now);
+                    prop_assert!(retry_at_ms - now <= 1_800_000);
+                    prop_assert_eq!(store.load(&key).unwrap(), before);
+                }
+                Err(Error::LockedOut) => {
+                    prop_assert_eq!(before.failures, s.hard_limit().unwrap());
+                    prop_assert_eq!(store.load(&key).unwrap(), before);
+                }
+                Err(e) => prop_assert!(false, "{e:?}"),
+            }
+        }
+    }
+}
