@@ -92,8 +92,12 @@ impl DataSecret {
     }
 
     /// Seals `plaintext` for the session `id` into `out` (`nonce || ciphertext || tag`,
-    /// `plaintext.len() + 28` bytes).
-    pub(crate) fn seal(
+    /// `plaintext.len() + 28` bytes). The manager calls this with a fresh random nonce; it
+    /// is public for known-answer tests and independent implementations.
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`] beyond [`MAX_DATA_LEN`] or when `out` has the wrong length.
+    pub fn seal(
         &self,
         id: &SessionId,
         id_hash: &IdHash,
@@ -120,7 +124,10 @@ impl DataSecret {
 
     /// Opens a sealed blob for the session `id` into `out` (exactly `sealed.len() - 28`
     /// bytes). On failure `out` is wiped and the one opaque [`Error::Rejected`] returned.
-    pub(crate) fn open(&self, id: &SessionId, id_hash: &IdHash, sealed: &[u8], out: &mut [u8]) -> Result<()> {
+    ///
+    /// # Errors
+    /// [`Error::Rejected`] when the blob does not verify or `out` has the wrong length.
+    pub fn open(&self, id: &SessionId, id_hash: &IdHash, sealed: &[u8], out: &mut [u8]) -> Result<()> {
         if sealed.len() < SEAL_OVERHEAD || out.len() != sealed.len() - SEAL_OVERHEAD {
             return Err(Error::Rejected);
         }
