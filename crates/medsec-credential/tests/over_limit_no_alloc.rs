@@ -8,13 +8,18 @@
 use std::alloc::System;
 
 use medsec_credential::{Error, HashParams, Password, PasswordHasher, VerifyLimits};
+use rand_chacha::rand_core::SeedableRng;
 use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
+/// The allocator counters are global: the tests in this file take turns.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn over_limit_hashes_are_refused_with_zero_allocations() {
+    let _turn = SERIAL.lock().unwrap();
     let hasher = PasswordHasher::new(HashParams::SERVER).unwrap();
     let firmware = PasswordHasher::new(HashParams::FIRMWARE)
         .unwrap()
@@ -63,4 +68,27 @@ fn over_limit_hashes_are_refused_with_zero_allocations() {
     let within = format!("$argon2id$v=19$m=19456,t=2,p=1${salt}${hash}");
     assert_eq!(hasher.verify(&password, &within), Err(Error::NotVerified));
     assert!(region.change().bytes_allocated >= 19_456 * 1024);
+}
+
+/// The firmware path (caller-provided Argon2 memory) hashes and verifies without the heap.
+#[test]
+fn firmware_hash_and_verify_do_not_allocate() {
+    use medsec_credential::hash::Block;
+    let _turn = SERIAL.lock().unwrap();
+    let hasher = PasswordHasher::new(HashParams::FIRMWARE)
+        .unwrap()
+        .with_limits(VerifyLimits::for_memory_blocks(12_288).unwrap())
+        .unwrap();
+    let mut memory = vec![Block::new(); 12_288];
+    let pin = Password::new("482915").unwrap();
+    let wrong = Password::new("482916").unwrap();
+    let mut rng = rand_chacha::ChaCha20Rng::from_seed([4; 32]);
+    let region = Region::new(GLOBAL);
+    let phc = hasher.hash_with_memory(&pin, &mut rng, &mut memory).unwrap();
+    let ok = hasher.verify_with_memory(&pin, phc.as_str(), &mut memory).is_ok();
+    let bad = hasher.verify_with_memory(&wrong, phc.as_str(), &mut memory);
+    let stats = region.change();
+    assert!(ok);
+    assert_eq!(bad, Err(Error::NotVerified));
+    assert_eq!(stats.allocations, 0, "{stats:?}");
 }

@@ -8,7 +8,7 @@ use postgres::{Client, NoTls, Statement};
 use super::{ThrottleKey, ThrottleRecord, ThrottleStore};
 use crate::{Error, Result};
 
-/// The table, created by [`PgThrottleStore::migrate`]. Keys are keyed hashes, never user names.
+/// The table, created by [`PgThrottleStore::new`] and [`PgThrottleStore::migrate`]. Keys are keyed hashes, never user names.
 pub const TABLE_DDL: &str = "CREATE TABLE IF NOT EXISTS medsec_credential_throttle (
     key bytea PRIMARY KEY CHECK (octet_length(key) = 16),
     failures bigint NOT NULL CHECK (failures > 0 AND failures <= 4294967295),
@@ -43,10 +43,9 @@ impl PgThrottleStore {
     /// Uses an existing connection; prepares the statements.
     ///
     /// # Errors
-    /// [`Error::Store`] when the table is missing ([`PgThrottleStore::migrate`]) or preparation
-    /// fails.
+    /// [`Error::Store`] when the table cannot be created or preparation fails.
     pub fn new(mut client: Client) -> Result<Self> {
-        client.batch_execute(TABLE_DDL).map_err(store_error)?;
+        migrate(&mut client)?;
         let select = client
             .prepare(
                 "SELECT failures, last_failure_ms FROM medsec_credential_throttle WHERE key = $1",
@@ -79,12 +78,12 @@ impl PgThrottleStore {
         })
     }
 
-    /// Creates the table if it does not exist ([`TABLE_DDL`]).
+    /// Creates the table if it does not exist ([`TABLE_DDL`]); [`PgThrottleStore::new`] does it.
     ///
     /// # Errors
     /// [`Error::Store`] when the statement fails.
     pub fn migrate(&self) -> Result<()> {
-        self.client()?.batch_execute(TABLE_DDL).map_err(store_error)
+        migrate(&mut *self.client()?)
     }
 
     fn client(&self) -> Result<std::sync::MutexGuard<'_, Client>> {
@@ -144,6 +143,16 @@ impl core::fmt::Debug for PgThrottleStore {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("PgThrottleStore").finish_non_exhaustive()
     }
+}
+
+/// `CREATE TABLE IF NOT EXISTS` races with itself across connections (duplicate `pg_type`
+/// rows), so instances starting together serialise on a transaction-scoped advisory lock.
+fn migrate(client: &mut Client) -> Result<()> {
+    let mut tx = client.transaction().map_err(store_error)?;
+    tx.batch_execute("SELECT pg_advisory_xact_lock(7418293011)")
+        .map_err(store_error)?;
+    tx.batch_execute(TABLE_DDL).map_err(store_error)?;
+    tx.commit().map_err(store_error)
 }
 
 fn sql_record(r: &ThrottleRecord) -> Result<(i64, i64)> {

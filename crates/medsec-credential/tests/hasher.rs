@@ -1,0 +1,164 @@
+//! Hasher behaviour: presets, rehash and re-pepper advice, peppers, tamper and truncation of
+//! stored strings, PHC round trips.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
+
+use medsec_credential::hash::{hazmat, Block};
+use medsec_credential::{
+    Error, HashParams, Password, PasswordHasher, Pepper, PepperRing, PhcHash, VerifyLimits,
+};
+use proptest::prelude::*;
+use rand_chacha::rand_core::SeedableRng;
+
+fn rng() -> rand_chacha::ChaCha20Rng {
+    rand_chacha::ChaCha20Rng::seed_from_u64(42)
+}
+
+fn small(m: u32, t: u32) -> PasswordHasher {
+    hazmat::hasher_below_minimum(HashParams::new(m, t, 1).unwrap()).unwrap()
+}
+
+#[test]
+fn presets_emit_their_parameters_and_verify() {
+    let pw = Password::new("violet kettle under the stairs").unwrap();
+    for (params, prefix) in [
+        (HashParams::SERVER, "$argon2id$v=19$m=19456,t=2,p=1$"),
+        (HashParams::APP, "$argon2id$v=19$m=47104,t=1,p=1$"),
+        (HashParams::FIRMWARE, "$argon2id$v=19$m=12288,t=3,p=1$"),
+    ] {
+        let h = PasswordHasher::new(params).unwrap();
+        let phc = h.hash(&pw, &mut rng()).unwrap();
+        assert!(phc.as_str().starts_with(prefix), "{}", phc.as_str());
+        let v = h.verify(&pw, phc.as_str()).unwrap();
+        assert!(!v.needs_rehash() && !v.needs_repepper());
+        let wrong = Password::new("violet kettle under the stair").unwrap();
+        assert_eq!(h.verify(&wrong, phc.as_str()), Err(Error::NotVerified));
+    }
+}
+
+#[test]
+fn firmware_preset_in_caller_memory() {
+    let h = PasswordHasher::new(HashParams::FIRMWARE)
+        .unwrap()
+        .with_limits(VerifyLimits::for_memory_blocks(12_288).unwrap())
+        .unwrap();
+    let mut memory = vec![Block::new(); HashParams::FIRMWARE.blocks()];
+    let pin = Password::new("482915").unwrap();
+    let phc = h.hash_with_memory(&pin, &mut rng(), &mut memory).unwrap();
+    assert!(h.verify_with_memory(&pin, phc.as_str(), &mut memory).is_ok());
+    // The memory is wiped after use.
+    assert!(memory.iter().all(|b| b.as_ref().iter().all(|w| *w == 0)));
+    let mut too_small = vec![Block::new(); 1024];
+    assert_eq!(
+        h.verify_with_memory(&pin, phc.as_str(), &mut too_small),
+        Err(Error::MemoryTooSmall)
+    );
+}
+
+#[test]
+fn needs_rehash_only_when_weaker() {
+    let pw = Password::new("amber teapot on the landing").unwrap();
+    let policy = small(256, 2);
+    for (m, t, weaker) in [(128, 2, true), (256, 1, true), (256, 2, false), (512, 3, false), (1024, 1, true)] {
+        let phc = small(m, t).hash(&pw, &mut rng()).unwrap();
+        assert_eq!(policy.needs_rehash(phc.as_str()).unwrap(), weaker, "m={m} t={t}");
+        assert_eq!(policy.verify(&pw, phc.as_str()).unwrap().needs_rehash(), weaker);
+    }
+    // A shorter salt or hash than we emit (a libargon2-made string) is weaker too.
+    let h = PhcHash::from_parts(HashParams::new(256, 2, 1).unwrap(), None, &[1; 8], &[2; 32]).unwrap();
+    assert!(policy.needs_rehash(h.encode().as_str()).unwrap());
+}
+
+#[test]
+fn pepper_rotation_and_unknown_pepper() {
+    let pw = Password::new("amber teapot on the landing").unwrap();
+    let mut old_ring = PepperRing::new();
+    old_ring.rotate_to(Pepper::new(1, [0x11; 32])).unwrap();
+    let old = small(64, 1).with_peppers(old_ring);
+    let phc = old.hash(&pw, &mut rng()).unwrap();
+    assert!(phc.as_str().contains(",keyid=AAAAAQ$"));
+
+    // After rotation: pepper 2 is current, 1 still verifies and asks for a re-pepper.
+    let mut ring = PepperRing::new();
+    ring.add(Pepper::new(1, [0x11; 32])).unwrap();
+    ring.rotate_to(Pepper::new(2, [0x22; 32])).unwrap();
+    let rotated = small(64, 1).with_peppers(ring);
+    let v = rotated.verify(&pw, phc.as_str()).unwrap();
+    assert!(v.needs_repepper() && !v.needs_rehash());
+    let fresh = rotated.hash(&pw, &mut rng()).unwrap();
+    assert!(fresh.as_str().contains(",keyid=AAAAAg$"));
+    assert!(!rotated.verify(&pw, fresh.as_str()).unwrap().needs_repepper());
+
+    // Without the pepper (or with a different secret under the same id): not verified.
+    assert_eq!(small(64, 1).verify(&pw, phc.as_str()), Err(Error::NotVerified));
+    let mut wrong_ring = PepperRing::new();
+    wrong_ring.rotate_to(Pepper::new(1, [0x12; 32])).unwrap();
+    assert_eq!(small(64, 1).with_peppers(wrong_ring).verify(&pw, phc.as_str()), Err(Error::NotVerified));
+    // An unpeppered hash verified by a peppered hasher asks for a re-pepper.
+    let plain = small(64, 1).hash(&pw, &mut rng()).unwrap();
+    assert!(rotated.verify(&pw, plain.as_str()).unwrap().needs_repepper());
+}
+
+#[test]
+fn every_single_character_change_and_truncation_fails() {
+    let h = small(64, 1);
+    let pw = Password::new("amber teapot on the landing").unwrap();
+    let phc = h.hash(&pw, &mut rng()).unwrap();
+    let s = phc.as_str();
+    let alphabet = b"$=,+/0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut tried = 0;
+    for i in 0..s.len() {
+        for &c in alphabet {
+            if s.as_bytes()[i] == c {
+                continue;
+            }
+            let mut t = s.as_bytes().to_vec();
+            t[i] = c;
+            let t = String::from_utf8(t).unwrap();
+            let r = h.verify(&pw, &t);
+            // Raising m or t within the ceilings is a different hash: it verifies no more.
+            assert!(r.is_err(), "{t}");
+            tried += 1;
+        }
+    }
+    for n in 0..s.len() {
+        assert!(h.verify(&pw, &s[..n]).is_err(), "truncated to {n}");
+    }
+    assert!(tried > 5000);
+}
+
+#[test]
+fn password_is_hashed_exactly_as_entered_after_nfkc() {
+    let h = small(64, 1);
+    let phc = h.hash(&Password::new("Case Sensitive  Spaces ").unwrap(), &mut rng()).unwrap();
+    for other in ["case sensitive  spaces ", "Case Sensitive Spaces ", "Case Sensitive  Spaces"] {
+        assert_eq!(h.verify(&Password::new(other).unwrap(), phc.as_str()), Err(Error::NotVerified));
+    }
+    // NFKC-equivalent input verifies: the composed and decomposed "Å" hash alike.
+    let phc = h.hash(&Password::new("\u{00C5}ngstr\u{00F6}m units").unwrap(), &mut rng()).unwrap();
+    assert!(h.verify(&Password::new("A\u{030A}ngstro\u{0308}m units").unwrap(), phc.as_str()).is_ok());
+}
+
+proptest! {
+    #[test]
+    fn phc_round_trip(m in 8u32..=65_536, t in 1u32..=10, p in 1u32..=4,
+                      pepper in proptest::option::of(any::<u32>()),
+                      salt in prop::collection::vec(any::<u8>(), 8..=64),
+                      hash in prop::collection::vec(any::<u8>(), 16..=64)) {
+        prop_assume!(m >= 8 * p);
+        let params = HashParams::new(m, t, p).unwrap();
+        let h = PhcHash::from_parts(params, pepper, &salt, &hash).unwrap();
+        let s = h.encode();
+        let back = PhcHash::parse(s.as_str(), &VerifyLimits::SERVER).unwrap();
+        prop_assert_eq!(back.params(), &params);
+        prop_assert_eq!(back.pepper_id(), pepper);
+        prop_assert_eq!(back.salt(), &salt[..]);
+        prop_assert_eq!(back.hash(), &hash[..]);
+        let again = back.encode();
+        prop_assert_eq!(again.as_str(), s.as_str());
+    }
+
+    #[test]
+    fn parse_never_panics(s in "\\PC{0,300}") {
+        let _ = PhcHash::parse(&s, &VerifyLimits::SERVER);
+    }
+}
