@@ -12,6 +12,8 @@ while read -r crate features; do
 done <<'LIST'
 medsec-envelope
 medsec-envelope alloc
+medsec-token
+medsec-token alloc
 LIST
 echo "-- firmware example"
 cargo build --release --manifest-path examples/firmware/Cargo.toml --target "$target"
