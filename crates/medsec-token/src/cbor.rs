@@ -122,7 +122,8 @@ impl<'a> Reader<'a> {
             (MAJOR_UINT, v) => i64::try_from(v).map_err(|_| Malformed),
             (MAJOR_NINT, v) => {
                 let v = i64::try_from(v).map_err(|_| Malformed)?;
-                Ok(-1 - v)
+                // v <= i64::MAX, so -1 - v >= i64::MIN.
+                Ok((-1i64).saturating_sub(v))
             }
             _ => Err(Malformed),
         }
@@ -209,7 +210,7 @@ impl<'b> Writer<'b> {
         let m = major << 5;
         if value < 24 {
             // Fits in the low five bits by the check above.
-            self.raw(&[m | (value as u8)])
+            self.raw(&[m | u8::try_from(value).unwrap_or(0)])
         } else if let Ok(v) = u8::try_from(value) {
             self.raw(&[m | 24, v])
         } else if let Ok(v) = u16::try_from(value) {
@@ -262,7 +263,7 @@ impl<'b> Writer<'b> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, reason = "tests")]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
     use super::*;
 
     #[test]
@@ -289,7 +290,9 @@ mod tests {
     #[test]
     fn lengths_bounded_by_input() {
         assert!(Reader::new(&[0x43, 1, 2]).bstr().is_err());
-        assert!(Reader::new(&[0x9a, 0xff, 0xff, 0xff, 0xff]).array().is_err());
+        assert!(Reader::new(&[0x9a, 0xff, 0xff, 0xff, 0xff])
+            .array()
+            .is_err());
         assert!(Reader::new(&[0xa2, 1, 1]).map().is_err());
     }
 
@@ -297,12 +300,38 @@ mod tests {
     fn write_read_round_trip() {
         let mut buf = [0u8; 64];
         let mut w = Writer::new(&mut buf);
-        for v in [0i64, 23, 24, 255, 256, 65535, 65536, -1, -24, -25, -65537, i64::MIN] {
+        for v in [
+            0i64,
+            23,
+            24,
+            255,
+            256,
+            65535,
+            65536,
+            -1,
+            -24,
+            -25,
+            -65537,
+            i64::MIN,
+        ] {
             w.int(v).unwrap();
         }
         let n = w.position();
         let mut r = Reader::new(&buf[..n]);
-        for v in [0i64, 23, 24, 255, 256, 65535, 65536, -1, -24, -25, -65537, i64::MIN] {
+        for v in [
+            0i64,
+            23,
+            24,
+            255,
+            256,
+            65535,
+            65536,
+            -1,
+            -24,
+            -25,
+            -65537,
+            i64::MIN,
+        ] {
             assert_eq!(r.int().unwrap(), v);
         }
         assert!(r.is_empty());

@@ -226,12 +226,16 @@ impl<'a> Claims<'a> {
     }
 
     fn write(&self, w: &mut Writer<'_>) -> cbor::Write {
-        let entries = 8
-            + usize::from(self.not_before.is_some())
-            + usize::from(self.proof_key.is_some())
-            + usize::from(self.exi.is_some())
-            + usize::from(self.patient.is_some())
-            + usize::from(self.parent.is_some());
+        let optional = [
+            self.not_before.is_some(),
+            self.proof_key.is_some(),
+            self.exi.is_some(),
+            self.patient.is_some(),
+            self.parent.is_some(),
+        ];
+        let entries = optional
+            .iter()
+            .fold(8usize, |n, present| n.saturating_add(usize::from(*present)));
         w.map(entries)?;
         w.int(key::ISS)?;
         w.tstr(self.issuer)?;

@@ -257,7 +257,10 @@ mod tests {
         let t = FixedFirstSight::<1>::new();
         let a = TokenId::from_slice(&[1; 16]).unwrap();
         let b = TokenId::from_slice(&[2; 16]).unwrap();
-        let m = |s| MonotonicTime { boot: 1, seconds: s };
+        let m = |s| MonotonicTime {
+            boot: 1,
+            seconds: s,
+        };
         assert_eq!(t.first_seen(&a, m(10), 100), Some(m(10)));
         assert_eq!(t.first_seen(&a, m(50), 100), Some(m(10)));
         // Full with a live record: refuse rather than forget.

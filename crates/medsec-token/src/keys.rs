@@ -56,10 +56,7 @@ impl KeyId {
         for (o, d) in bytes.iter_mut().zip(digest.iter()).take(Self::DERIVED_LEN) {
             *o = *d;
         }
-        Self {
-            len: Self::DERIVED_LEN as u8,
-            bytes,
-        }
+        Self { len: 8, bytes }
     }
 
     /// The key id's bytes.
@@ -420,7 +417,10 @@ impl<const N: usize> KeySet<N> {
 
 impl<const N: usize> KeyLookup for KeySet<N> {
     fn key_for(&self, kid: &[u8]) -> Option<&VerificationKey> {
-        self.keys.iter().flatten().find(|k| k.kid().as_bytes() == kid)
+        self.keys
+            .iter()
+            .flatten()
+            .find(|k| k.kid().as_bytes() == kid)
     }
 }
 
@@ -493,8 +493,7 @@ fn parse_cose_key(bytes: &[u8]) -> core::result::Result<ParsedCoseKey, ()> {
             return Err(());
         }
     }
-    if !r.is_empty() || kty != Some(KTY_OKP) || alg != Some(ALG_EDDSA) || crv != Some(CRV_ED25519)
-    {
+    if !r.is_empty() || kty != Some(KTY_OKP) || alg != Some(ALG_EDDSA) || crv != Some(CRV_ED25519) {
         return Err(());
     }
     Ok(ParsedCoseKey {
@@ -523,9 +522,15 @@ mod tests {
         assert!(VerifyingKey::from_file_bytes(&buf[..n]).is_err());
         let mut pbuf = [0u8; VerifyingKey::COSE_KEY_MAX_LEN];
         let m = sk.verifying_key().to_cose_key(&mut pbuf).unwrap();
-        assert_eq!(VerifyingKey::from_file_bytes(&pbuf[..m]).unwrap(), sk.verifying_key());
+        assert_eq!(
+            VerifyingKey::from_file_bytes(&pbuf[..m]).unwrap(),
+            sk.verifying_key()
+        );
         let raw = sk.verifying_key().to_bytes();
-        assert_eq!(VerifyingKey::from_file_bytes(&raw).unwrap(), sk.verifying_key());
+        assert_eq!(
+            VerifyingKey::from_file_bytes(&raw).unwrap(),
+            sk.verifying_key()
+        );
         assert!(std::format!("{sk:?}").starts_with("SigningKey { kid: KeyId("));
     }
 

@@ -18,9 +18,9 @@ mod token;
 mod token_id;
 
 pub use claims::{Claims, ClaimsBuilder, Narrowing, ProofKey};
-pub use clock::{Clock, FirstSight, FixedClock, FixedFirstSight, MonotonicTime, RollbackGuard};
 #[cfg(feature = "std")]
 pub use clock::SystemClock;
+pub use clock::{Clock, FirstSight, FixedClock, FixedFirstSight, MonotonicTime, RollbackGuard};
 pub use error::{Error, Result};
 pub use keys::{KeyId, KeyLookup, KeySet, MacKey, SigningKey, VerificationKey, VerifyingKey};
 #[cfg(feature = "alloc")]

@@ -156,11 +156,10 @@ impl Actions {
     ///
     /// # Errors
     /// [`Error::InvalidInput`] when the mask is zero or has bits beyond export.
-    pub const fn from_bits(bits: u64) -> Result<Self> {
-        if bits == 0 || bits > Self::ALL_BITS as u64 {
-            Err(Error::InvalidInput)
-        } else {
-            Ok(Actions(bits as u8))
+    pub fn from_bits(bits: u64) -> Result<Self> {
+        match u8::try_from(bits) {
+            Ok(b) if b != 0 && b & !Self::ALL_BITS == 0 => Ok(Actions(b)),
+            _ => Err(Error::InvalidInput),
         }
     }
 
@@ -547,7 +546,12 @@ mod tests {
     fn technician_and_admin_see_no_phi() {
         for role in [Role::Technician, Role::Admin] {
             let set = PolicyTable::DEFAULT.scope_set(role).unwrap();
-            for phi in [R::ReadingsRaw, R::ReadingsExport, R::Summaries, R::TherapySettings] {
+            for phi in [
+                R::ReadingsRaw,
+                R::ReadingsExport,
+                R::Summaries,
+                R::TherapySettings,
+            ] {
                 assert!(set.actions_for(&phi).is_none(), "{role} has {phi}");
             }
         }

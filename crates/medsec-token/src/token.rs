@@ -180,8 +180,7 @@ impl<'a> UnverifiedToken<'a> {
         K: KeyLookup + ?Sized,
         C: Clock + ?Sized,
     {
-        self.verify_inner(keys, clock, expectations)
-            .map_err(opaque)
+        self.verify_inner(keys, clock, expectations).map_err(opaque)
     }
 
     pub(crate) fn verify_inner<K, C>(
@@ -443,7 +442,12 @@ impl<'a> VerifiedToken<'a> {
     /// allow it, and the token must be bound to that patient (or be that patient's own
     /// token: role patient with `sub` equal to `patient`). Unbound tokens of other roles
     /// reach no patient's data.
-    pub fn allows_for_patient(&self, resource: &Resource<'_>, action: Action, patient: &str) -> bool {
+    pub fn allows_for_patient(
+        &self,
+        resource: &Resource<'_>,
+        action: Action,
+        patient: &str,
+    ) -> bool {
         let bound = match self.claims.patient {
             Some(p) => p == patient,
             None => self.claims.role == Role::Patient && self.claims.subject == patient,
@@ -504,7 +508,11 @@ impl<'a> VerifiedToken<'a> {
     }
 }
 
-fn write_protected(alg: i64, kid: &[u8], out: &mut [u8]) -> core::result::Result<usize, cbor::Full> {
+fn write_protected(
+    alg: i64,
+    kid: &[u8],
+    out: &mut [u8],
+) -> core::result::Result<usize, cbor::Full> {
     let mut w = Writer::new(out);
     w.map(2)?;
     w.int(1)?;
@@ -527,7 +535,9 @@ fn assemble(
     let plen = write_protected(alg, kid, &mut protected).map_err(|_| Error::InvalidInput)?;
     let protected = protected.get(..plen).ok_or(Error::InvalidInput)?;
     let mut payload = [0u8; MAX_TOKEN_LEN];
-    let n = claims.encode(&mut payload).map_err(|_| Error::InvalidInput)?;
+    let n = claims
+        .encode(&mut payload)
+        .map_err(|_| Error::InvalidInput)?;
     let payload = payload.get(..n).ok_or(Error::InvalidInput)?;
     let mut tag = [0u8; SIGNATURE_LEN];
     let tlen = authenticate(protected, payload, &mut tag)?;

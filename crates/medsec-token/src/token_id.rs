@@ -47,10 +47,7 @@ impl TokenId {
         if let Some(head) = bytes.get_mut(..Self::RANDOM_LEN) {
             rng.fill_bytes(head);
         }
-        Self {
-            len: Self::RANDOM_LEN as u8,
-            bytes,
-        }
+        Self { len: 16, bytes }
     }
 
     /// The identifier's bytes.

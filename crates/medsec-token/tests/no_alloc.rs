@@ -2,7 +2,7 @@
 //! first-sight store) run under a counting global allocator and must not touch the heap.
 //! (The thumbv7em build without `alloc` in scripts/nostd-check.sh proves the same at compile
 //! time: the crate links no allocator there at all.)
-#![allow(clippy::unwrap_used, reason = "tests")]
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
 
 use medsec_token::{
     ClaimsBuilder, Expectations, FixedClock, FixedFirstSight, FixedRevocationList, KeyId, KeySet,
@@ -40,7 +40,10 @@ fn verify_does_not_allocate() {
         .first_sight(&seen);
     let clock = FixedClock {
         unix: Some(1_100),
-        monotonic: Some(MonotonicTime { boot: 1, seconds: 7 }),
+        monotonic: Some(MonotonicTime {
+            boot: 1,
+            seconds: 7,
+        }),
     };
 
     // Tampered copies (made before measuring): a rejection takes the same heap-free path.
@@ -52,9 +55,14 @@ fn verify_does_not_allocate() {
     let region = Region::new(GLOBAL);
     let mut ok = 0;
     for (token, bad) in [&sign1, &mac0].into_iter().zip(&bad) {
-        let v = UnverifiedToken::parse(token).unwrap().verify(&keys, &clock, &exp);
+        let v = UnverifiedToken::parse(token)
+            .unwrap()
+            .verify(&keys, &clock, &exp);
         ok += usize::from(v.is_ok_and(|v| {
-            v.allows(&medsec_token::Resource::DeviceLogs, medsec_token::Action::Read)
+            v.allows(
+                &medsec_token::Resource::DeviceLogs,
+                medsec_token::Action::Read,
+            )
         }));
         let rejected = UnverifiedToken::parse(bad).and_then(|t| t.verify(&keys, &clock, &exp));
         assert!(rejected.is_err());

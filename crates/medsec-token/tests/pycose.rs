@@ -4,7 +4,12 @@
 //!
 //! The interpreter is `MEDSEC_PYTHON`, else `<workspace>/.venv/bin/python` (made by
 //! `scripts/python-env.sh`); without either the tests print a loud skip and pass.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "tests"
+)]
 
 use std::io::Write as _;
 
@@ -156,7 +161,10 @@ fn pycose_verifies_our_tokens() {
         .unwrap();
     const CUSTOM: &[(Role, &[Scope<'static>])] = &[(
         Role::Technician,
-        &[Scope::new(Resource::Custom("pump/motor"), Actions::READ_WRITE)],
+        &[Scope::new(
+            Resource::Custom("pump/motor"),
+            Actions::READ_WRITE,
+        )],
     )];
     let tech = ClaimsBuilder::new(ISS, Role::Technician)
         .policy(PolicyTable::new(CUSTOM))
@@ -182,7 +190,9 @@ fn pycose_verifies_our_tokens() {
         "mac_key": hex::encode([0x33u8; 32]),
         "tokens": tokens.iter().chain([&tampered]).map(hex::encode).collect::<Vec<_>>(),
     });
-    let Some(out) = run_python(PY_VERIFY, &input) else { return };
+    let Some(out) = run_python(PY_VERIFY, &input) else {
+        return;
+    };
     let kid_hex = sk.kid().to_string();
     assert_eq!(out[0]["ok"], json!(true));
     assert_eq!(out[0]["kind"], json!("sign1"));
@@ -206,8 +216,15 @@ fn pycose_verifies_our_tokens() {
     );
     assert_eq!(out[2]["ok"], json!(true));
     assert_eq!(out[2]["kind"], json!("mac0"));
-    assert_eq!(out[2]["protected"], json!({"1": 5, "4": {"hex": hex::encode(b"backend-mac-1")}}));
-    assert_eq!(out[3]["ok"], json!(false), "pycose must reject our tampered token too");
+    assert_eq!(
+        out[2]["protected"],
+        json!({"1": 5, "4": {"hex": hex::encode(b"backend-mac-1")}})
+    );
+    assert_eq!(
+        out[3]["ok"],
+        json!(false),
+        "pycose must reject our tampered token too"
+    );
 }
 
 #[test]
@@ -237,7 +254,9 @@ fn we_verify_pycose_tokens() {
         "mac_kid": hex::encode(b"backend-mac-1"),
         "claims": [with_extras, clinician, backend],
     });
-    let Some(out) = run_python(PY_MINT, &input) else { return };
+    let Some(out) = run_python(PY_MINT, &input) else {
+        return;
+    };
     let tokens: Vec<Vec<u8>> = out
         .as_array()
         .unwrap()
@@ -250,7 +269,10 @@ fn we_verify_pycose_tokens() {
     let first_sight = FixedFirstSight::<4>::new();
     let clock = FixedClock {
         unix: Some(NOW + 30),
-        monotonic: Some(medsec_token::MonotonicTime { boot: 1, seconds: 5 }),
+        monotonic: Some(medsec_token::MonotonicTime {
+            boot: 1,
+            seconds: 5,
+        }),
     };
     let exp = Expectations::new(&[ISS], AUD).first_sight(&first_sight);
     fn verify_with<'t>(
@@ -279,6 +301,12 @@ fn we_verify_pycose_tokens() {
     let v = verify(&tokens[2]).expect("pycose Mac0");
     assert_eq!(v.kind(), medsec_token::TokenKind::Mac0);
 
-    assert!(verify(&tokens[3]).is_err(), "kid in the unprotected bucket is refused");
-    assert!(verify(&tokens[4]).is_err(), "tampered pycose token is refused");
+    assert!(
+        verify(&tokens[3]).is_err(),
+        "kid in the unprotected bucket is refused"
+    );
+    assert!(
+        verify(&tokens[4]).is_err(),
+        "tampered pycose token is refused"
+    );
 }

@@ -11,6 +11,9 @@
     clippy::expect_used,
     clippy::indexing_slicing,
     clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation,
+    clippy::panic,
+    clippy::type_complexity,
     reason = "tests"
 )]
 
@@ -18,7 +21,9 @@
 mod support;
 
 use coset::cbor::value::Value as Cbor;
-use coset::{iana, CborSerializable, CoseSign1, CoseSign1Builder, HeaderBuilder, TaggedCborSerializable};
+use coset::{
+    iana, CborSerializable, CoseSign1, CoseSign1Builder, HeaderBuilder, TaggedCborSerializable,
+};
 use ed25519_dalek::Signer;
 use medsec_token::{
     Actions, ClaimsBuilder, Expectations, FixedClock, FixedFirstSight, FixedRevocationList, KeyId,
@@ -72,11 +77,36 @@ struct Case {
 }
 
 impl Case {
-    fn ok(name: &'static str, token: Vec<u8>, now: u64, audience: &'static str, why: &'static str) -> Self {
-        Self { name, token, now: Some(now), monotonic: None, audience, revocation_epoch: None, revoked: vec![], valid: true, why }
+    fn ok(
+        name: &'static str,
+        token: Vec<u8>,
+        now: u64,
+        audience: &'static str,
+        why: &'static str,
+    ) -> Self {
+        Self {
+            name,
+            token,
+            now: Some(now),
+            monotonic: None,
+            audience,
+            revocation_epoch: None,
+            revoked: vec![],
+            valid: true,
+            why,
+        }
     }
-    fn bad(name: &'static str, token: Vec<u8>, now: u64, audience: &'static str, why: &'static str) -> Self {
-        Self { valid: false, ..Self::ok(name, token, now, audience, why) }
+    fn bad(
+        name: &'static str,
+        token: Vec<u8>,
+        now: u64,
+        audience: &'static str,
+        why: &'static str,
+    ) -> Self {
+        Self {
+            valid: false,
+            ..Self::ok(name, token, now, audience, why)
+        }
     }
 }
 
@@ -126,9 +156,16 @@ fn cases() -> Vec<Case> {
             .ttl(3600)
     };
 
-    let typical = base(Role::Patient).token_id(cti(1)).build(&mut rng).unwrap();
+    let typical = base(Role::Patient)
+        .token_id(cti(1))
+        .build(&mut rng)
+        .unwrap();
     let typical_tok = sk.mint_vec(&typical).unwrap();
-    let bound = base(Role::Patient).patient("patient-8f3a2c").token_id(cti(2)).build(&mut rng).unwrap();
+    let bound = base(Role::Patient)
+        .patient("patient-8f3a2c")
+        .token_id(cti(2))
+        .build(&mut rng)
+        .unwrap();
     let clinician = ClaimsBuilder::new(ISS, Role::Clinician)
         .subject("dr-jane")
         .audience(AUD)
@@ -156,7 +193,11 @@ fn cases() -> Vec<Case> {
     };
     let parent = UnverifiedToken::parse(&clinician_tok)
         .unwrap()
-        .verify(&keys, &FixedClock::at(T0 + 600), &Expectations::new(&[ISS], AUD))
+        .verify(
+            &keys,
+            &FixedClock::at(T0 + 600),
+            &Expectations::new(&[ISS], AUD),
+        )
         .unwrap();
     let caregiver = parent
         .narrow()
@@ -177,7 +218,11 @@ fn cases() -> Vec<Case> {
         .token_id(cti(6))
         .build(&mut rng)
         .unwrap();
-    let patient_mac = base(Role::Patient).audience("backend-api").token_id(cti(7)).build(&mut rng).unwrap();
+    let patient_mac = base(Role::Patient)
+        .audience("backend-api")
+        .token_id(cti(7))
+        .build(&mut rng)
+        .unwrap();
     const CUSTOM: &[(Role, &[Scope<'static>])] = &[(
         Role::Technician,
         &[
@@ -193,90 +238,339 @@ fn cases() -> Vec<Case> {
         .audience(AUD)
         .issued_at(T0)
         .ttl(600)
-        .proof_key(ProofKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(&holder).verifying_key().to_bytes()))
+        .proof_key(ProofKey::Ed25519(
+            ed25519_dalek::SigningKey::from_bytes(&holder)
+                .verifying_key()
+                .to_bytes(),
+        ))
         .token_id(cti(8))
         .build(&mut rng)
         .unwrap();
 
     let mut v = vec![
-        Case::ok("patient-sign1-typical", typical_tok.clone(), T0 + 60, AUD, "the typical patient token: default patient scopes, no binding"),
-        Case::ok("patient-sign1-bound", sk.mint_vec(&bound).unwrap(), T0 + 60, AUD, "patient token bound to the patient's data"),
-        Case::ok("clinician-sign1-nbf", clinician_tok.clone(), T0 + 600, AUD, "clinician token with not-before"),
+        Case::ok(
+            "patient-sign1-typical",
+            typical_tok.clone(),
+            T0 + 60,
+            AUD,
+            "the typical patient token: default patient scopes, no binding",
+        ),
+        Case::ok(
+            "patient-sign1-bound",
+            sk.mint_vec(&bound).unwrap(),
+            T0 + 60,
+            AUD,
+            "patient token bound to the patient's data",
+        ),
+        Case::ok(
+            "clinician-sign1-nbf",
+            clinician_tok.clone(),
+            T0 + 600,
+            AUD,
+            "clinician token with not-before",
+        ),
         Case {
             monotonic: Some((3, 120)),
             now: None,
-            ..Case::ok("technician-sign1-exi-no-wall-clock", sk.mint_vec(&tech).unwrap(), 0, AUD, "valid from first sight for exi seconds on a device with only a monotonic counter")
+            ..Case::ok(
+                "technician-sign1-exi-no-wall-clock",
+                sk.mint_vec(&tech).unwrap(),
+                0,
+                AUD,
+                "valid from first sight for exi seconds on a device with only a monotonic counter",
+            )
         },
-        Case::ok("caregiver-sign1-narrowed", sk.mint_vec(&caregiver).unwrap(), T0 + 700, AUD, "narrowed from clinician-sign1-nbf: one patient, read-only raw readings, one hour"),
-        Case::ok("admin-mac0", mac.mint_vec(&admin).unwrap(), T0 + 10, "backend-api", "backend-local COSE_Mac0, HMAC 256/256"),
-        Case::ok("patient-mac0", mac.mint_vec(&patient_mac).unwrap(), T0 + 10, "backend-api", "backend-local patient token"),
-        Case::ok("technician-sign1-custom-resources-cnf", sk.mint_vec(&custom).unwrap(), T0 + 10, AUD, "custom resources as text keys, proof-of-possession key"),
-        Case::ok("patient-sign1-cwt-tag", [&[0xd8u8, 0x3d][..], &typical_tok].concat(), T0 + 60, AUD, "CWT tag 61 in front of the COSE_Sign1 tag is accepted"),
+        Case::ok(
+            "caregiver-sign1-narrowed",
+            sk.mint_vec(&caregiver).unwrap(),
+            T0 + 700,
+            AUD,
+            "narrowed from clinician-sign1-nbf: one patient, read-only raw readings, one hour",
+        ),
+        Case::ok(
+            "admin-mac0",
+            mac.mint_vec(&admin).unwrap(),
+            T0 + 10,
+            "backend-api",
+            "backend-local COSE_Mac0, HMAC 256/256",
+        ),
+        Case::ok(
+            "patient-mac0",
+            mac.mint_vec(&patient_mac).unwrap(),
+            T0 + 10,
+            "backend-api",
+            "backend-local patient token",
+        ),
+        Case::ok(
+            "technician-sign1-custom-resources-cnf",
+            sk.mint_vec(&custom).unwrap(),
+            T0 + 10,
+            AUD,
+            "custom resources as text keys, proof-of-possession key",
+        ),
+        Case::ok(
+            "patient-sign1-cwt-tag",
+            [&[0xd8u8, 0x3d][..], &typical_tok].concat(),
+            T0 + 60,
+            AUD,
+            "CWT tag 61 in front of the COSE_Sign1 tag is accepted",
+        ),
     ];
 
     // Rejections. Each is a well-formed token except for the one thing named.
-    v.push(Case::bad("expired", typical_tok.clone(), T0 + 3600 + 60, AUD, "now >= exp + leeway (60 s)"));
-    v.push(Case::ok("expired-within-leeway", typical_tok.clone(), T0 + 3600 + 59, AUD, "now < exp + leeway"));
-    v.push(Case::bad("not-yet-valid", clinician_tok.clone(), T0 + 100, AUD, "nbf > now + leeway"));
-    v.push(Case::bad("issued-in-future", typical_tok.clone(), T0 - 61, AUD, "iat > now + leeway"));
-    v.push(Case::bad("wrong-audience", typical_tok.clone(), T0 + 60, "pump-SN000001", "aud differs from the verifier's audience"));
-    v.push(Case { revocation_epoch: Some(T0 + 1), ..Case::bad("revoked-by-epoch", typical_tok.clone(), T0 + 60, AUD, "iat < revocation epoch") });
-    v.push(Case { revoked: vec![cti(1)], ..Case::bad("revoked-by-id", typical_tok.clone(), T0 + 60, AUD, "cti is on the revocation list") });
-    v.push(Case { revoked: vec![cti(3)], ..Case::bad("revoked-parent", sk.mint_vec(&caregiver).unwrap(), T0 + 700, AUD, "the parent cti is on the revocation list") });
+    v.push(Case::bad(
+        "expired",
+        typical_tok.clone(),
+        T0 + 3600 + 60,
+        AUD,
+        "now >= exp + leeway (60 s)",
+    ));
+    v.push(Case::ok(
+        "expired-within-leeway",
+        typical_tok.clone(),
+        T0 + 3600 + 59,
+        AUD,
+        "now < exp + leeway",
+    ));
+    v.push(Case::bad(
+        "not-yet-valid",
+        clinician_tok.clone(),
+        T0 + 100,
+        AUD,
+        "nbf > now + leeway",
+    ));
+    v.push(Case::bad(
+        "issued-in-future",
+        typical_tok.clone(),
+        T0 - 61,
+        AUD,
+        "iat > now + leeway",
+    ));
+    v.push(Case::bad(
+        "wrong-audience",
+        typical_tok.clone(),
+        T0 + 60,
+        "pump-SN000001",
+        "aud differs from the verifier's audience",
+    ));
+    v.push(Case {
+        revocation_epoch: Some(T0 + 1),
+        ..Case::bad(
+            "revoked-by-epoch",
+            typical_tok.clone(),
+            T0 + 60,
+            AUD,
+            "iat < revocation epoch",
+        )
+    });
+    v.push(Case {
+        revoked: vec![cti(1)],
+        ..Case::bad(
+            "revoked-by-id",
+            typical_tok.clone(),
+            T0 + 60,
+            AUD,
+            "cti is on the revocation list",
+        )
+    });
+    v.push(Case {
+        revoked: vec![cti(3)],
+        ..Case::bad(
+            "revoked-parent",
+            sk.mint_vec(&caregiver).unwrap(),
+            T0 + 700,
+            AUD,
+            "the parent cti is on the revocation list",
+        )
+    });
     let mut t = typical_tok.clone();
     *t.last_mut().unwrap() ^= 1;
-    v.push(Case::bad("bad-signature", t, T0 + 60, AUD, "last signature byte flipped"));
+    v.push(Case::bad(
+        "bad-signature",
+        t,
+        T0 + 60,
+        AUD,
+        "last signature byte flipped",
+    ));
     let mut t = typical_tok.clone();
     let at = t.windows(14).position(|w| w == b"patient-8f3a2c").unwrap();
     t[at + 13] = b'd';
-    v.push(Case::bad("payload-tampered", t, T0 + 60, AUD, "one byte of sub changed after signing"));
-    let confused = MacKey::new(sk.kid(), &sk.verifying_key().to_bytes()).mint_vec(&typical).unwrap();
-    v.push(Case::bad("mac0-under-ed25519-kid", confused, T0 + 60, AUD, "COSE_Mac0 keyed with the public key, naming the Ed25519 kid: the key fixes the algorithm"));
+    v.push(Case::bad(
+        "payload-tampered",
+        t,
+        T0 + 60,
+        AUD,
+        "one byte of sub changed after signing",
+    ));
+    let confused = MacKey::new(sk.kid(), &sk.verifying_key().to_bytes())
+        .mint_vec(&typical)
+        .unwrap();
+    v.push(Case::bad(
+        "mac0-under-ed25519-kid",
+        confused,
+        T0 + 60,
+        AUD,
+        "COSE_Mac0 keyed with the public key, naming the Ed25519 kid: the key fixes the algorithm",
+    ));
     v.push(Case::bad(
         "sign1-under-hmac-kid",
-        SigningKey::from_seed(&seed(), Some(mac.kid())).mint_vec(&admin).unwrap(),
+        SigningKey::from_seed(&seed(), Some(mac.kid()))
+            .mint_vec(&admin)
+            .unwrap(),
         T0 + 10,
         "backend-api",
         "COSE_Sign1 naming the HMAC key's kid",
     ));
-    let p = HeaderBuilder::new().algorithm(iana::Algorithm::HMAC_256_256).key_id(sk.kid().as_bytes().to_vec()).build();
+    let p = HeaderBuilder::new()
+        .algorithm(iana::Algorithm::HMAC_256_256)
+        .key_id(sk.kid().as_bytes().to_vec())
+        .build();
     let body = encode_map(payload_map(&typical_tok));
-    v.push(Case::bad("sign1-alg-hmac", forge_sign1(p, Default::default(), body.clone()), T0 + 60, AUD, "COSE_Sign1 whose protected alg is 5"));
-    let p = HeaderBuilder::new().key_id(sk.kid().as_bytes().to_vec()).build();
-    v.push(Case::bad("sign1-no-alg", forge_sign1(p, Default::default(), body.clone()), T0 + 60, AUD, "protected header without alg"));
-    let p = HeaderBuilder::new().algorithm(iana::Algorithm::EdDSA).build();
-    let u = HeaderBuilder::new().key_id(sk.kid().as_bytes().to_vec()).build();
-    v.push(Case::bad("kid-unprotected", forge_sign1(p, u, body.clone()), T0 + 60, AUD, "kid in the unprotected bucket"));
-    v.push(Case::bad("unknown-kid", SigningKey::from_seed(&[1u8; 32], None).mint_vec(&typical).unwrap(), T0 + 60, AUD, "kid not in the verifier's key set"));
-    v.push(Case::ok("forged-by-coset-valid", forge_sign1(ed_header(), Default::default(), body), T0 + 60, AUD, "control: the same claims encoded by coset verify"));
+    v.push(Case::bad(
+        "sign1-alg-hmac",
+        forge_sign1(p, Default::default(), body.clone()),
+        T0 + 60,
+        AUD,
+        "COSE_Sign1 whose protected alg is 5",
+    ));
+    let p = HeaderBuilder::new()
+        .key_id(sk.kid().as_bytes().to_vec())
+        .build();
+    v.push(Case::bad(
+        "sign1-no-alg",
+        forge_sign1(p, Default::default(), body.clone()),
+        T0 + 60,
+        AUD,
+        "protected header without alg",
+    ));
+    let p = HeaderBuilder::new()
+        .algorithm(iana::Algorithm::EdDSA)
+        .build();
+    let u = HeaderBuilder::new()
+        .key_id(sk.kid().as_bytes().to_vec())
+        .build();
+    v.push(Case::bad(
+        "kid-unprotected",
+        forge_sign1(p, u, body.clone()),
+        T0 + 60,
+        AUD,
+        "kid in the unprotected bucket",
+    ));
+    v.push(Case::bad(
+        "unknown-kid",
+        SigningKey::from_seed(&[1u8; 32], None)
+            .mint_vec(&typical)
+            .unwrap(),
+        T0 + 60,
+        AUD,
+        "kid not in the verifier's key set",
+    ));
+    v.push(Case::ok(
+        "forged-by-coset-valid",
+        forge_sign1(ed_header(), Default::default(), body),
+        T0 + 60,
+        AUD,
+        "control: the same claims encoded by coset verify",
+    ));
 
     let edit = |f: &dyn Fn(&mut Vec<(Cbor, Cbor)>)| {
         let mut m = payload_map(&typical_tok);
         f(&mut m);
         forge_sign1(ed_header(), Default::default(), encode_map(m))
     };
-    let set = |k: i64, val: Cbor| move |m: &mut Vec<(Cbor, Cbor)>| {
-        for (key, v) in m.iter_mut() {
-            if *key == Cbor::from(k) {
-                *v = val.clone();
+    let set = |k: i64, val: Cbor| {
+        move |m: &mut Vec<(Cbor, Cbor)>| {
+            for (key, v) in m.iter_mut() {
+                if *key == Cbor::from(k) {
+                    *v = val.clone();
+                }
             }
         }
     };
-    v.push(Case::bad("exp-as-float", edit(&set(4, Cbor::Float((T0 + 3600) as f64))), T0 + 60, AUD, "exp is a float"));
-    v.push(Case::bad("iat-as-text", edit(&set(6, Cbor::Text("1767225600".into()))), T0 + 60, AUD, "iat is text"));
-    v.push(Case::bad("aud-as-array", edit(&set(3, Cbor::Array(vec![Cbor::Text(AUD.into())]))), T0 + 60, AUD, "aud is an array"));
-    v.push(Case::bad("scope-resource-as-known-text", edit(&set(-65537, Cbor::Map(vec![(Cbor::Text("alarms".into()), Cbor::from(1))]))), T0 + 60, AUD, "a known resource must use its code"));
-    v.push(Case::bad("role-unknown", edit(&set(-65538, Cbor::from(9))), T0 + 60, AUD, "role code 9 is unassigned"));
-    v.push(Case::bad("unknown-claim", edit(&|m| m.push((Cbor::from(9), Cbor::Text("x".into())))), T0 + 60, AUD, "claim key 9 is not in the profile"));
-    v.push(Case::bad("duplicate-claim", edit(&|m| m.push((Cbor::from(2), Cbor::Text("dr-jane".into())))), T0 + 60, AUD, "sub appears twice"));
-    v.push(Case::bad("missing-cti", edit(&|m| m.retain(|(k, _)| *k != Cbor::from(7))), T0 + 60, AUD, "cti is required"));
+    v.push(Case::bad(
+        "exp-as-float",
+        edit(&set(4, Cbor::Float((T0 + 3600) as f64))),
+        T0 + 60,
+        AUD,
+        "exp is a float",
+    ));
+    v.push(Case::bad(
+        "iat-as-text",
+        edit(&set(6, Cbor::Text("1767225600".into()))),
+        T0 + 60,
+        AUD,
+        "iat is text",
+    ));
+    v.push(Case::bad(
+        "aud-as-array",
+        edit(&set(3, Cbor::Array(vec![Cbor::Text(AUD.into())]))),
+        T0 + 60,
+        AUD,
+        "aud is an array",
+    ));
+    v.push(Case::bad(
+        "scope-resource-as-known-text",
+        edit(&set(
+            -65537,
+            Cbor::Map(vec![(Cbor::Text("alarms".into()), Cbor::from(1))]),
+        )),
+        T0 + 60,
+        AUD,
+        "a known resource must use its code",
+    ));
+    v.push(Case::bad(
+        "role-unknown",
+        edit(&set(-65538, Cbor::from(9))),
+        T0 + 60,
+        AUD,
+        "role code 9 is unassigned",
+    ));
+    v.push(Case::bad(
+        "unknown-claim",
+        edit(&|m| m.push((Cbor::from(9), Cbor::Text("x".into())))),
+        T0 + 60,
+        AUD,
+        "claim key 9 is not in the profile",
+    ));
+    v.push(Case::bad(
+        "duplicate-claim",
+        edit(&|m| m.push((Cbor::from(2), Cbor::Text("dr-jane".into())))),
+        T0 + 60,
+        AUD,
+        "sub appears twice",
+    ));
+    v.push(Case::bad(
+        "missing-cti",
+        edit(&|m| m.retain(|(k, _)| *k != Cbor::from(7))),
+        T0 + 60,
+        AUD,
+        "cti is required",
+    ));
     let mut oversize = typical_tok.clone();
     oversize.resize(1025, 0);
-    v.push(Case::bad("oversize", oversize, T0 + 60, AUD, "longer than 1024 bytes"));
-    v.push(Case::bad("untagged", typical_tok[1..].to_vec(), T0 + 60, AUD, "the COSE_Sign1 tag (18) is required"));
+    v.push(Case::bad(
+        "oversize",
+        oversize,
+        T0 + 60,
+        AUD,
+        "longer than 1024 bytes",
+    ));
+    v.push(Case::bad(
+        "untagged",
+        typical_tok[1..].to_vec(),
+        T0 + 60,
+        AUD,
+        "the COSE_Sign1 tag (18) is required",
+    ));
     v.push(Case {
         now: None,
-        ..Case::bad("no-time-source", typical_tok, 0, AUD, "no wall clock and no exi")
+        ..Case::bad(
+            "no-time-source",
+            typical_tok,
+            0,
+            AUD,
+            "no wall clock and no exi",
+        )
     });
     v
 }
@@ -311,7 +605,8 @@ fn vectors_json() -> Value {
                 verify["revocation_epoch"] = json!(e);
             }
             if !c.revoked.is_empty() {
-                verify["revoked"] = json!(c.revoked.iter().map(|t| t.to_string()).collect::<Vec<_>>());
+                verify["revoked"] =
+                    json!(c.revoked.iter().map(|t| t.to_string()).collect::<Vec<_>>());
             }
             let mut out = json!({
                 "name": c.name,
@@ -352,7 +647,11 @@ fn run(keys: &KeySet<2>, vector: &Value) -> Option<Value> {
     let token = hex::decode(vector["token"].as_str()?).ok()?;
     let v = &vector["verify"];
     let audience = v["audience"].as_str()?;
-    let issuers: Vec<&str> = v["issuers"].as_array()?.iter().filter_map(Value::as_str).collect();
+    let issuers: Vec<&str> = v["issuers"]
+        .as_array()?
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
     let mut revocation = FixedRevocationList::<8>::new();
     if let Some(e) = v["revocation_epoch"].as_u64() {
         revocation.raise_epoch(RevocationEpoch::from_unix_seconds(e));
@@ -364,10 +663,12 @@ fn run(keys: &KeySet<2>, vector: &Value) -> Option<Value> {
     let first_sight = FixedFirstSight::<4>::new();
     let clock = FixedClock {
         unix: v["now"].as_u64(),
-        monotonic: v["monotonic"].as_object().map(|m| medsec_token::MonotonicTime {
-            boot: m["boot"].as_u64().unwrap_or(0) as u32,
-            seconds: m["seconds"].as_u64().unwrap_or(0),
-        }),
+        monotonic: v["monotonic"]
+            .as_object()
+            .map(|m| medsec_token::MonotonicTime {
+                boot: m["boot"].as_u64().unwrap_or(0) as u32,
+                seconds: m["seconds"].as_u64().unwrap_or(0),
+            }),
     };
     let expectations = Expectations::new(&issuers, audience)
         .leeway(v["leeway"].as_u64()?)
@@ -399,21 +700,38 @@ fn vectors_match_golden_file() {
 
 #[test]
 fn vectors_verify() {
-    let file: Value = serde_json::from_str(&std::fs::read_to_string(vectors_path()).unwrap()).unwrap();
+    let file: Value =
+        serde_json::from_str(&std::fs::read_to_string(vectors_path()).unwrap()).unwrap();
     let k = &file["keys"];
-    let seed: [u8; 32] = hex::decode(k["ed25519"]["seed"].as_str().unwrap()).unwrap().try_into().unwrap();
+    let seed: [u8; 32] = hex::decode(k["ed25519"]["seed"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
     let sk = SigningKey::from_seed(&seed, None);
     // The key files in the vectors parse to the same key.
-    let from_file = SigningKey::from_cose_key(&hex::decode(k["ed25519"]["cose_key_private"].as_str().unwrap()).unwrap()).unwrap();
+    let from_file = SigningKey::from_cose_key(
+        &hex::decode(k["ed25519"]["cose_key_private"].as_str().unwrap()).unwrap(),
+    )
+    .unwrap();
     assert_eq!(from_file.verifying_key(), sk.verifying_key());
-    let public = VerifyingKey::from_file_bytes(&hex::decode(k["ed25519"]["cose_key_public"].as_str().unwrap()).unwrap()).unwrap();
+    let public = VerifyingKey::from_file_bytes(
+        &hex::decode(k["ed25519"]["cose_key_public"].as_str().unwrap()).unwrap(),
+    )
+    .unwrap();
     assert_eq!(public, sk.verifying_key());
-    assert_eq!(public.kid().to_string(), k["ed25519"]["kid"].as_str().unwrap());
-    let mac: [u8; 32] = hex::decode(k["hmac_sha256"]["key"].as_str().unwrap()).unwrap().try_into().unwrap();
+    assert_eq!(
+        public.kid().to_string(),
+        k["ed25519"]["kid"].as_str().unwrap()
+    );
+    let mac: [u8; 32] = hex::decode(k["hmac_sha256"]["key"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
     let mac_kid = hex::decode(k["hmac_sha256"]["kid"].as_str().unwrap()).unwrap();
     let mut keys = KeySet::<2>::new();
     keys.insert(public).unwrap();
-    keys.insert(MacKey::new(KeyId::from_slice(&mac_kid).unwrap(), &mac)).unwrap();
+    keys.insert(MacKey::new(KeyId::from_slice(&mac_kid).unwrap(), &mac))
+        .unwrap();
     let vectors = file["vectors"].as_array().unwrap();
     assert!(vectors.len() >= 30);
     for v in vectors {
@@ -429,8 +747,15 @@ fn vectors_verify() {
 #[test]
 fn typical_patient_token_fits_200_bytes() {
     let c = cases();
-    let typical = c.iter().find(|c| c.name == "patient-sign1-typical").unwrap();
+    let typical = c
+        .iter()
+        .find(|c| c.name == "patient-sign1-typical")
+        .unwrap();
     let bound = c.iter().find(|c| c.name == "patient-sign1-bound").unwrap();
-    println!("typical patient token: {} bytes; bound to a patient: {} bytes", typical.token.len(), bound.token.len());
+    println!(
+        "typical patient token: {} bytes; bound to a patient: {} bytes",
+        typical.token.len(),
+        bound.token.len()
+    );
     assert!(typical.token.len() <= 200, "{}", typical.token.len());
 }

@@ -5,6 +5,7 @@
     clippy::indexing_slicing,
     clippy::arithmetic_side_effects,
     clippy::cast_possible_truncation,
+    clippy::type_complexity,
     reason = "tests"
 )]
 
@@ -61,7 +62,11 @@ fn expect() -> Expectations<'static> {
     Expectations::new(ISSUERS, AUD)
 }
 
-fn check(token: &[u8], clock: &FixedClock, exp: &Expectations<'_>) -> core::result::Result<(), Reject> {
+fn check(
+    token: &[u8],
+    clock: &FixedClock,
+    exp: &Expectations<'_>,
+) -> core::result::Result<(), Reject> {
     let t = UnverifiedToken::parse_inner(token)?;
     t.verify_inner(&keys(), clock, exp).map(|_| ())
 }
@@ -164,7 +169,11 @@ fn algorithm_substitution_fails() {
         let mut p = [0u8; 32];
         let n = write_protected(alg, sk.kid().as_bytes(), &mut p).unwrap();
         let t = forge_sign1(&p[..n], &payload(&c), &sk);
-        assert_eq!(check(&t, &clock, &expect()), Err(Reject::AlgorithmMismatch), "alg {alg}");
+        assert_eq!(
+            check(&t, &clock, &expect()),
+            Err(Reject::AlgorithmMismatch),
+            "alg {alg}"
+        );
     }
     // A Sign1 body under the Mac0 tag, and other COSE tags, and no tag at all.
     let good = sign1(&c);
@@ -203,7 +212,11 @@ fn headers_are_strict() {
     cases.push(vec![0xa2, 0x01, 0x27, 0x04, 0x40]);
     for p in cases {
         let t = forge_sign1(&p, &body, &sk);
-        assert_eq!(check(&t, &clock, &expect()), Err(Reject::Malformed), "{p:02x?}");
+        assert_eq!(
+            check(&t, &clock, &expect()),
+            Err(Reject::Malformed),
+            "{p:02x?}"
+        );
     }
     // Non-empty unprotected bucket.
     let good = sign1(&c);
@@ -227,7 +240,10 @@ fn time_checks_with_leeway() {
     assert_eq!(at(NOW - 60), Ok(()));
     assert_eq!(at(NOW - 61), Err(Reject::IssuedInFuture));
     let strict = expect().leeway(0);
-    assert_eq!(check(&t, &FixedClock::at(NOW + 3600), &strict), Err(Reject::Expired));
+    assert_eq!(
+        check(&t, &FixedClock::at(NOW + 3600), &strict),
+        Err(Reject::Expired)
+    );
     assert_eq!(check(&t, &FixedClock::at(NOW + 3599), &strict), Ok(()));
     // nbf in the future.
     let c = ClaimsBuilder::new(ISS, Role::Patient)
@@ -239,7 +255,10 @@ fn time_checks_with_leeway() {
         .build(&mut rng())
         .unwrap();
     let t = sign1(&c);
-    assert_eq!(check(&t, &FixedClock::at(NOW + 100), &e), Err(Reject::NotYetValid));
+    assert_eq!(
+        check(&t, &FixedClock::at(NOW + 100), &e),
+        Err(Reject::NotYetValid)
+    );
     assert_eq!(check(&t, &FixedClock::at(NOW + 540), &e), Ok(()));
     // Lifetime cap.
     let t = sign1(&claims(Role::Patient));
@@ -247,7 +266,10 @@ fn time_checks_with_leeway() {
         check(&t, &FixedClock::at(NOW), &expect().max_lifetime(3599)),
         Err(Reject::Lifetime)
     );
-    assert_eq!(check(&t, &FixedClock::at(NOW), &expect().max_lifetime(3600)), Ok(()));
+    assert_eq!(
+        check(&t, &FixedClock::at(NOW), &expect().max_lifetime(3600)),
+        Ok(())
+    );
 }
 
 #[test]
@@ -264,10 +286,16 @@ fn clock_rollback_never_extends_validity() {
     let e = expect();
     assert!(parsed.verify_inner(&keys(), &clock, &e).is_ok());
     clock.inner().0.set(NOW + 7200);
-    assert_eq!(parsed.verify_inner(&keys(), &clock, &e).err(), Some(Reject::Expired));
+    assert_eq!(
+        parsed.verify_inner(&keys(), &clock, &e).err(),
+        Some(Reject::Expired)
+    );
     // Someone sets the clock back: still expired.
     clock.inner().0.set(NOW + 10);
-    assert_eq!(parsed.verify_inner(&keys(), &clock, &e).err(), Some(Reject::Expired));
+    assert_eq!(
+        parsed.verify_inner(&keys(), &clock, &e).err(),
+        Some(Reject::Expired)
+    );
 }
 
 #[test]
@@ -285,7 +313,10 @@ fn first_sight_validity_without_wall_clock() {
     let e = expect().first_sight(&store);
     let mono = |boot, s| FixedClock::monotonic_only(boot, s);
     // No store: cannot bound validity.
-    assert_eq!(check(&t, &mono(1, 100), &expect()), Err(Reject::NoTimeSource));
+    assert_eq!(
+        check(&t, &mono(1, 100), &expect()),
+        Err(Reject::NoTimeSource)
+    );
     assert_eq!(check(&t, &mono(1, 100), &e), Ok(()));
     assert_eq!(check(&t, &mono(1, 699), &e), Ok(()));
     assert_eq!(check(&t, &mono(1, 700), &e), Err(Reject::Expired));
@@ -309,11 +340,17 @@ fn first_sight_validity_without_wall_clock() {
         .token_id(TokenId::from_slice(&[5; 16]).unwrap())
         .build(&mut rng())
         .unwrap();
-    assert_eq!(check(&sign1(&other), &mono(1, 20), &e1), Err(Reject::FirstSight));
+    assert_eq!(
+        check(&sign1(&other), &mono(1, 20), &e1),
+        Err(Reject::FirstSight)
+    );
     // With a wall clock as well, both windows apply.
     let both = FixedClock {
         unix: Some(NOW + 86_400 + 60),
-        monotonic: Some(MonotonicTime { boot: 1, seconds: 20 }),
+        monotonic: Some(MonotonicTime {
+            boot: 1,
+            seconds: 20,
+        }),
     };
     assert_eq!(check(&t, &both, &e), Err(Reject::Expired));
 }
@@ -327,34 +364,54 @@ fn audience_issuer_kid_and_revocation() {
     assert_eq!(check(&t, &clock, &other_aud), Err(Reject::Audience));
     let other_iss = Expectations::new(&["evil.example"], AUD);
     assert_eq!(check(&t, &clock, &other_iss), Err(Reject::Issuer));
-    let unknown = SigningKey::from_seed(&[1u8; 32], None).mint_vec(&c).unwrap();
+    let unknown = SigningKey::from_seed(&[1u8; 32], None)
+        .mint_vec(&c)
+        .unwrap();
     assert_eq!(check(&unknown, &clock, &expect()), Err(Reject::UnknownKey));
     // Same kid, different key: the signature fails.
     let impostor = SigningKey::from_seed(&[1u8; 32], Some(signing_key().kid()))
         .mint_vec(&c)
         .unwrap();
-    assert_eq!(check(&impostor, &clock, &expect()), Err(Reject::BadSignature));
+    assert_eq!(
+        check(&impostor, &clock, &expect()),
+        Err(Reject::BadSignature)
+    );
 
     let mut rev = FixedRevocationList::<4>::new();
     rev.revoke(c.token_id(), c.expires_at()).unwrap();
-    assert_eq!(check(&t, &clock, &expect().revocation(&rev)), Err(Reject::Revoked));
+    assert_eq!(
+        check(&t, &clock, &expect().revocation(&rev)),
+        Err(Reject::Revoked)
+    );
     let mut rev = FixedRevocationList::<4>::new();
     rev.raise_epoch(RevocationEpoch::from_unix_seconds(NOW + 1));
-    assert_eq!(check(&t, &clock, &expect().revocation(&rev)), Err(Reject::Revoked));
+    assert_eq!(
+        check(&t, &clock, &expect().revocation(&rev)),
+        Err(Reject::Revoked)
+    );
     rev.raise_epoch(RevocationEpoch::from_unix_seconds(NOW));
     let mut rev2 = FixedRevocationList::<4>::new();
     rev2.raise_epoch(RevocationEpoch::from_unix_seconds(NOW));
     assert_eq!(check(&t, &clock, &expect().revocation(&rev2)), Ok(()));
     let mut subj = crate::RevocationList::new();
-    subj.raise_subject_epoch("patient-8f3a2c", RevocationEpoch::from_unix_seconds(NOW + 1));
-    assert_eq!(check(&t, &clock, &expect().revocation(&subj)), Err(Reject::Revoked));
+    subj.raise_subject_epoch(
+        "patient-8f3a2c",
+        RevocationEpoch::from_unix_seconds(NOW + 1),
+    );
+    assert_eq!(
+        check(&t, &clock, &expect().revocation(&subj)),
+        Err(Reject::Revoked)
+    );
 }
 
 #[test]
 fn oversize_is_refused_before_work() {
     let mut t = vec![0u8; MAX_TOKEN_LEN + 1];
     t[0] = 0xd2;
-    assert_eq!(check(&t, &FixedClock::at(NOW), &expect()), Err(Reject::Oversize));
+    assert_eq!(
+        check(&t, &FixedClock::at(NOW), &expect()),
+        Err(Reject::Oversize)
+    );
 }
 
 /// Re-encodes a claims map with one entry replaced by raw bytes (or dropped, or added).
@@ -494,10 +551,26 @@ fn wrongly_typed_duplicate_and_unknown_claims_are_rejected() {
         (neg(65537), Some(vec![0xa0]), "scope empty"),
         (neg(65537), Some(vec![0x81, 0x01]), "scope as array"),
         (neg(65537), Some(vec![0xa1, 0x01, 0x00]), "scope no actions"),
-        (neg(65537), Some(vec![0xa1, 0x01, 0x08]), "scope unknown action bit"),
-        (neg(65537), Some(vec![0xa1, 0x0d, 0x01]), "scope unknown resource code"),
-        (neg(65537), Some(vec![0xa1, 0x66, b'a', b'l', b'a', b'r', b'm', b's', 0x01]), "known resource spelled as text"),
-        (neg(65537), Some(vec![0xa2, 0x01, 0x01, 0x01, 0x01]), "scope duplicate resource"),
+        (
+            neg(65537),
+            Some(vec![0xa1, 0x01, 0x08]),
+            "scope unknown action bit",
+        ),
+        (
+            neg(65537),
+            Some(vec![0xa1, 0x0d, 0x01]),
+            "scope unknown resource code",
+        ),
+        (
+            neg(65537),
+            Some(vec![0xa1, 0x66, b'a', b'l', b'a', b'r', b'm', b's', 0x01]),
+            "known resource spelled as text",
+        ),
+        (
+            neg(65537),
+            Some(vec![0xa2, 0x01, 0x01, 0x01, 0x01]),
+            "scope duplicate resource",
+        ),
         (neg(65537), None, "scope missing"),
         (neg(65538), Some(vec![0x06]), "role unknown"),
         (neg(65538), Some(text.to_vec()), "role as text"),
@@ -544,7 +617,8 @@ fn narrowing_subsets_only() {
         .unwrap()
         .verify(&keys(), &clock, &expect())
         .unwrap();
-    let read_only = ScopeSet::from_scopes(&[Scope::new(Resource::ReadingsRaw, Actions::READ)]).unwrap();
+    let read_only =
+        ScopeSet::from_scopes(&[Scope::new(Resource::ReadingsRaw, Actions::READ)]).unwrap();
     let child = v
         .narrow()
         .subject("caregiver-7")
@@ -568,23 +642,50 @@ fn narrowing_subsets_only() {
     // Revoking the parent kills the child.
     let mut rev = FixedRevocationList::<2>::new();
     rev.revoke(parent.token_id(), parent.expires_at()).unwrap();
-    assert_eq!(check(&ct, &clock, &expect().revocation(&rev)), Err(Reject::Revoked));
-    // Widening is refused; lifetime is clamped to the parent's.
-    let wider = ScopeSet::from_scopes(&[Scope::new(Resource::FirmwareUpdate, Actions::WRITE)]).unwrap();
     assert_eq!(
-        v.narrow().scopes(wider).issued_at(NOW + 60).build(&mut rng()).err(),
+        check(&ct, &clock, &expect().revocation(&rev)),
+        Err(Reject::Revoked)
+    );
+    // Widening is refused; lifetime is clamped to the parent's.
+    let wider =
+        ScopeSet::from_scopes(&[Scope::new(Resource::FirmwareUpdate, Actions::WRITE)]).unwrap();
+    assert_eq!(
+        v.narrow()
+            .scopes(wider)
+            .issued_at(NOW + 60)
+            .build(&mut rng())
+            .err(),
         Some(Error::InvalidInput)
     );
-    let more = ScopeSet::from_scopes(&[Scope::new(Resource::ReadingsRaw, Actions::READ_WRITE)]).unwrap();
-    assert!(v.narrow().scopes(more).issued_at(NOW + 60).build(&mut rng()).is_err());
-    let long = v.narrow().ttl(10 * 86_400).issued_at(NOW + 60).build(&mut rng()).unwrap();
+    let more =
+        ScopeSet::from_scopes(&[Scope::new(Resource::ReadingsRaw, Actions::READ_WRITE)]).unwrap();
+    assert!(v
+        .narrow()
+        .scopes(more)
+        .issued_at(NOW + 60)
+        .build(&mut rng())
+        .is_err());
+    let long = v
+        .narrow()
+        .ttl(10 * 86_400)
+        .issued_at(NOW + 60)
+        .build(&mut rng())
+        .unwrap();
     assert_eq!(long.expires_at(), parent.expires_at());
     // A bound child cannot be re-bound to another patient.
-    let cv2 = cv.narrow().patient("patient-other").issued_at(NOW + 61).build(&mut rng());
+    let cv2 = cv
+        .narrow()
+        .patient("patient-other")
+        .issued_at(NOW + 61)
+        .build(&mut rng());
     assert!(cv2.is_err());
     // Not before the parent was issued, not after it expired.
     assert!(v.narrow().issued_at(NOW - 1).build(&mut rng()).is_err());
-    assert!(v.narrow().issued_at(NOW + 8 * 3600).build(&mut rng()).is_err());
+    assert!(v
+        .narrow()
+        .issued_at(NOW + 8 * 3600)
+        .build(&mut rng())
+        .is_err());
 }
 
 #[test]
@@ -601,7 +702,10 @@ fn builder_enforces_policy_table() {
     // A caller-supplied table.
     const MINE: &[(Role, &[Scope<'static>])] = &[(
         Role::Technician,
-        &[Scope::new(Resource::Custom("pump/calibration"), Actions::READ_WRITE)],
+        &[Scope::new(
+            Resource::Custom("pump/calibration"),
+            Actions::READ_WRITE,
+        )],
     )];
     let c = ClaimsBuilder::new(ISS, Role::Technician)
         .policy(PolicyTable::new(MINE))
@@ -627,18 +731,34 @@ fn builder_enforces_policy_table() {
         .ttl(60)
         .build(&mut rng())
         .is_err());
-    assert!(ClaimsBuilder::new(ISS, Role::Admin).subject("a").ttl(60).build(&mut rng()).is_err());
-    assert!(ClaimsBuilder::new("", Role::Admin).subject("a").audience(AUD).issued_at(NOW).ttl(60).build(&mut rng()).is_err());
+    assert!(ClaimsBuilder::new(ISS, Role::Admin)
+        .subject("a")
+        .ttl(60)
+        .build(&mut rng())
+        .is_err());
+    assert!(ClaimsBuilder::new("", Role::Admin)
+        .subject("a")
+        .audience(AUD)
+        .issued_at(NOW)
+        .ttl(60)
+        .build(&mut rng())
+        .is_err());
 }
 
 #[test]
 fn patient_binding_rules() {
     let own = sign1(&claims(Role::Patient));
-    let v = UnverifiedToken::parse(&own).unwrap().verify(&keys(), &FixedClock::at(NOW), &expect()).unwrap();
+    let v = UnverifiedToken::parse(&own)
+        .unwrap()
+        .verify(&keys(), &FixedClock::at(NOW), &expect())
+        .unwrap();
     assert!(v.allows_for_patient(&Resource::DeviceBattery, Action::Read, "patient-8f3a2c"));
     assert!(!v.allows_for_patient(&Resource::DeviceBattery, Action::Read, "patient-x"));
     let clin = sign1(&claims(Role::Clinician));
-    let v = UnverifiedToken::parse(&clin).unwrap().verify(&keys(), &FixedClock::at(NOW), &expect()).unwrap();
+    let v = UnverifiedToken::parse(&clin)
+        .unwrap()
+        .verify(&keys(), &FixedClock::at(NOW), &expect())
+        .unwrap();
     // Unbound clinician token reaches no patient's data until narrowed to one patient.
     assert!(!v.allows_for_patient(&Resource::ReadingsRaw, Action::Read, "patient-8f3a2c"));
 }
@@ -647,8 +767,16 @@ fn patient_binding_rules() {
 fn rejection_is_opaque() {
     let t = sign1(&claims(Role::Patient));
     let p = UnverifiedToken::parse(&t).unwrap();
-    let e1 = p.verify(&keys(), &FixedClock::at(NOW + 99_999), &expect()).unwrap_err();
-    let e2 = p.verify(&keys(), &FixedClock::at(NOW), &Expectations::new(&["x"], AUD)).unwrap_err();
+    let e1 = p
+        .verify(&keys(), &FixedClock::at(NOW + 99_999), &expect())
+        .unwrap_err();
+    let e2 = p
+        .verify(
+            &keys(),
+            &FixedClock::at(NOW),
+            &Expectations::new(&["x"], AUD),
+        )
+        .unwrap_err();
     let e3 = UnverifiedToken::parse(&t[..10]).unwrap_err();
     assert_eq!(e1, Error::Rejected);
     assert_eq!(e1, e2);

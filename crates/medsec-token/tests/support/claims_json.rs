@@ -17,11 +17,14 @@ pub fn claims_json(v: &VerifiedToken<'_>) -> Value {
         scope.insert(s.resource.name().to_owned(), Value::Array(actions));
     }
     let mut m = Map::new();
-    m.insert("kind".into(), json!(match v.kind() {
-        TokenKind::Sign1 => "sign1",
-        TokenKind::Mac0 => "mac0",
-        _ => "unknown",
-    }));
+    m.insert(
+        "kind".into(),
+        json!(match v.kind() {
+            TokenKind::Sign1 => "sign1",
+            TokenKind::Mac0 => "mac0",
+            _ => "unknown",
+        }),
+    );
     m.insert("kid".into(), json!(hex::encode(v.kid())));
     m.insert("iss".into(), json!(c.issuer()));
     m.insert("sub".into(), json!(c.subject()));
