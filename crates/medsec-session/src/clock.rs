@@ -1,7 +1,9 @@
 //! Time, injected: firmware may only have a monotonic counter, tests step a manual clock.
 
-use core::sync::atomic::{AtomicU64, Ordering};
 use core::time::Duration;
+
+#[cfg(target_has_atomic = "64")]
+use core::sync::atomic::{AtomicU64, Ordering};
 
 /// A point in time: milliseconds since the Unix epoch (or since any fixed origin the
 /// platform's clock uses; the crate only compares and adds).
@@ -75,42 +77,69 @@ impl<C: Clock + ?Sized> Clock for alloc::sync::Arc<C> {
 }
 
 /// A clock set by hand: tests, simulations, and firmware that feeds it from an RTC tick.
-/// Shareable between threads (an atomic).
+/// Shareable between threads where the target has 64-bit atomics; a plain cell elsewhere
+/// (Cortex-M4 has no 64-bit atomics, and firmware runs one context).
 #[derive(Debug, Default)]
-pub struct ManualClock(AtomicU64);
+pub struct ManualClock(
+    #[cfg(target_has_atomic = "64")] AtomicU64,
+    #[cfg(not(target_has_atomic = "64"))] core::cell::Cell<u64>,
+);
 
 impl ManualClock {
     /// A clock showing `t`.
     #[must_use]
     pub const fn new(t: Timestamp) -> Self {
-        Self(AtomicU64::new(t.0))
+        #[cfg(target_has_atomic = "64")]
+        {
+            Self(AtomicU64::new(t.0))
+        }
+        #[cfg(not(target_has_atomic = "64"))]
+        {
+            Self(core::cell::Cell::new(t.0))
+        }
+    }
+
+    fn update(&self, f: impl Fn(u64) -> u64) {
+        #[cfg(target_has_atomic = "64")]
+        {
+            let _ = self
+                .0
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |t| Some(f(t)));
+        }
+        #[cfg(not(target_has_atomic = "64"))]
+        {
+            self.0.set(f(self.0.get()));
+        }
     }
 
     /// Sets the time (may go backwards: that is what clock tests need).
     pub fn set(&self, t: Timestamp) {
-        self.0.store(t.0, Ordering::SeqCst);
+        self.update(|_| t.0);
     }
 
     /// Moves the clock forward by `d` (saturating).
     pub fn advance(&self, d: Duration) {
         let ms = duration_millis(d);
-        let _ = self
-            .0
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |t| Some(t.saturating_add(ms)));
+        self.update(|t| t.saturating_add(ms));
     }
 
     /// Moves the clock backwards by `d` (saturating at zero).
     pub fn rewind(&self, d: Duration) {
         let ms = duration_millis(d);
-        let _ = self
-            .0
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |t| Some(t.saturating_sub(ms)));
+        self.update(|t| t.saturating_sub(ms));
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> Timestamp {
-        Timestamp(self.0.load(Ordering::SeqCst))
+        #[cfg(target_has_atomic = "64")]
+        {
+            Timestamp(self.0.load(Ordering::SeqCst))
+        }
+        #[cfg(not(target_has_atomic = "64"))]
+        {
+            Timestamp(self.0.get())
+        }
     }
 }
 

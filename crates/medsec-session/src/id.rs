@@ -143,7 +143,7 @@ impl fmt::Debug for EncodedSessionId {
 
 /// What the store keeps instead of the id: a SHA-256 hash of it (see
 /// [`SessionId::id_hash`]). Not secret on its own, but still compared in constant time.
-#[derive(Clone, Copy, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialOrd, Ord)]
 pub struct IdHash(pub(crate) [u8; 32]);
 
 impl IdHash {
@@ -180,6 +180,12 @@ impl PartialEq for IdHash {
 }
 
 impl Eq for IdHash {}
+
+impl core::hash::Hash for IdHash {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
 
 impl fmt::Debug for IdHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -312,7 +318,7 @@ fn base64url_encode(input: &[u8; SESSION_ID_LEN], out: &mut [u8; ENCODED_ID_LEN]
         let b1 = u32::from(chunk.get(1).copied().unwrap_or(0));
         let b2 = u32::from(chunk.get(2).copied().unwrap_or(0));
         let n = (b0 << 16) | (b1 << 8) | b2;
-        let symbols = chunk.len() + 1;
+        let symbols = chunk.len().saturating_add(1);
         for (i, shift) in [18u32, 12, 6, 0].into_iter().enumerate() {
             if i < symbols {
                 if let Some(slot) = o.next() {
@@ -324,15 +330,9 @@ fn base64url_encode(input: &[u8; SESSION_ID_LEN], out: &mut [u8; ENCODED_ID_LEN]
 }
 
 fn b64_value(c: u8) -> Option<u32> {
-    let v = match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'-' => 62,
-        b'_' => 63,
-        _ => return None,
-    };
-    Some(u32::from(v))
+    B64.iter()
+        .position(|&x| x == c)
+        .and_then(|p| u32::try_from(p).ok())
 }
 
 /// Strict decode of exactly 43 symbols into 32 bytes; false on any deviation.
@@ -343,9 +343,9 @@ fn base64url_decode(text: &[u8], out: &mut [u8; SESSION_ID_LEN]) -> bool {
     let mut o = out.iter_mut();
     for chunk in text.chunks(4) {
         let mut n = 0u32;
-        for (i, &c) in chunk.iter().enumerate() {
+        for (&c, shift) in chunk.iter().zip([18u32, 12, 6, 0]) {
             let Some(v) = b64_value(c) else { return false };
-            n |= v << (18 - 6 * i as u32);
+            n |= v << shift;
         }
         let bytes = chunk.len().saturating_sub(1);
         // The final 3-symbol chunk carries 2 bytes; its 2 spare low bits must be zero.
@@ -366,7 +366,12 @@ fn base64url_decode(text: &[u8], out: &mut [u8; SESSION_ID_LEN]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "test code")]
+    #![allow(
+        clippy::unwrap_used,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects,
+        reason = "test code"
+    )]
     use super::*;
 
     #[test]
@@ -374,7 +379,7 @@ mod tests {
         for seed in 0u8..=255 {
             let mut b = [0u8; 32];
             for (i, x) in b.iter_mut().enumerate() {
-                *x = seed.wrapping_mul(31).wrapping_add(i as u8);
+                *x = seed.wrapping_mul(31).wrapping_add(u8::try_from(i).unwrap());
             }
             let id = SessionId::from_bytes(b);
             let text = id.encode();
@@ -399,7 +404,11 @@ mod tests {
     #[test]
     fn debug_redacts() {
         let id = SessionId::from_bytes([7; 32]);
-        let shown = std::format!("{id:?} {:?} {:?}", id.encode(), UserId::new("patient-7").unwrap());
+        let shown = std::format!(
+            "{id:?} {:?} {:?}",
+            id.encode(),
+            UserId::new("patient-7").unwrap()
+        );
         assert!(!shown.contains('7') || !shown.contains("patient"));
         assert!(!shown.contains("BwcH"));
     }

@@ -18,17 +18,22 @@ mod revocation;
 mod seal;
 pub mod store;
 
-pub use clock::{Clock, ManualClock, Timestamp};
 #[cfg(feature = "std")]
 pub use clock::SystemClock;
+pub use clock::{Clock, ManualClock, Timestamp};
 pub use error::{Error, Result};
-pub use id::{ChannelBinding, IdHash, SessionId, UserId, ENCODED_ID_LEN, SESSION_ID_LEN, TLS_EXPORTER_LABEL, TLS_EXPORTER_LEN};
-pub use manager::{Active, Elevated, EndReason, Ended, Established, Live, Session, SessionSummary, Sessions};
+pub use id::{
+    ChannelBinding, IdHash, SessionId, UserId, ENCODED_ID_LEN, SESSION_ID_LEN, TLS_EXPORTER_LABEL,
+    TLS_EXPORTER_LEN,
+};
 #[cfg(feature = "alloc")]
 pub use manager::SessionData;
+pub use manager::{
+    Active, Elevated, EndReason, Ended, Established, Live, Session, SessionSummary, Sessions,
+};
+pub use medsec_token::Role;
 pub use policy::{CapPolicy, SessionPolicy, SessionPolicyBuilder, TimeoutPolicy};
 pub use record::{SessionMeta, StoredState};
 pub use revocation::{NoRevocation, ReadOnly, RevocationCheck, RevocationEpoch, SubjectRevocation};
-pub use medsec_token::Role;
 pub use seal::{DataSecret, RecordKey, MAX_DATA_LEN};
 pub use store::SessionStore;

@@ -9,12 +9,12 @@ use subtle::ConstantTimeEq;
 use crate::clock::{duration_millis, Clock, Timestamp};
 use crate::id::{ChannelBinding, IdHash, SessionId, UserId};
 use crate::policy::{CapPolicy, SessionPolicy};
-use medsec_token::Role;
 use crate::record::{SessionMeta, StoredState};
 use crate::revocation::{epoch_after, issued_at, SubjectRevocation};
 use crate::seal::{DataSecret, MAX_DATA_LEN, NONCE_LEN, SEAL_OVERHEAD};
 use crate::store::{DataUpdate, SessionStore};
 use crate::{Error, Result};
+use medsec_token::Role;
 
 /// How many times a touch retries a lost compare-and-swap (another request on the same
 /// session won the race) before reporting [`Error::Conflict`].
@@ -235,7 +235,13 @@ impl<St: SessionStore, C: Clock> Sessions<St, C> {
     /// # Errors
     /// [`Error::InvalidPolicy`] when `policy` is inconsistent.
     pub fn new(store: St, clock: C, secret: DataSecret, policy: SessionPolicy) -> Result<Self> {
-        Sessions::with_revocation(store, clock, crate::revocation::ReadOnly(medsec_token::NoRevocation), secret, policy)
+        Sessions::with_revocation(
+            store,
+            clock,
+            crate::revocation::ReadOnly(medsec_token::NoRevocation),
+            secret,
+            policy,
+        )
     }
 }
 
@@ -244,7 +250,13 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
     ///
     /// # Errors
     /// [`Error::InvalidPolicy`] when `policy` is inconsistent.
-    pub fn with_revocation(store: St, clock: C, revocation: E, secret: DataSecret, policy: SessionPolicy) -> Result<Self> {
+    pub fn with_revocation(
+        store: St,
+        clock: C,
+        revocation: E,
+        secret: DataSecret,
+        policy: SessionPolicy,
+    ) -> Result<Self> {
         policy.validate()?;
         Ok(Self {
             store,
@@ -332,7 +344,11 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
     ///
     /// # Errors
     /// As [`Sessions::resume`].
-    pub fn activate(&self, session: Session<Established>, binding: Option<&ChannelBinding>) -> Result<Session<Active>> {
+    pub fn activate(
+        &self,
+        session: Session<Established>,
+        binding: Option<&ChannelBinding>,
+    ) -> Result<Session<Active>> {
         self.resume(session.id(), binding)
     }
 
@@ -343,7 +359,11 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
     /// [`Error::Rejected`] for any invalid session (unknown, ended, expired, revoked, bound
     /// elsewhere); [`Error::Unavailable`] when the store or epoch source fails (deny);
     /// [`Error::Conflict`] when concurrent requests kept winning the update.
-    pub fn resume(&self, id: &SessionId, binding: Option<&ChannelBinding>) -> Result<Session<Active>> {
+    pub fn resume(
+        &self,
+        id: &SessionId,
+        binding: Option<&ChannelBinding>,
+    ) -> Result<Session<Active>> {
         let key = id.id_hash();
         let meta = self.touch(&key, binding)?;
         Ok(Session {
@@ -359,7 +379,11 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
     /// # Errors
     /// As [`Sessions::resume`], plus [`Error::ElevationRequired`] when the session is live
     /// but not (or no longer) elevated.
-    pub fn resume_elevated(&self, id: &SessionId, binding: Option<&ChannelBinding>) -> Result<Session<Elevated>> {
+    pub fn resume_elevated(
+        &self,
+        id: &SessionId,
+        binding: Option<&ChannelBinding>,
+    ) -> Result<Session<Elevated>> {
         let s = self.resume(id, binding)?;
         if s.meta.last_seen < s.meta.elevated_until {
             Ok(s.retype())
@@ -373,7 +397,11 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
     ///
     /// # Errors
     /// As [`Sessions::rotate`].
-    pub fn elevate<R: CryptoRng + ?Sized>(&self, rng: &mut R, session: Session<Active>) -> Result<Session<Elevated>> {
+    pub fn elevate<R: CryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+        session: Session<Active>,
+    ) -> Result<Session<Elevated>> {
         let now = self.live_now(&session)?;
         let until = now.saturating_add(self.policy.timeouts.elevation);
         let until = until.min(self.absolute_deadline(&session.meta));
@@ -388,7 +416,11 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
     ///
     /// # Errors
     /// As [`Sessions::rotate`].
-    pub fn step_down<R: CryptoRng + ?Sized>(&self, rng: &mut R, session: Session<Elevated>) -> Result<Session<Active>> {
+    pub fn step_down<R: CryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+        session: Session<Elevated>,
+    ) -> Result<Session<Active>> {
         let now = self.live_now(&session)?;
         let mut meta = session.meta;
         meta.elevated_until = Timestamp::ZERO;
@@ -402,7 +434,11 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
     /// # Errors
     /// [`Error::Rejected`] when the session is no longer live; [`Error::Conflict`] when it
     /// changed since this handle was read; [`Error::Unavailable`].
-    pub fn rotate<R: CryptoRng + ?Sized, S: Live>(&self, rng: &mut R, session: Session<S>) -> Result<Session<S>> {
+    pub fn rotate<R: CryptoRng + ?Sized, S: Live>(
+        &self,
+        rng: &mut R,
+        session: Session<S>,
+    ) -> Result<Session<S>> {
         let now = self.live_now(&session)?;
         let mut meta = session.meta;
         meta.last_seen = now;
@@ -448,7 +484,11 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
         let epoch = epoch_after(self.clock.now());
         self.revocation.raise(user, epoch)?;
         let n = self.store.remove_user(user)?;
-        tracing::warn!(count = n, epoch = epoch.unix_seconds(), "user revoked: sessions ended, tokens revoked");
+        tracing::warn!(
+            count = n,
+            epoch = epoch.unix_seconds(),
+            "user revoked: sessions ended, tokens revoked"
+        );
         Ok(n)
     }
 
@@ -519,12 +559,21 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
     /// [`Error::TooLarge`] beyond [`MAX_DATA_LEN`]; [`Error::Rejected`] when the session is
     /// no longer live; [`Error::Conflict`] when it changed since this handle was read
     /// (resume and retry); [`Error::Unavailable`].
-    pub fn set_data<R: CryptoRng + ?Sized, S: Live>(&self, rng: &mut R, session: &mut Session<S>, plaintext: &[u8]) -> Result<()> {
+    pub fn set_data<R: CryptoRng + ?Sized, S: Live>(
+        &self,
+        rng: &mut R,
+        session: &mut Session<S>,
+        plaintext: &[u8],
+    ) -> Result<()> {
         if plaintext.len() > MAX_DATA_LEN {
             return Err(Error::TooLarge);
         }
         let now = self.live_now(session)?;
-        let sealed_len = if plaintext.is_empty() { 0 } else { plaintext.len() + SEAL_OVERHEAD };
+        let sealed_len = if plaintext.is_empty() {
+            0
+        } else {
+            plaintext.len().saturating_add(SEAL_OVERHEAD)
+        };
         let mut meta = session.meta;
         meta.version = meta.version.checked_add(1).ok_or(Error::Conflict)?;
         meta.last_seen = now;
@@ -533,10 +582,15 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
             if !plaintext.is_empty() {
                 let mut nonce = [0u8; NONCE_LEN];
                 rng.fill_bytes(&mut nonce);
-                self.secret.seal(&session.id, &session.key, nonce, plaintext, buf)?;
+                self.secret
+                    .seal(&session.id, &session.key, nonce, plaintext, buf)?;
             }
-            self.store
-                .update(&session.key, session.meta.version, &meta, DataUpdate::Replace(buf))
+            self.store.update(
+                &session.key,
+                session.meta.version,
+                &meta,
+                DataUpdate::Replace(buf),
+            )
         })?;
         session.meta = meta;
         Ok(())
@@ -557,8 +611,10 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
         let sealed_len = meta.data_len as usize;
         let mut sealed = zeroize::Zeroizing::new(alloc::vec![0u8; sealed_len]);
         self.store.read_data(&session.key, &mut sealed)?;
-        let mut out = zeroize::Zeroizing::new(alloc::vec![0u8; sealed_len.saturating_sub(SEAL_OVERHEAD)]);
-        self.secret.open(&session.id, &session.key, &sealed, &mut out)?;
+        let mut out =
+            zeroize::Zeroizing::new(alloc::vec![0u8; sealed_len.saturating_sub(SEAL_OVERHEAD)]);
+        self.secret
+            .open(&session.id, &session.key, &sealed, &mut out)?;
         Ok(Some(SessionData(out)))
     }
 
@@ -592,16 +648,23 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
 
     fn absolute_deadline(&self, meta: &SessionMeta) -> Timestamp {
         // A policy tightened after login applies to existing sessions at once.
-        meta.absolute_deadline
-            .min(meta.created_at.saturating_add(self.policy.timeouts.absolute))
+        meta.absolute_deadline.min(
+            meta.created_at
+                .saturating_add(self.policy.timeouts.absolute),
+        )
     }
 
     fn idle_ms(&self, meta: &SessionMeta) -> u64 {
-        meta.idle_timeout_ms.min(duration_millis(self.policy.timeouts.idle))
+        meta.idle_timeout_ms
+            .min(duration_millis(self.policy.timeouts.idle))
     }
 
     /// The effective time for `meta` (never before its `last_seen`), or why it is over.
-    fn check_times(&self, meta: &SessionMeta, now: Timestamp) -> core::result::Result<Timestamp, Refusal> {
+    fn check_times(
+        &self,
+        meta: &SessionMeta,
+        now: Timestamp,
+    ) -> core::result::Result<Timestamp, Refusal> {
         let tolerance = duration_millis(self.policy.max_clock_regression);
         if now.saturating_add_millis(tolerance) < meta.last_seen {
             return Err(Refusal::End(EndReason::ClockRegression));
@@ -618,7 +681,12 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
         Ok(now)
     }
 
-    fn check(&self, meta: &SessionMeta, now: Timestamp, binding: Option<&ChannelBinding>) -> Result<core::result::Result<Timestamp, Refusal>> {
+    fn check(
+        &self,
+        meta: &SessionMeta,
+        now: Timestamp,
+        binding: Option<&ChannelBinding>,
+    ) -> Result<core::result::Result<Timestamp, Refusal>> {
         let now = match self.check_times(meta, now) {
             Ok(t) => t,
             Err(r) => return Ok(Err(r)),
@@ -634,7 +702,9 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
             }
             (Some(_), None) => return Ok(Err(Refusal::Deny("channel binding missing"))),
             (None, _) if self.policy.require_channel_binding => {
-                return Ok(Err(Refusal::Deny("unbound session where binding is required")))
+                return Ok(Err(Refusal::Deny(
+                    "unbound session where binding is required",
+                )))
             }
             (None, _) => {}
         }
@@ -672,7 +742,10 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
             next.version = meta.version.checked_add(1).ok_or(Error::Conflict)?;
             next.last_seen = now;
             next.state = StoredState::Active;
-            match self.store.update(key, meta.version, &next, DataUpdate::Keep) {
+            match self
+                .store
+                .update(key, meta.version, &next, DataUpdate::Keep)
+            {
                 Ok(()) => return Ok(next),
                 Err(Error::Conflict) => continue,
                 Err(e) => return Err(e),
@@ -699,7 +772,12 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
         }
     }
 
-    fn rotate_to<R: CryptoRng + ?Sized, S>(&self, rng: &mut R, session: Session<S>, mut meta: SessionMeta) -> Result<Session<S>> {
+    fn rotate_to<R: CryptoRng + ?Sized, S>(
+        &self,
+        rng: &mut R,
+        session: Session<S>,
+        mut meta: SessionMeta,
+    ) -> Result<Session<S>> {
         let new_id = SessionId::generate(rng);
         let new_key = new_id.id_hash();
         meta.version = session.meta.version.checked_add(1).ok_or(Error::Conflict)?;
@@ -709,17 +787,28 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
                 with_buffer(sealed_len, |new_sealed| {
                     if sealed_len > 0 {
                         self.store.read_data(&session.key, old_sealed)?;
-                        self.secret.open(&session.id, &session.key, old_sealed, plain)?;
+                        self.secret
+                            .open(&session.id, &session.key, old_sealed, plain)?;
                         let mut nonce = [0u8; NONCE_LEN];
                         rng.fill_bytes(&mut nonce);
-                        self.secret.seal(&new_id, &new_key, nonce, plain, new_sealed)?;
+                        self.secret
+                            .seal(&new_id, &new_key, nonce, plain, new_sealed)?;
                     }
-                    self.store
-                        .rotate(&session.key, session.meta.version, &new_key, &meta, new_sealed)
+                    self.store.rotate(
+                        &session.key,
+                        session.meta.version,
+                        &new_key,
+                        &meta,
+                        new_sealed,
+                    )
                 })
             })
         })?;
-        tracing::info!(old = session.key.log_tag(), new = new_key.log_tag(), "session id rotated");
+        tracing::info!(
+            old = session.key.log_tag(),
+            new = new_key.log_tag(),
+            "session id rotated"
+        );
         Ok(Session {
             id: new_id,
             key: new_key,
@@ -754,7 +843,10 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
             match (self.policy.on_cap, oldest) {
                 (CapPolicy::EndOldest, Some((_, k))) => {
                     self.store.remove(&k)?;
-                    tracing::info!(session = k.log_tag(), "session ended: concurrent-session cap");
+                    tracing::info!(
+                        session = k.log_tag(),
+                        "session ended: concurrent-session cap"
+                    );
                 }
                 _ => return Err(Error::CapacityExhausted),
             }

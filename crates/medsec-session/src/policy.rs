@@ -202,7 +202,11 @@ mod tests {
 
     #[test]
     fn presets_are_valid() {
-        for p in [TimeoutPolicy::BACKEND_L3, TimeoutPolicy::PORTAL_AAL2, TimeoutPolicy::DEVICE] {
+        for p in [
+            TimeoutPolicy::BACKEND_L3,
+            TimeoutPolicy::PORTAL_AAL2,
+            TimeoutPolicy::DEVICE,
+        ] {
             assert_eq!(p.validate(), Ok(()));
         }
         assert_eq!(SessionPolicy::BACKEND_L3.validate(), Ok(()));
@@ -212,8 +216,14 @@ mod tests {
     #[test]
     fn inconsistent_policies_are_refused() {
         let b = SessionPolicy::builder();
-        assert_eq!(b.idle(Duration::from_secs(13 * 3600)).build(), Err(Error::InvalidPolicy));
-        assert_eq!(b.elevation(Duration::from_secs(3600)).build(), Err(Error::InvalidPolicy));
+        assert_eq!(
+            b.idle(Duration::from_secs(13 * 3600)).build(),
+            Err(Error::InvalidPolicy)
+        );
+        assert_eq!(
+            b.elevation(Duration::from_secs(3600)).build(),
+            Err(Error::InvalidPolicy)
+        );
         assert_eq!(b.idle(Duration::ZERO).build(), Err(Error::InvalidPolicy));
         assert_eq!(
             b.max_sessions_per_user(0, CapPolicy::Reject).build(),

@@ -3,9 +3,9 @@
 
 use crate::clock::Timestamp;
 use crate::id::{IdHash, UserId, MAX_USER_ID_LEN};
-use medsec_token::Role;
 use crate::seal::{RecordKey, MAX_SEALED_LEN, SEAL_OVERHEAD};
 use crate::{Error, Result};
+use medsec_token::Role;
 
 /// Record magic, "MSSR".
 pub const RECORD_MAGIC: [u8; 4] = *b"MSSR";
@@ -18,7 +18,8 @@ const FIXED_PREFIX_LEN: usize = 98;
 /// Smallest well-formed record: 1-byte user id, no data.
 pub const MIN_RECORD_LEN: usize = FIXED_PREFIX_LEN + 1 + 4 + RECORD_MAC_LEN;
 /// Largest well-formed record.
-pub const MAX_RECORD_LEN: usize = FIXED_PREFIX_LEN + MAX_USER_ID_LEN + 4 + MAX_SEALED_LEN + RECORD_MAC_LEN;
+pub const MAX_RECORD_LEN: usize =
+    FIXED_PREFIX_LEN + MAX_USER_ID_LEN + 4 + MAX_SEALED_LEN + RECORD_MAC_LEN;
 
 /// The lifecycle state a store keeps. (Elevation is a deadline, `elevated_until`, not a
 /// state: it lapses on its own clock.)
@@ -77,7 +78,15 @@ impl SessionMeta {
     /// The encoded length of a record with this metadata.
     #[must_use]
     pub fn encoded_len(&self) -> usize {
-        FIXED_PREFIX_LEN + self.user.as_bytes().len() + 4 + self.data_len as usize + RECORD_MAC_LEN
+        // At most 98 + 64 + 4 + u32::MAX + 32: no overflow on 64-bit; saturate elsewhere.
+        [
+            self.user.as_bytes().len(),
+            4,
+            self.data_len as usize,
+            RECORD_MAC_LEN,
+        ]
+        .iter()
+        .fold(FIXED_PREFIX_LEN, |a, &b| a.saturating_add(b))
     }
 }
 
@@ -87,7 +96,13 @@ impl SessionMeta {
 /// # Errors
 /// [`Error::InvalidInput`] when `data.len()` disagrees with `meta.data_len` or `out` has
 /// the wrong length ([`SessionMeta::encoded_len`]); [`Error::TooLarge`] for oversized data.
-pub fn encode_into(key: &RecordKey, id_hash: &IdHash, meta: &SessionMeta, data: &[u8], out: &mut [u8]) -> Result<()> {
+pub fn encode_into(
+    key: &RecordKey,
+    id_hash: &IdHash,
+    meta: &SessionMeta,
+    data: &[u8],
+    out: &mut [u8],
+) -> Result<()> {
     if data.len() != meta.data_len as usize {
         return Err(Error::InvalidInput);
     }
@@ -139,7 +154,12 @@ pub fn encode_into(key: &RecordKey, id_hash: &IdHash, meta: &SessionMeta, data: 
 /// # Errors
 /// As [`encode_into`].
 #[cfg(feature = "alloc")]
-pub fn encode(key: &RecordKey, id_hash: &IdHash, meta: &SessionMeta, data: &[u8]) -> Result<alloc::vec::Vec<u8>> {
+pub fn encode(
+    key: &RecordKey,
+    id_hash: &IdHash,
+    meta: &SessionMeta,
+    data: &[u8],
+) -> Result<alloc::vec::Vec<u8>> {
     let mut out = alloc::vec![0u8; meta.encoded_len()];
     encode_into(key, id_hash, meta, data, &mut out)?;
     Ok(out)
@@ -152,11 +172,15 @@ pub fn encode(key: &RecordKey, id_hash: &IdHash, meta: &SessionMeta, data: &[u8]
 /// # Errors
 /// [`Error::Rejected`] for anything that is not a well-formed, authentic record: one
 /// opaque error.
-pub fn decode<'a>(key: &RecordKey, id_hash: &IdHash, bytes: &'a [u8]) -> Result<(SessionMeta, &'a [u8])> {
+pub fn decode<'a>(
+    key: &RecordKey,
+    id_hash: &IdHash,
+    bytes: &'a [u8],
+) -> Result<(SessionMeta, &'a [u8])> {
     if bytes.len() < MIN_RECORD_LEN || bytes.len() > MAX_RECORD_LEN {
         return Err(Error::Rejected);
     }
-    let body_len = bytes.len() - RECORD_MAC_LEN;
+    let body_len = bytes.len().saturating_sub(RECORD_MAC_LEN);
     let (body, tag) = bytes.split_at(body_len);
     if !key.verify(id_hash, body, tag) {
         return Err(Error::Rejected);
@@ -221,7 +245,10 @@ struct Writer<'a> {
 
 impl Writer<'_> {
     fn put(&mut self, bytes: &[u8]) -> Result<()> {
-        let end = self.pos.checked_add(bytes.len()).ok_or(Error::InvalidInput)?;
+        let end = self
+            .pos
+            .checked_add(bytes.len())
+            .ok_or(Error::InvalidInput)?;
         self.buf
             .get_mut(self.pos..end)
             .ok_or(Error::InvalidInput)?
@@ -256,7 +283,12 @@ impl<'a> Reader<'a> {
 
 #[cfg(all(test, feature = "alloc"))]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "test code")]
+    #![allow(
+        clippy::unwrap_used,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects,
+        reason = "test code"
+    )]
     use super::*;
 
     fn sample() -> SessionMeta {
@@ -290,7 +322,11 @@ mod tests {
         for i in 0..enc.len() * 8 {
             let mut t = enc.clone();
             t[i / 8] ^= 1 << (i % 8);
-            assert_eq!(decode(&key, &h, &t).map(|_| ()), Err(Error::Rejected), "bit {i}");
+            assert_eq!(
+                decode(&key, &h, &t).map(|_| ()),
+                Err(Error::Rejected),
+                "bit {i}"
+            );
         }
         for n in 0..enc.len() {
             assert!(decode(&key, &h, &enc[..n]).is_err());

@@ -105,11 +105,14 @@ impl DataSecret {
         plaintext: &[u8],
         out: &mut [u8],
     ) -> Result<()> {
-        if plaintext.len() > MAX_DATA_LEN || out.len() != plaintext.len() + SEAL_OVERHEAD {
+        if plaintext.len() > MAX_DATA_LEN
+            || out.len() != plaintext.len().saturating_add(SEAL_OVERHEAD)
+        {
             return Err(Error::TooLarge);
         }
         let key = self.data_key(id);
-        let cipher = Aes256GcmSiv::new_from_slice(key.as_slice()).map_err(|_| Error::InvalidInput)?;
+        let cipher =
+            Aes256GcmSiv::new_from_slice(key.as_slice()).map_err(|_| Error::InvalidInput)?;
         let (nonce_out, rest) = out.split_at_mut(NONCE_LEN);
         let (body, tag_out) = rest.split_at_mut(plaintext.len());
         nonce_out.copy_from_slice(&nonce);
@@ -127,8 +130,14 @@ impl DataSecret {
     ///
     /// # Errors
     /// [`Error::Rejected`] when the blob does not verify or `out` has the wrong length.
-    pub fn open(&self, id: &SessionId, id_hash: &IdHash, sealed: &[u8], out: &mut [u8]) -> Result<()> {
-        if sealed.len() < SEAL_OVERHEAD || out.len() != sealed.len() - SEAL_OVERHEAD {
+    pub fn open(
+        &self,
+        id: &SessionId,
+        id_hash: &IdHash,
+        sealed: &[u8],
+        out: &mut [u8],
+    ) -> Result<()> {
+        if sealed.len() < SEAL_OVERHEAD || out.len() != sealed.len().saturating_sub(SEAL_OVERHEAD) {
             return Err(Error::Rejected);
         }
         let (nonce, rest) = sealed.split_at(NONCE_LEN);
@@ -180,7 +189,12 @@ impl RecordKey {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "test code")]
+    #![allow(
+        clippy::unwrap_used,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects,
+        reason = "test code"
+    )]
     use super::*;
 
     #[test]
@@ -203,8 +217,12 @@ mod tests {
         }
         // Another session's key cannot open it.
         let other = SessionId::from_bytes([2; 32]);
-        assert!(secret.open(&other, &other.id_hash(), &sealed, &mut out).is_err());
+        assert!(secret
+            .open(&other, &other.id_hash(), &sealed, &mut out)
+            .is_err());
         assert!(secret.open(&other, &h, &sealed, &mut out).is_err());
-        assert!(secret.open(&id, &other.id_hash(), &sealed, &mut out).is_err());
+        assert!(secret
+            .open(&id, &other.id_hash(), &sealed, &mut out)
+            .is_err());
     }
 }

@@ -75,14 +75,27 @@ pub trait SessionStore {
     ///
     /// # Errors
     /// `Conflict` on a version mismatch or a missing session; `Unavailable`.
-    fn update(&self, key: &IdHash, expected_version: u64, meta: &SessionMeta, data: DataUpdate<'_>) -> Result<()>;
+    fn update(
+        &self,
+        key: &IdHash,
+        expected_version: u64,
+        meta: &SessionMeta,
+        data: DataUpdate<'_>,
+    ) -> Result<()>;
 
     /// Atomically removes `old` (if at `expected_version`) and inserts `new` with `meta`
     /// and `data`: id rotation.
     ///
     /// # Errors
     /// `Conflict` on a version mismatch, a missing `old` or an existing `new`; `Unavailable`.
-    fn rotate(&self, old: &IdHash, expected_version: u64, new: &IdHash, meta: &SessionMeta, data: &[u8]) -> Result<()>;
+    fn rotate(
+        &self,
+        old: &IdHash,
+        expected_version: u64,
+        new: &IdHash,
+        meta: &SessionMeta,
+        data: &[u8],
+    ) -> Result<()>;
 
     /// Removes a session, wiping its data where the medium allows. `true` if it existed.
     ///
@@ -100,7 +113,11 @@ pub trait SessionStore {
     ///
     /// # Errors
     /// `Unavailable`.
-    fn for_each_of_user(&self, user: &UserId, f: &mut dyn FnMut(&IdHash, &SessionMeta)) -> Result<()>;
+    fn for_each_of_user(
+        &self,
+        user: &UserId,
+        f: &mut dyn FnMut(&IdHash, &SessionMeta),
+    ) -> Result<()>;
 
     /// Removes every session whose [`SessionMeta::expires_at`] is at or before `now`;
     /// returns how many.

@@ -1,6 +1,14 @@
 //! RFC 9266 channel binding over a real rustls TLS 1.3 connection on loopback: a session
 //! established on one connection is refused on another, even with the right id.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation,
+    reason = "tests: fixed inputs, a panic is a failure"
+)]
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -9,7 +17,9 @@ use std::sync::Arc;
 use medsec_session::store::MemoryStore;
 use medsec_session::*;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
-use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection, StreamOwned};
+use rustls::{
+    ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection, StreamOwned,
+};
 
 /// RFC 9266 `tls-exporter`: label "EXPORTER-Channel-Binding", no context, 32 bytes.
 fn exporter<S>(conn: &rustls::ConnectionCommon<S>) -> [u8; TLS_EXPORTER_LEN] {
@@ -37,7 +47,8 @@ fn configs() -> (Arc<ServerConfig>, Arc<ClientConfig>) {
 /// exporter value.
 fn client_request(cfg: &Arc<ClientConfig>, port: u16, line: &str) -> (String, [u8; 32]) {
     let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    let conn = ClientConnection::new(cfg.clone(), ServerName::try_from("localhost").unwrap()).unwrap();
+    let conn =
+        ClientConnection::new(cfg.clone(), ServerName::try_from("localhost").unwrap()).unwrap();
     let mut tls = StreamOwned::new(conn, tcp);
     tls.write_all(format!("{line}\n").as_bytes()).unwrap();
     tls.flush().unwrap();
@@ -58,7 +69,10 @@ fn bound_session_is_useless_on_another_tls_connection() {
         MemoryStore::new(),
         &clock,
         DataSecret::generate(&mut rng),
-        SessionPolicy::builder().require_channel_binding(true).build().unwrap(),
+        SessionPolicy::builder()
+            .require_channel_binding(true)
+            .build()
+            .unwrap(),
     )
     .unwrap();
     const CONNECTIONS: usize = 4;
@@ -78,10 +92,14 @@ fn bound_session_is_useless_on_another_tls_connection() {
                 let user = UserId::new("patient-tls").unwrap();
                 let answer = match line.trim().split_once(' ') {
                     None if line.trim() == "LOGIN" => {
-                        let s = sessions.login(&mut rng, &user, Role::Patient, Some(&binding), None).unwrap();
+                        let s = sessions
+                            .login(&mut rng, &user, Role::Patient, Some(&binding), None)
+                            .unwrap();
                         format!("OK {}", s.id().encode().as_str())
                     }
-                    Some(("RESUME", id)) => match SessionId::decode(id).and_then(|id| sessions.resume(&id, Some(&binding))) {
+                    Some(("RESUME", id)) => match SessionId::decode(id)
+                        .and_then(|id| sessions.resume(&id, Some(&binding)))
+                    {
                         Ok(_) => "OK".to_owned(),
                         Err(e) => format!("DENIED {e:?}"),
                     },
@@ -125,17 +143,27 @@ fn bound_session_resumes_on_its_own_connection() {
     let port = listener.local_addr().unwrap().port();
     let clock = ManualClock::new(Timestamp::from_secs(1_700_000_000));
     let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
-    let sessions = Sessions::new(MemoryStore::new(), &clock, DataSecret::generate(&mut rng), SessionPolicy::BACKEND_L3).unwrap();
+    let sessions = Sessions::new(
+        MemoryStore::new(),
+        &clock,
+        DataSecret::generate(&mut rng),
+        SessionPolicy::BACKEND_L3,
+    )
+    .unwrap();
     std::thread::scope(|scope| {
         let server = scope.spawn(|| {
             let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
             let (tcp, _) = listener.accept().unwrap();
             let mut tls = StreamOwned::new(ServerConnection::new(server_cfg.clone()).unwrap(), tcp);
             let mut reader_line = String::new();
-            BufReader::new(&mut tls).read_line(&mut reader_line).unwrap();
+            BufReader::new(&mut tls)
+                .read_line(&mut reader_line)
+                .unwrap();
             let binding = ChannelBinding::from_exporter(exporter(&tls.conn));
             let user = UserId::new("patient-tls").unwrap();
-            let s = sessions.login(&mut rng, &user, Role::Patient, Some(&binding), None).unwrap();
+            let s = sessions
+                .login(&mut rng, &user, Role::Patient, Some(&binding), None)
+                .unwrap();
             let id = SessionId::from_bytes(*s.id().as_bytes());
             for _ in 0..3 {
                 let again = ChannelBinding::from_exporter(exporter(&tls.conn));

@@ -1,7 +1,15 @@
 //! The lifecycle suite, run against every store: fixed (no heap), memory, SQLite (a real
 //! file) and PostgreSQL (a throwaway server). Every timeout is tested at its exact
 //! boundary with an injected clock.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation,
+    reason = "tests: fixed inputs, a panic is a failure"
+)]
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -61,7 +69,9 @@ fn lifecycle_and_boundaries<F: Factory>(f: &mut F) {
     let t = TimeoutPolicy::BACKEND_L3;
     let idle = t.idle.as_millis() as u64;
     let s = &fx.sessions;
-    let est = s.login(&mut fx.rng, &user("patient-1"), Role::Patient, None, None).unwrap();
+    let est = s
+        .login(&mut fx.rng, &user("patient-1"), Role::Patient, None, None)
+        .unwrap();
     assert_eq!(est.meta().state, StoredState::Established);
     let id = SessionId::from_bytes(*est.id().as_bytes());
     let active = s.activate(est, None).unwrap();
@@ -81,7 +91,9 @@ fn lifecycle_and_boundaries<F: Factory>(f: &mut F) {
 
     // Absolute boundary: touch every idle/2 until created + absolute.
     fx.clock.set(Timestamp::from_millis(T0));
-    let a = s.login(&mut fx.rng, &user("patient-2"), Role::Patient, None, None).unwrap();
+    let a = s
+        .login(&mut fx.rng, &user("patient-2"), Role::Patient, None, None)
+        .unwrap();
     let id = SessionId::from_bytes(*a.id().as_bytes());
     let absolute = t.absolute.as_millis() as u64;
     let mut at = 0u64;
@@ -94,17 +106,31 @@ fn lifecycle_and_boundaries<F: Factory>(f: &mut F) {
     s.resume(&id, None).unwrap();
     fx.clock.set(Timestamp::from_millis(T0 + absolute));
     assert_eq!(s.resume(&id, None).unwrap_err(), Error::Rejected);
-    assert!(s.store().load(&id.id_hash()).unwrap().is_none(), "expired session deleted");
+    assert!(
+        s.store().load(&id.id_hash()).unwrap().is_none(),
+        "expired session deleted"
+    );
 }
 
 fn elevation_and_rotation<F: Factory>(f: &mut F) {
     let mut fx = fixture(f.make(), SessionPolicy::BACKEND_L3);
     let elev = TimeoutPolicy::BACKEND_L3.elevation.as_millis() as u64;
     let s = &fx.sessions;
-    let est = s.login(&mut fx.rng, &user("clinician-1"), Role::Clinician, None, None).unwrap();
+    let est = s
+        .login(
+            &mut fx.rng,
+            &user("clinician-1"),
+            Role::Clinician,
+            None,
+            None,
+        )
+        .unwrap();
     let login_id = SessionId::from_bytes(*est.id().as_bytes());
     let stale = s.activate(est, None).unwrap();
-    assert_eq!(s.resume_elevated(&login_id, None).unwrap_err(), Error::ElevationRequired);
+    assert_eq!(
+        s.resume_elevated(&login_id, None).unwrap_err(),
+        Error::ElevationRequired
+    );
     // Every request bumps the version, so the handle from before is stale for writes.
     assert_eq!(s.elevate(&mut fx.rng, stale).unwrap_err(), Error::Conflict);
     let active = s.resume(&login_id, None).unwrap();
@@ -119,7 +145,10 @@ fn elevation_and_rotation<F: Factory>(f: &mut F) {
     drop(e2);
     fx.clock.advance(ms(1));
     // Exactly at the elevation deadline: still a live session, no longer elevated.
-    assert_eq!(s.resume_elevated(&eid, None).unwrap_err(), Error::ElevationRequired);
+    assert_eq!(
+        s.resume_elevated(&eid, None).unwrap_err(),
+        Error::ElevationRequired
+    );
     let active = s.resume(&eid, None).unwrap();
 
     // Explicit rotation kills the old id and keeps the session.
@@ -134,7 +163,10 @@ fn elevation_and_rotation<F: Factory>(f: &mut F) {
     let down = s.step_down(&mut fx.rng, el).unwrap();
     assert_eq!(s.resume(&el_id, None).unwrap_err(), Error::Rejected);
     let did = SessionId::from_bytes(*down.id().as_bytes());
-    assert_eq!(s.resume_elevated(&did, None).unwrap_err(), Error::ElevationRequired);
+    assert_eq!(
+        s.resume_elevated(&did, None).unwrap_err(),
+        Error::ElevationRequired
+    );
 
     // A stale handle cannot write: its version is old.
     let stale = s.resume(&did, None).unwrap();
@@ -145,7 +177,15 @@ fn elevation_and_rotation<F: Factory>(f: &mut F) {
     let abs = TimeoutPolicy::BACKEND_L3.absolute.as_millis() as u64;
     let mut fx2 = fixture(f.make(), SessionPolicy::BACKEND_L3);
     let s2 = &fx2.sessions;
-    let est = s2.login(&mut fx2.rng, &user("clinician-2"), Role::Clinician, None, None).unwrap();
+    let est = s2
+        .login(
+            &mut fx2.rng,
+            &user("clinician-2"),
+            Role::Clinician,
+            None,
+            None,
+        )
+        .unwrap();
     let id = SessionId::from_bytes(*est.id().as_bytes());
     let mut at = 0;
     let idle = TimeoutPolicy::BACKEND_L3.idle.as_millis() as u64;
@@ -171,13 +211,17 @@ fn logout_fixation_and_caps<F: Factory>(f: &mut F) {
     let mut ids = Vec::new();
     for i in 0..3u64 {
         fx.clock.set(Timestamp::from_millis(T0 + i));
-        let e = s.login(&mut fx.rng, &alice, Role::Patient, None, None).unwrap();
+        let e = s
+            .login(&mut fx.rng, &alice, Role::Patient, None, None)
+            .unwrap();
         ids.push(SessionId::from_bytes(*e.id().as_bytes()));
     }
     assert_eq!(s.list(&alice).unwrap().len(), 3);
     // Fourth login ends the oldest (ASVS 7.1.2 behaviour documented in the crate docs).
     fx.clock.set(Timestamp::from_millis(T0 + 10));
-    let e = s.login(&mut fx.rng, &alice, Role::Patient, None, None).unwrap();
+    let e = s
+        .login(&mut fx.rng, &alice, Role::Patient, None, None)
+        .unwrap();
     ids.push(SessionId::from_bytes(*e.id().as_bytes()));
     assert_eq!(s.resume(&ids[0], None).unwrap_err(), Error::Rejected);
     for id in &ids[1..] {
@@ -191,7 +235,9 @@ fn logout_fixation_and_caps<F: Factory>(f: &mut F) {
     assert_eq!(s.list(&alice).unwrap().len(), 2);
     // Logout everywhere.
     let bob = user("patient-bob");
-    let bob_s = s.login(&mut fx.rng, &bob, Role::Patient, None, None).unwrap();
+    let bob_s = s
+        .login(&mut fx.rng, &bob, Role::Patient, None, None)
+        .unwrap();
     let bob_id = SessionId::from_bytes(*bob_s.id().as_bytes());
     assert_eq!(s.logout_everywhere(&alice).unwrap(), 2);
     for id in &ids {
@@ -206,16 +252,32 @@ fn logout_fixation_and_caps<F: Factory>(f: &mut F) {
 
     // Fixation: an attacker logs in, plants their id in the victim's browser; the victim's
     // login presents it as `previous`. The victim gets a fresh id and the planted one dies.
-    let planted = s.login(&mut fx.rng, &user("attacker"), Role::Patient, None, None).unwrap();
+    let planted = s
+        .login(&mut fx.rng, &user("attacker"), Role::Patient, None, None)
+        .unwrap();
     let planted_id = SessionId::from_bytes(*planted.id().as_bytes());
     let victim = s
-        .login(&mut fx.rng, &user("victim"), Role::Clinician, None, Some(&planted_id))
+        .login(
+            &mut fx.rng,
+            &user("victim"),
+            Role::Clinician,
+            None,
+            Some(&planted_id),
+        )
         .unwrap();
     assert_ne!(victim.id(), &planted_id);
     assert_eq!(s.resume(&planted_id, None).unwrap_err(), Error::Rejected);
     // An id the attacker made up was never issued, so it is never valid.
     let made_up = SessionId::from_bytes([0x11; 32]);
-    let v2 = s.login(&mut fx.rng, &user("victim"), Role::Clinician, None, Some(&made_up)).unwrap();
+    let v2 = s
+        .login(
+            &mut fx.rng,
+            &user("victim"),
+            Role::Clinician,
+            None,
+            Some(&made_up),
+        )
+        .unwrap();
     assert_ne!(v2.id(), &made_up);
     assert_eq!(s.resume(&made_up, None).unwrap_err(), Error::Rejected);
 
@@ -226,20 +288,29 @@ fn logout_fixation_and_caps<F: Factory>(f: &mut F) {
         .unwrap();
     let mut fx = fixture(f.make(), policy);
     let d = user("device-owner");
-    let first = fx.sessions.login(&mut fx.rng, &d, Role::Patient, None, None).unwrap();
+    let first = fx
+        .sessions
+        .login(&mut fx.rng, &d, Role::Patient, None, None)
+        .unwrap();
     assert_eq!(
-        fx.sessions.login(&mut fx.rng, &d, Role::Patient, None, None).unwrap_err(),
+        fx.sessions
+            .login(&mut fx.rng, &d, Role::Patient, None, None)
+            .unwrap_err(),
         Error::CapacityExhausted
     );
     fx.sessions.logout(first).unwrap();
-    fx.sessions.login(&mut fx.rng, &d, Role::Patient, None, None).unwrap();
+    fx.sessions
+        .login(&mut fx.rng, &d, Role::Patient, None, None)
+        .unwrap();
 }
 
 fn clock_going_backwards<F: Factory>(f: &mut F) {
     let mut fx = fixture(f.make(), SessionPolicy::BACKEND_L3);
     let idle = TimeoutPolicy::BACKEND_L3.idle.as_millis() as u64;
     let s = &fx.sessions;
-    let e = s.login(&mut fx.rng, &user("patient-c"), Role::Patient, None, None).unwrap();
+    let e = s
+        .login(&mut fx.rng, &user("patient-c"), Role::Patient, None, None)
+        .unwrap();
     let id = SessionId::from_bytes(*e.id().as_bytes());
     fx.clock.set(Timestamp::from_millis(T0 + 60_000));
     s.resume(&id, None).unwrap();
@@ -254,42 +325,80 @@ fn clock_going_backwards<F: Factory>(f: &mut F) {
     assert_eq!(s.resume(&id, None).unwrap_err(), Error::Rejected);
 
     // A large step back ends the session.
-    let e = s.login(&mut fx.rng, &user("patient-d"), Role::Patient, None, None).unwrap();
+    let e = s
+        .login(&mut fx.rng, &user("patient-d"), Role::Patient, None, None)
+        .unwrap();
     let id = SessionId::from_bytes(*e.id().as_bytes());
     fx.clock.rewind(Duration::from_secs(3600));
     assert_eq!(s.resume(&id, None).unwrap_err(), Error::Rejected);
     fx.clock.advance(Duration::from_secs(3600));
-    assert_eq!(s.resume(&id, None).unwrap_err(), Error::Rejected, "ended, not paused");
+    assert_eq!(
+        s.resume(&id, None).unwrap_err(),
+        Error::Rejected,
+        "ended, not paused"
+    );
 }
 
 fn revocation_and_roles<F: Factory>(f: &mut F) {
     let mut fx = fixture(f.make(), SessionPolicy::BACKEND_L3);
     let s = &fx.sessions;
     let carol = user("clinician-carol");
-    let e1 = s.login(&mut fx.rng, &carol, Role::Clinician, None, None).unwrap();
-    let e2 = s.login(&mut fx.rng, &carol, Role::Clinician, None, None).unwrap();
-    let other = s.login(&mut fx.rng, &user("clinician-dave"), Role::Clinician, None, None).unwrap();
+    let e1 = s
+        .login(&mut fx.rng, &carol, Role::Clinician, None, None)
+        .unwrap();
+    let e2 = s
+        .login(&mut fx.rng, &carol, Role::Clinician, None, None)
+        .unwrap();
+    let other = s
+        .login(
+            &mut fx.rng,
+            &user("clinician-dave"),
+            Role::Clinician,
+            None,
+            None,
+        )
+        .unwrap();
     let ids = [e1.id(), e2.id()].map(|i| SessionId::from_bytes(*i.as_bytes()));
     let other_id = SessionId::from_bytes(*other.id().as_bytes());
     // A token minted from the session (iat = session issue time) is alive before...
     let token_id = TokenId::from_slice(&[1; 16]).unwrap();
     let iat = e1.issued_at();
-    assert!(!fx.revocation.read().unwrap().is_dead(&token_id, "clinician-carol", iat));
+    assert!(!fx
+        .revocation
+        .read()
+        .unwrap()
+        .is_dead(&token_id, "clinician-carol", iat));
     fx.clock.advance(Duration::from_secs(5));
     // ...lowering the role ends every session and revokes the derived tokens.
     assert_eq!(s.role_changed(&carol).unwrap(), 2);
     for id in &ids {
         assert_eq!(s.resume(id, None).unwrap_err(), Error::Rejected);
     }
-    assert!(fx.revocation.read().unwrap().is_dead(&token_id, "clinician-carol", iat));
+    assert!(fx
+        .revocation
+        .read()
+        .unwrap()
+        .is_dead(&token_id, "clinician-carol", iat));
     // A token minted in the very second of the revocation is dead too.
     let now_s = (T0 + 5000) / 1000;
-    assert!(fx.revocation.read().unwrap().is_dead(&token_id, "clinician-carol", now_s));
+    assert!(fx
+        .revocation
+        .read()
+        .unwrap()
+        .is_dead(&token_id, "clinician-carol", now_s));
     s.resume(&other_id, None).unwrap();
 
     // Another instance revoked the user (shared epoch) while this store still holds a
     // session: it is refused and removed at its next request.
-    let e3 = s.login(&mut fx.rng, &user("patient-erin"), Role::Patient, None, None).unwrap();
+    let e3 = s
+        .login(
+            &mut fx.rng,
+            &user("patient-erin"),
+            Role::Patient,
+            None,
+            None,
+        )
+        .unwrap();
     let id3 = SessionId::from_bytes(*e3.id().as_bytes());
     fx.clock.advance(Duration::from_secs(2));
     fx.revocation.write().unwrap().raise_subject_epoch(
@@ -300,7 +409,15 @@ fn revocation_and_roles<F: Factory>(f: &mut F) {
     assert!(s.store().load(&id3.id_hash()).unwrap().is_none());
     // A new login after the epoch works again.
     fx.clock.advance(Duration::from_secs(2));
-    let e4 = s.login(&mut fx.rng, &user("patient-erin"), Role::Patient, None, None).unwrap();
+    let e4 = s
+        .login(
+            &mut fx.rng,
+            &user("patient-erin"),
+            Role::Patient,
+            None,
+            None,
+        )
+        .unwrap();
     let id4 = SessionId::from_bytes(*e4.id().as_bytes());
     s.resume(&id4, None).unwrap();
     let _ = &mut fx.rng;
@@ -311,7 +428,15 @@ fn binding_and_data_isolation<F: Factory>(f: &mut F) {
     let s = &fx.sessions;
     let chan_a = ChannelBinding::from_exporter([0xA1; 32]);
     let chan_b = ChannelBinding::from_exporter([0xB2; 32]);
-    let e = s.login(&mut fx.rng, &user("patient-f"), Role::Patient, Some(&chan_a), None).unwrap();
+    let e = s
+        .login(
+            &mut fx.rng,
+            &user("patient-f"),
+            Role::Patient,
+            Some(&chan_a),
+            None,
+        )
+        .unwrap();
     let id = SessionId::from_bytes(*e.id().as_bytes());
     assert_eq!(s.resume(&id, Some(&chan_b)).unwrap_err(), Error::Rejected);
     assert_eq!(s.resume(&id, None).unwrap_err(), Error::Rejected);
@@ -319,27 +444,40 @@ fn binding_and_data_isolation<F: Factory>(f: &mut F) {
     let mut a = s.resume(&id, Some(&chan_a)).unwrap();
 
     // Per-session data: sealed, isolated, wiped at the end.
-    s.set_data(&mut fx.rng, &mut a, b"draft basal profile 0.85 U/h").unwrap();
-    let e2 = s.login(&mut fx.rng, &user("patient-g"), Role::Patient, None, None).unwrap();
+    s.set_data(&mut fx.rng, &mut a, b"draft basal profile 0.85 U/h")
+        .unwrap();
+    let e2 = s
+        .login(&mut fx.rng, &user("patient-g"), Role::Patient, None, None)
+        .unwrap();
     let id2 = SessionId::from_bytes(*e2.id().as_bytes());
     let mut b = s.resume(&id2, None).unwrap();
     assert!(s.data(&b).unwrap().is_none());
     s.set_data(&mut fx.rng, &mut b, b"bob's notes").unwrap();
-    assert_eq!(s.data(&a).unwrap().unwrap().as_bytes(), b"draft basal profile 0.85 U/h");
+    assert_eq!(
+        s.data(&a).unwrap().unwrap().as_bytes(),
+        b"draft basal profile 0.85 U/h"
+    );
     assert_eq!(s.data(&b).unwrap().unwrap().as_bytes(), b"bob's notes");
     let mut buf = [0u8; 64];
     let n = s.read_data_into(&a, &mut buf).unwrap();
     assert_eq!(&buf[..n], b"draft basal profile 0.85 U/h");
-    assert_eq!(s.read_data_into(&a, &mut [0u8; 4]).unwrap_err(), Error::TooLarge);
+    assert_eq!(
+        s.read_data_into(&a, &mut [0u8; 4]).unwrap_err(),
+        Error::TooLarge
+    );
 
     // Data survives rotation (re-sealed under the new id) and the old id reads nothing.
     let a = s.rotate(&mut fx.rng, a).unwrap();
-    assert_eq!(s.data(&a).unwrap().unwrap().as_bytes(), b"draft basal profile 0.85 U/h");
+    assert_eq!(
+        s.data(&a).unwrap().unwrap().as_bytes(),
+        b"draft basal profile 0.85 U/h"
+    );
     assert_eq!(s.resume(&id, Some(&chan_a)).unwrap_err(), Error::Rejected);
     // Size limit.
     let mut a = a;
     assert_eq!(
-        s.set_data(&mut fx.rng, &mut a, &vec![0u8; MAX_DATA_LEN + 1]).unwrap_err(),
+        s.set_data(&mut fx.rng, &mut a, &vec![0u8; MAX_DATA_LEN + 1])
+            .unwrap_err(),
         Error::TooLarge
     );
     let key = *a.id_hash();
@@ -353,10 +491,13 @@ where
 {
     let mut fx = fixture(f.make(), SessionPolicy::BACKEND_L3);
     let s = &fx.sessions;
-    let e = s.login(&mut fx.rng, &user("patient-h"), Role::Patient, None, None).unwrap();
+    let e = s
+        .login(&mut fx.rng, &user("patient-h"), Role::Patient, None, None)
+        .unwrap();
     let id = SessionId::from_bytes(*e.id().as_bytes());
     let mut a = s.activate(e, None).unwrap();
-    s.set_data(&mut fx.rng, &mut a, &0u64.to_be_bytes()).unwrap();
+    s.set_data(&mut fx.rng, &mut a, &0u64.to_be_bytes())
+        .unwrap();
     const THREADS: u64 = 4;
     const PER_THREAD: u64 = 25;
     std::thread::scope(|scope| {
@@ -367,7 +508,9 @@ where
                 let mut done = 0;
                 while done < PER_THREAD {
                     // Read-modify-write of a counter held in the session's data.
-                    let Ok(mut sess) = s.resume(&id, None) else { continue };
+                    let Ok(mut sess) = s.resume(&id, None) else {
+                        continue;
+                    };
                     let Ok(Some(d)) = s.data(&sess) else { continue };
                     let n = u64::from_be_bytes(d.as_bytes().try_into().unwrap());
                     match s.set_data(&mut rng, &mut sess, &(n + 1).to_be_bytes()) {
@@ -412,7 +555,14 @@ fn sweeping<F: Factory>(f: &mut F) {
     let mut fx = fixture(f.make(), SessionPolicy::BACKEND_L3);
     let s = &fx.sessions;
     for i in 0..5 {
-        s.login(&mut fx.rng, &user(&format!("u{i}")), Role::Patient, None, None).unwrap();
+        s.login(
+            &mut fx.rng,
+            &user(&format!("u{i}")),
+            Role::Patient,
+            None,
+            None,
+        )
+        .unwrap();
     }
     fx.clock.advance(TimeoutPolicy::BACKEND_L3.idle - ms(1));
     assert_eq!(s.sweep().unwrap(), 0);
@@ -431,16 +581,19 @@ fn run_all<F: Factory>(f: &mut F)
 where
     F::Store: Sync,
 {
-    suite!(f, [
-        lifecycle_and_boundaries,
-        elevation_and_rotation,
-        logout_fixation_and_caps,
-        clock_going_backwards,
-        revocation_and_roles,
-        binding_and_data_isolation,
-        concurrent_updates,
-        sweeping
-    ]);
+    suite!(
+        f,
+        [
+            lifecycle_and_boundaries,
+            elevation_and_rotation,
+            logout_fixation_and_caps,
+            clock_going_backwards,
+            revocation_and_roles,
+            binding_and_data_isolation,
+            concurrent_updates,
+            sweeping
+        ]
+    );
 }
 
 struct Memory;
@@ -468,24 +621,41 @@ impl Factory for Fixed {
 fn fixed_store_no_heap() {
     // FixedStore is single-context (not Sync): everything but the threaded case.
     let f = &mut Fixed;
-    suite!(f, [
-        lifecycle_and_boundaries,
-        elevation_and_rotation,
-        logout_fixation_and_caps,
-        clock_going_backwards,
-        revocation_and_roles,
-        sweeping
-    ]);
+    suite!(
+        f,
+        [
+            lifecycle_and_boundaries,
+            elevation_and_rotation,
+            logout_fixation_and_caps,
+            clock_going_backwards,
+            revocation_and_roles,
+            sweeping
+        ]
+    );
     // Data larger than the slot allows is refused, not truncated.
     let mut fx = fixture(FixedStore::<2, 64>::new(), SessionPolicy::BACKEND_L3);
-    let e = fx.sessions.login(&mut fx.rng, &user("p"), Role::Patient, None, None).unwrap();
+    let e = fx
+        .sessions
+        .login(&mut fx.rng, &user("p"), Role::Patient, None, None)
+        .unwrap();
     let mut a = fx.sessions.activate(e, None).unwrap();
-    fx.sessions.set_data(&mut fx.rng, &mut a, &[1u8; 36]).unwrap();
-    assert_eq!(fx.sessions.set_data(&mut fx.rng, &mut a, &[1u8; 37]).unwrap_err(), Error::TooLarge);
-    // Full store: a third user cannot log in until a slot frees.
-    fx.sessions.login(&mut fx.rng, &user("q"), Role::Patient, None, None).unwrap();
+    fx.sessions
+        .set_data(&mut fx.rng, &mut a, &[1u8; 36])
+        .unwrap();
     assert_eq!(
-        fx.sessions.login(&mut fx.rng, &user("r"), Role::Patient, None, None).unwrap_err(),
+        fx.sessions
+            .set_data(&mut fx.rng, &mut a, &[1u8; 37])
+            .unwrap_err(),
+        Error::TooLarge
+    );
+    // Full store: a third user cannot log in until a slot frees.
+    fx.sessions
+        .login(&mut fx.rng, &user("q"), Role::Patient, None, None)
+        .unwrap();
+    assert_eq!(
+        fx.sessions
+            .login(&mut fx.rng, &user("r"), Role::Patient, None, None)
+            .unwrap_err(),
         Error::CapacityExhausted
     );
 }
@@ -494,15 +664,27 @@ fn fixed_store_no_heap() {
 fn memory_store_bound_and_full_sweep() {
     let mut fx = fixture(MemoryStore::with_max_sessions(3), SessionPolicy::BACKEND_L3);
     for i in 0..3 {
-        fx.sessions.login(&mut fx.rng, &user(&format!("m{i}")), Role::Patient, None, None).unwrap();
+        fx.sessions
+            .login(
+                &mut fx.rng,
+                &user(&format!("m{i}")),
+                Role::Patient,
+                None,
+                None,
+            )
+            .unwrap();
     }
     assert_eq!(
-        fx.sessions.login(&mut fx.rng, &user("m9"), Role::Patient, None, None).unwrap_err(),
+        fx.sessions
+            .login(&mut fx.rng, &user("m9"), Role::Patient, None, None)
+            .unwrap_err(),
         Error::CapacityExhausted
     );
     // Once the old ones have expired, a login sweeps them and succeeds.
     fx.clock.advance(TimeoutPolicy::BACKEND_L3.idle);
-    fx.sessions.login(&mut fx.rng, &user("m9"), Role::Patient, None, None).unwrap();
+    fx.sessions
+        .login(&mut fx.rng, &user("m9"), Role::Patient, None, None)
+        .unwrap();
     assert_eq!(fx.sessions.store().len(), 1);
 }
 
@@ -514,7 +696,11 @@ impl Factory for Sqlite {
     type Store = SqliteStore;
     fn make(&mut self) -> SqliteStore {
         self.n += 1;
-        SqliteStore::open(self.dir.path().join(format!("s{}.db", self.n)), RecordKey::from_bytes([0x33; 32])).unwrap()
+        SqliteStore::open(
+            self.dir.path().join(format!("s{}.db", self.n)),
+            RecordKey::from_bytes([0x33; 32]),
+        )
+        .unwrap()
     }
 }
 
@@ -530,21 +716,31 @@ fn sqlite_store() {
 fn policy_requiring_binding() {
     let mut fx = fixture(MemoryStore::new(), SessionPolicy::DEVICE);
     assert_eq!(
-        fx.sessions.login(&mut fx.rng, &user("p"), Role::Patient, None, None).unwrap_err(),
+        fx.sessions
+            .login(&mut fx.rng, &user("p"), Role::Patient, None, None)
+            .unwrap_err(),
         Error::InvalidInput
     );
     let ch = ChannelBinding::from_exporter([5; 32]);
-    let e = fx.sessions.login(&mut fx.rng, &user("p"), Role::Patient, Some(&ch), None).unwrap();
+    let e = fx
+        .sessions
+        .login(&mut fx.rng, &user("p"), Role::Patient, Some(&ch), None)
+        .unwrap();
     // The device preset allows one paired app: a second one is refused.
     assert_eq!(
-        fx.sessions.login(&mut fx.rng, &user("p"), Role::Patient, Some(&ch), None).unwrap_err(),
+        fx.sessions
+            .login(&mut fx.rng, &user("p"), Role::Patient, Some(&ch), None)
+            .unwrap_err(),
         Error::CapacityExhausted
     );
     let id = SessionId::from_bytes(*e.id().as_bytes());
     fx.sessions.resume(&id, Some(&ch)).unwrap();
     // Device preset boundary: 2 minutes idle.
     fx.clock.advance(Duration::from_secs(120));
-    assert_eq!(fx.sessions.resume(&id, Some(&ch)).unwrap_err(), Error::Rejected);
+    assert_eq!(
+        fx.sessions.resume(&id, Some(&ch)).unwrap_err(),
+        Error::Rejected
+    );
 }
 
 /// Every place a raw id could leak to: its bytes and its text form.
@@ -552,13 +748,21 @@ fn assert_no_raw_id(haystack: &[u8], ids: &[SessionId]) {
     for id in ids {
         let raw = id.as_bytes();
         let text = id.encode();
-        assert!(!haystack.windows(32).any(|w| w == raw), "raw id bytes at rest");
         assert!(
-            !haystack.windows(text.as_str().len()).any(|w| w == text.as_str().as_bytes()),
+            !haystack.windows(32).any(|w| w == raw),
+            "raw id bytes at rest"
+        );
+        assert!(
+            !haystack
+                .windows(text.as_str().len())
+                .any(|w| w == text.as_str().as_bytes()),
             "encoded id at rest"
         );
         // Half of the id would already be too much.
-        assert!(!haystack.windows(16).any(|w| w == &raw[..16]), "partial id at rest");
+        assert!(
+            !haystack.windows(16).any(|w| w == &raw[..16]),
+            "partial id at rest"
+        );
     }
 }
 
@@ -571,9 +775,22 @@ fn sqlite_file_holds_only_hashes_and_refuses_tampering() {
     let s = &fx.sessions;
     let mut ids = Vec::new();
     for i in 0..20 {
-        let e = s.login(&mut fx.rng, &user(&format!("p{i}")), Role::Patient, None, None).unwrap();
+        let e = s
+            .login(
+                &mut fx.rng,
+                &user(&format!("p{i}")),
+                Role::Patient,
+                None,
+                None,
+            )
+            .unwrap();
         let mut a = s.activate(e, None).unwrap();
-        s.set_data(&mut fx.rng, &mut a, b"glucose-export-cursor=1234; PHI-MARKER").unwrap();
+        s.set_data(
+            &mut fx.rng,
+            &mut a,
+            b"glucose-export-cursor=1234; PHI-MARKER",
+        )
+        .unwrap();
         ids.push(SessionId::from_bytes(*a.id().as_bytes()));
     }
     // Read the database file (and its WAL) byte for byte.
@@ -582,7 +799,10 @@ fn sqlite_file_holds_only_hashes_and_refuses_tampering() {
         bytes.extend_from_slice(&wal);
     }
     assert_no_raw_id(&bytes, &ids);
-    assert!(!bytes.windows(10).any(|w| w == b"PHI-MARKER"), "session data encrypted at rest");
+    assert!(
+        !bytes.windows(10).any(|w| w == b"PHI-MARKER"),
+        "session data encrypted at rest"
+    );
     // The stored keys are exactly the id hashes.
     for id in &ids {
         assert!(bytes.windows(32).any(|w| w == id.id_hash().as_bytes()));
@@ -592,14 +812,25 @@ fn sqlite_file_holds_only_hashes_and_refuses_tampering() {
     let conn = rusqlite::Connection::open(&path).unwrap();
     let (h0, h1) = (ids[0].id_hash(), ids[1].id_hash());
     let rec1: Vec<u8> = conn
-        .query_row("SELECT record FROM medsec_sessions WHERE id_hash = ?1", [h1.as_bytes().as_slice()], |r| r.get(0))
+        .query_row(
+            "SELECT record FROM medsec_sessions WHERE id_hash = ?1",
+            [h1.as_bytes().as_slice()],
+            |r| r.get(0),
+        )
         .unwrap();
-    conn.execute("UPDATE medsec_sessions SET record = ?1 WHERE id_hash = ?2", rusqlite::params![rec1, h0.as_bytes().as_slice()])
-        .unwrap();
+    conn.execute(
+        "UPDATE medsec_sessions SET record = ?1 WHERE id_hash = ?2",
+        rusqlite::params![rec1, h0.as_bytes().as_slice()],
+    )
+    .unwrap();
     assert_eq!(s.resume(&ids[0], None).unwrap_err(), Error::Rejected);
     // Move the absolute deadline (bytes 48..56 of the record) a year ahead.
     let mut rec2: Vec<u8> = conn
-        .query_row("SELECT record FROM medsec_sessions WHERE id_hash = ?1", [ids[2].id_hash().as_bytes().as_slice()], |r| r.get(0))
+        .query_row(
+            "SELECT record FROM medsec_sessions WHERE id_hash = ?1",
+            [ids[2].id_hash().as_bytes().as_slice()],
+            |r| r.get(0),
+        )
         .unwrap();
     rec2[50] ^= 0x40;
     conn.execute(
@@ -613,7 +844,11 @@ fn sqlite_file_holds_only_hashes_and_refuses_tampering() {
     let a = s.resume(&ids[4], None).unwrap();
     s.logout(a).unwrap();
     let n: i64 = conn
-        .query_row("SELECT count(*) FROM medsec_sessions WHERE id_hash = ?1", [ids[4].id_hash().as_bytes().as_slice()], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) FROM medsec_sessions WHERE id_hash = ?1",
+            [ids[4].id_hash().as_bytes().as_slice()],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(n, 0);
 }
@@ -634,17 +869,29 @@ mod pg {
             // A fresh database per case.
             self.n += 1;
             let db = format!("case{}", self.n);
-            let mut admin = postgres::Client::connect(&self.cluster.connection_string(), postgres::NoTls).unwrap();
-            admin.batch_execute(&format!("CREATE DATABASE {db}")).unwrap();
-            let params = self.cluster.connection_string().replace("dbname=postgres", &format!("dbname={db}"));
+            let mut admin =
+                postgres::Client::connect(&self.cluster.connection_string(), postgres::NoTls)
+                    .unwrap();
+            admin
+                .batch_execute(&format!("CREATE DATABASE {db}"))
+                .unwrap();
+            let params = self
+                .cluster
+                .connection_string()
+                .replace("dbname=postgres", &format!("dbname={db}"));
             PostgresStore::connect_local(&params, RecordKey::from_bytes([0x44; 32])).unwrap()
         }
     }
 
     #[test]
     fn postgres_store() {
-        let Some(cluster) = PgCluster::start() else { return };
-        let mut f = Pg { cluster: &cluster, n: 0 };
+        let Some(cluster) = PgCluster::start() else {
+            return;
+        };
+        let mut f = Pg {
+            cluster: &cluster,
+            n: 0,
+        };
         run_all(&mut f);
 
         // Several server instances (separate connections) share sessions: a session made on
@@ -662,17 +909,28 @@ mod pg {
             SessionPolicy::BACKEND_L3,
         )
         .unwrap();
-        let e = fa.sessions.login(&mut fa.rng, &user("shared"), Role::Clinician, None, None).unwrap();
+        let e = fa
+            .sessions
+            .login(&mut fa.rng, &user("shared"), Role::Clinician, None, None)
+            .unwrap();
         let mut act = fa.sessions.activate(e, None).unwrap();
-        fa.sessions.set_data(&mut fa.rng, &mut act, b"PHI-MARKER across instances").unwrap();
+        fa.sessions
+            .set_data(&mut fa.rng, &mut act, b"PHI-MARKER across instances")
+            .unwrap();
         let id = SessionId::from_bytes(*act.id().as_bytes());
         let on_b = fb.resume(&id, None).unwrap();
-        assert_eq!(fb.data(&on_b).unwrap().unwrap().as_bytes(), b"PHI-MARKER across instances");
+        assert_eq!(
+            fb.data(&on_b).unwrap().unwrap().as_bytes(),
+            b"PHI-MARKER across instances"
+        );
 
         // Hashed ids at rest: dump the whole table as bytes.
         let mut client = postgres::Client::connect(&params, postgres::NoTls).unwrap();
         let mut dump = Vec::new();
-        for row in client.query("SELECT id_hash, user_id, record FROM medsec_sessions", &[]).unwrap() {
+        for row in client
+            .query("SELECT id_hash, user_id, record FROM medsec_sessions", &[])
+            .unwrap()
+        {
             for i in 0..3 {
                 dump.extend_from_slice(&row.get::<_, Vec<u8>>(i));
             }
@@ -686,15 +944,30 @@ mod pg {
 
     #[test]
     fn postgres_outage_fails_closed_and_recovers_without_loss() {
-        let Some(cluster) = PgCluster::start() else { return };
-        let store = PostgresStore::connect_local(&cluster.connection_string(), RecordKey::from_bytes([0x55; 32])).unwrap();
+        let Some(cluster) = PgCluster::start() else {
+            return;
+        };
+        let store = PostgresStore::connect_local(
+            &cluster.connection_string(),
+            RecordKey::from_bytes([0x55; 32]),
+        )
+        .unwrap();
         let mut fx = fixture(store, SessionPolicy::BACKEND_L3);
         let s = &fx.sessions;
         let mut ids = Vec::new();
         for i in 0..10 {
-            let e = s.login(&mut fx.rng, &user(&format!("p{i}")), Role::Patient, None, None).unwrap();
+            let e = s
+                .login(
+                    &mut fx.rng,
+                    &user(&format!("p{i}")),
+                    Role::Patient,
+                    None,
+                    None,
+                )
+                .unwrap();
             let mut a = s.activate(e, None).unwrap();
-            s.set_data(&mut fx.rng, &mut a, format!("cart-{i}").as_bytes()).unwrap();
+            s.set_data(&mut fx.rng, &mut a, format!("cart-{i}").as_bytes())
+                .unwrap();
             ids.push(SessionId::from_bytes(*a.id().as_bytes()));
         }
         // Requests running in other threads while the server goes away.
@@ -720,20 +993,36 @@ mod pg {
                 assert_eq!(s.resume(id, None).unwrap_err(), Error::Unavailable);
             }
             assert_eq!(
-                s.login(&mut ChaCha20Rng::seed_from_u64(1), &user("new"), Role::Patient, None, None).unwrap_err(),
+                s.login(
+                    &mut ChaCha20Rng::seed_from_u64(1),
+                    &user("new"),
+                    Role::Patient,
+                    None,
+                    None
+                )
+                .unwrap_err(),
                 Error::Unavailable
             );
-            assert_eq!(s.logout_everywhere(&user("p1")).unwrap_err(), Error::Unavailable);
+            assert_eq!(
+                s.logout_everywhere(&user("p1")).unwrap_err(),
+                Error::Unavailable
+            );
             std::thread::sleep(Duration::from_millis(300));
             stop.store(true, std::sync::atomic::Ordering::SeqCst);
             worker.join().unwrap()
         });
-        assert!(granted_during > 0 && denied_during > 0, "{granted_during} {denied_during}");
+        assert!(
+            granted_during > 0 && denied_during > 0,
+            "{granted_during} {denied_during}"
+        );
         cluster.restart();
         // After restart: every session resumes with its data (none lost, none resurrected).
         for (i, id) in ids.iter().enumerate() {
             let a = s.resume(id, None).unwrap();
-            assert_eq!(s.data(&a).unwrap().unwrap().as_bytes(), format!("cart-{i}").as_bytes());
+            assert_eq!(
+                s.data(&a).unwrap().unwrap().as_bytes(),
+                format!("cart-{i}").as_bytes()
+            );
         }
         let a = s.resume(&ids[0], None).unwrap();
         s.logout(a).unwrap();

@@ -2,7 +2,15 @@
 //! with `tests/data/session-vectors.json`, then recomputed independently in Python
 //! (`cryptography`) from the document's construction. Regenerate deliberately with
 //! `MEDSEC_REGEN_VECTORS=1 cargo test -p medsec-session --test vectors`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation,
+    reason = "tests: fixed inputs, a panic is a failure"
+)]
 
 use std::path::PathBuf;
 
@@ -79,10 +87,14 @@ fn compute(c: &Case) -> Value {
         Vec::new()
     } else {
         let mut out = vec![0u8; c.plaintext.len() + 28];
-        secret.seal(&id, &id_hash, c.nonce, c.plaintext, &mut out).unwrap();
+        secret
+            .seal(&id, &id_hash, c.nonce, c.plaintext, &mut out)
+            .unwrap();
         out
     };
-    let binding = c.exporter.map(|e| ChannelBinding::from_exporter(e).binding_hash());
+    let binding = c
+        .exporter
+        .map(|e| ChannelBinding::from_exporter(e).binding_hash());
     let meta = SessionMeta {
         version: 7,
         user: UserId::new(c.user).unwrap(),
@@ -142,19 +154,32 @@ fn golden_vectors_match() {
     });
     let path = vectors_path();
     if std::env::var_os("MEDSEC_REGEN_VECTORS").is_some() {
-        std::fs::write(&path, serde_json::to_string_pretty(&computed).unwrap() + "\n").unwrap();
+        std::fs::write(
+            &path,
+            serde_json::to_string_pretty(&computed).unwrap() + "\n",
+        )
+        .unwrap();
     }
     let stored: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    assert_eq!(stored, computed, "format changed: regenerate deliberately (see module docs)");
+    assert_eq!(
+        stored, computed,
+        "format changed: regenerate deliberately (see module docs)"
+    );
 }
 
 #[test]
 fn vectors_tampered_are_refused() {
-    let stored: Value = serde_json::from_str(&std::fs::read_to_string(vectors_path()).unwrap()).unwrap();
+    let stored: Value =
+        serde_json::from_str(&std::fs::read_to_string(vectors_path()).unwrap()).unwrap();
     let key = RecordKey::from_bytes(RECORD_KEY);
     for v in stored["vectors"].as_array().unwrap() {
         let record = hex::decode(v["output"]["record"].as_str().unwrap()).unwrap();
-        let h = IdHash::from_bytes(hex::decode(v["output"]["id_hash"].as_str().unwrap()).unwrap().try_into().unwrap());
+        let h = IdHash::from_bytes(
+            hex::decode(v["output"]["id_hash"].as_str().unwrap())
+                .unwrap()
+                .try_into()
+                .unwrap(),
+        );
         assert!(decode(&key, &h, &record).is_ok());
         for i in 0..record.len() * 8 {
             let mut t = record.clone();
@@ -213,9 +238,14 @@ print("python: %d session vectors verified" % len(doc["vectors"]))
 fn vectors_match_an_independent_python_implementation() {
     let python = std::env::var_os("MEDSEC_PYTHON")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python"));
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python")
+        });
     if !python.exists() {
-        eprintln!("\n*** SKIPPING Python cross-check: no {} (run scripts/python-env.sh) ***\n", python.display());
+        eprintln!(
+            "\n*** SKIPPING Python cross-check: no {} (run scripts/python-env.sh) ***\n",
+            python.display()
+        );
         return;
     }
     let out = std::process::Command::new(&python)

@@ -75,7 +75,10 @@ impl<const N: usize, const D: usize> FixedStore<N, D> {
 
     fn with<T>(&self, f: impl FnOnce(&mut [Slot<D>; N]) -> Result<T>) -> Result<T> {
         // Re-entrant use would be a bug; fail closed rather than panic.
-        let mut slots = self.slots.try_borrow_mut().map_err(|_| Error::Unavailable)?;
+        let mut slots = self
+            .slots
+            .try_borrow_mut()
+            .map_err(|_| Error::Unavailable)?;
         f(&mut slots)
     }
 }
@@ -135,7 +138,13 @@ impl<const N: usize, const D: usize> SessionStore for FixedStore<N, D> {
         })
     }
 
-    fn update(&self, key: &IdHash, expected_version: u64, meta: &SessionMeta, data: DataUpdate<'_>) -> Result<()> {
+    fn update(
+        &self,
+        key: &IdHash,
+        expected_version: u64,
+        meta: &SessionMeta,
+        data: DataUpdate<'_>,
+    ) -> Result<()> {
         self.with(|slots| {
             let slot = find(slots, key).ok_or(Error::Conflict)?;
             match &mut slot.entry {
@@ -151,7 +160,14 @@ impl<const N: usize, const D: usize> SessionStore for FixedStore<N, D> {
         })
     }
 
-    fn rotate(&self, old: &IdHash, expected_version: u64, new: &IdHash, meta: &SessionMeta, data: &[u8]) -> Result<()> {
+    fn rotate(
+        &self,
+        old: &IdHash,
+        expected_version: u64,
+        new: &IdHash,
+        meta: &SessionMeta,
+        data: &[u8],
+    ) -> Result<()> {
         if data.len() > D {
             return Err(Error::TooLarge);
         }
@@ -171,9 +187,7 @@ impl<const N: usize, const D: usize> SessionStore for FixedStore<N, D> {
     }
 
     fn remove(&self, key: &IdHash) -> Result<bool> {
-        self.with(|slots| {
-            Ok(find(slots, key).map(Slot::clear).is_some())
-        })
+        self.with(|slots| Ok(find(slots, key).map(Slot::clear).is_some()))
     }
 
     fn remove_user(&self, user: &UserId) -> Result<usize> {
@@ -189,7 +203,11 @@ impl<const N: usize, const D: usize> SessionStore for FixedStore<N, D> {
         })
     }
 
-    fn for_each_of_user(&self, user: &UserId, f: &mut dyn FnMut(&IdHash, &SessionMeta)) -> Result<()> {
+    fn for_each_of_user(
+        &self,
+        user: &UserId,
+        f: &mut dyn FnMut(&IdHash, &SessionMeta),
+    ) -> Result<()> {
         self.with(|slots| {
             for (k, m) in slots.iter().filter_map(|s| s.entry.as_ref()) {
                 if m.user == *user {

@@ -159,7 +159,11 @@ impl MemoryStore {
         }
     }
 
-    fn index_remove(users: &mut HashMap<u64, UserKeys, BuildIdHashHasher>, ukey: u64, key: &IdHash) {
+    fn index_remove(
+        users: &mut HashMap<u64, UserKeys, BuildIdHashHasher>,
+        ukey: u64,
+        key: &IdHash,
+    ) {
         let empty = match users.get_mut(&ukey) {
             Some(UserKeys::One(k)) => k == key,
             Some(UserKeys::Many(v)) => {
@@ -212,7 +216,13 @@ impl SessionStore for MemoryStore {
         if self.live.load(Ordering::Relaxed) >= self.max_sessions {
             return Err(Error::CapacityExhausted);
         }
-        shard.insert(*key, Entry { meta: *meta, data: blob(data) });
+        shard.insert(
+            *key,
+            Entry {
+                meta: *meta,
+                data: blob(data),
+            },
+        );
         self.live.fetch_add(1, Ordering::Relaxed);
         Self::index_add(&mut users, self.user_key(&meta.user), *key);
         Ok(())
@@ -233,7 +243,13 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
-    fn update(&self, key: &IdHash, expected_version: u64, meta: &SessionMeta, data: DataUpdate<'_>) -> Result<()> {
+    fn update(
+        &self,
+        key: &IdHash,
+        expected_version: u64,
+        meta: &SessionMeta,
+        data: DataUpdate<'_>,
+    ) -> Result<()> {
         let mut shard = self.shard(key)?;
         let entry = shard.get_mut(key).ok_or(Error::Conflict)?;
         if entry.meta.version != expected_version || entry.meta.user != meta.user {
@@ -246,7 +262,14 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
-    fn rotate(&self, old: &IdHash, expected_version: u64, new: &IdHash, meta: &SessionMeta, data: &[u8]) -> Result<()> {
+    fn rotate(
+        &self,
+        old: &IdHash,
+        expected_version: u64,
+        new: &IdHash,
+        meta: &SessionMeta,
+        data: &[u8],
+    ) -> Result<()> {
         let mut users = self.users()?;
         let (a, b) = (Self::shard_index(old), Self::shard_index(new));
         let ukey = self.user_key(&meta.user);
@@ -263,19 +286,35 @@ impl SessionStore for MemoryStore {
                 return Err(Error::Conflict);
             }
             shard.remove(old);
-            shard.insert(*new, Entry { meta: *meta, data: blob(data) });
+            shard.insert(
+                *new,
+                Entry {
+                    meta: *meta,
+                    data: blob(data),
+                },
+            );
         } else {
             // Two shards: lock in index order so concurrent rotations cannot deadlock.
             let (first, second) = if a < b { (old, new) } else { (new, old) };
             let mut g1 = self.shard(first)?;
             let mut g2 = self.shard(second)?;
-            let (old_shard, new_shard) = if a < b { (&mut g1, &mut g2) } else { (&mut g2, &mut g1) };
+            let (old_shard, new_shard) = if a < b {
+                (&mut g1, &mut g2)
+            } else {
+                (&mut g2, &mut g1)
+            };
             check(old_shard)?;
             if new_shard.contains_key(new) {
                 return Err(Error::Conflict);
             }
             old_shard.remove(old);
-            new_shard.insert(*new, Entry { meta: *meta, data: blob(data) });
+            new_shard.insert(
+                *new,
+                Entry {
+                    meta: *meta,
+                    data: blob(data),
+                },
+            );
         }
         Self::index_remove(&mut users, ukey, old);
         Self::index_add(&mut users, ukey, *new);
@@ -323,7 +362,11 @@ impl SessionStore for MemoryStore {
         Ok(n)
     }
 
-    fn for_each_of_user(&self, user: &UserId, f: &mut dyn FnMut(&IdHash, &SessionMeta)) -> Result<()> {
+    fn for_each_of_user(
+        &self,
+        user: &UserId,
+        f: &mut dyn FnMut(&IdHash, &SessionMeta),
+    ) -> Result<()> {
         let keys: Vec<IdHash> = match self.users()?.get(&self.user_key(user)) {
             None => return Ok(()),
             Some(UserKeys::One(k)) => std::vec![*k],

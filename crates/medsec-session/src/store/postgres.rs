@@ -88,8 +88,12 @@ impl PostgresStore {
     /// Runs `f` on a live connection, reconnecting first if needed. Database errors mean
     /// [`Error::Unavailable`], and a broken connection is dropped so the next call
     /// reconnects.
-    fn with_client<T>(&self, f: impl FnOnce(&mut Client) -> core::result::Result<Result<T>, postgres::Error>) -> Result<T> {
-        let mut guard: MutexGuard<'_, Option<Client>> = self.client.lock().map_err(|_| Error::Unavailable)?;
+    fn with_client<T>(
+        &self,
+        f: impl FnOnce(&mut Client) -> core::result::Result<Result<T>, postgres::Error>,
+    ) -> Result<T> {
+        let mut guard: MutexGuard<'_, Option<Client>> =
+            self.client.lock().map_err(|_| Error::Unavailable)?;
         if guard.as_ref().is_none_or(Client::is_closed) {
             *guard = None;
             match (self.connect)() {
@@ -115,13 +119,19 @@ impl PostgresStore {
 
     fn decode<'a>(&self, key: &IdHash, bytes: &'a [u8]) -> Result<(SessionMeta, &'a [u8])> {
         record::decode(&self.key, key, bytes).inspect_err(|_| {
-            tracing::error!(session = key.log_tag(), "stored session record failed verification");
+            tracing::error!(
+                session = key.log_tag(),
+                "stored session record failed verification"
+            );
         })
     }
 
     fn fetch(&self, key: &IdHash) -> Result<Option<Vec<u8>>> {
         self.with_client(|c| {
-            let row = c.query_opt("SELECT record FROM medsec_sessions WHERE id_hash = $1", &[&key.as_bytes().as_slice()])?;
+            let row = c.query_opt(
+                "SELECT record FROM medsec_sessions WHERE id_hash = $1",
+                &[&key.as_bytes().as_slice()],
+            )?;
             Ok(Ok(row.map(|r| r.get::<_, Vec<u8>>(0))))
         })
     }
@@ -163,7 +173,13 @@ impl SessionStore for PostgresStore {
         Ok(())
     }
 
-    fn update(&self, key: &IdHash, expected_version: u64, meta: &SessionMeta, data: DataUpdate<'_>) -> Result<()> {
+    fn update(
+        &self,
+        key: &IdHash,
+        expected_version: u64,
+        meta: &SessionMeta,
+        data: DataUpdate<'_>,
+    ) -> Result<()> {
         let old = self.fetch(key)?.ok_or(Error::Conflict)?;
         let (old_meta, old_data) = self.decode(key, &old)?;
         if old_meta.version != expected_version || old_meta.user != meta.user {
@@ -190,13 +206,24 @@ impl SessionStore for PostgresStore {
         })
     }
 
-    fn rotate(&self, old: &IdHash, expected_version: u64, new: &IdHash, meta: &SessionMeta, data: &[u8]) -> Result<()> {
+    fn rotate(
+        &self,
+        old: &IdHash,
+        expected_version: u64,
+        new: &IdHash,
+        meta: &SessionMeta,
+        data: &[u8],
+    ) -> Result<()> {
         let rec = record::encode(&self.key, new, meta, data)?;
         self.with_client(|c| {
             let mut tx = c.transaction()?;
             let deleted = tx.execute(
                 "DELETE FROM medsec_sessions WHERE id_hash = $1 AND version = $2 AND user_id = $3",
-                &[&old.as_bytes().as_slice(), &to_i64(expected_version), &meta.user.as_bytes()],
+                &[
+                    &old.as_bytes().as_slice(),
+                    &to_i64(expected_version),
+                    &meta.user.as_bytes(),
+                ],
             )?;
             if deleted != 1 {
                 tx.rollback()?;
@@ -230,25 +257,40 @@ impl SessionStore for PostgresStore {
 
     fn remove(&self, key: &IdHash) -> Result<bool> {
         self.with_client(|c| {
-            let n = c.execute("DELETE FROM medsec_sessions WHERE id_hash = $1", &[&key.as_bytes().as_slice()])?;
+            let n = c.execute(
+                "DELETE FROM medsec_sessions WHERE id_hash = $1",
+                &[&key.as_bytes().as_slice()],
+            )?;
             Ok(Ok(n > 0))
         })
     }
 
     fn remove_user(&self, user: &UserId) -> Result<usize> {
         self.with_client(|c| {
-            let n = c.execute("DELETE FROM medsec_sessions WHERE user_id = $1", &[&user.as_bytes()])?;
+            let n = c.execute(
+                "DELETE FROM medsec_sessions WHERE user_id = $1",
+                &[&user.as_bytes()],
+            )?;
             Ok(Ok(usize::try_from(n).unwrap_or(usize::MAX)))
         })
     }
 
-    fn for_each_of_user(&self, user: &UserId, f: &mut dyn FnMut(&IdHash, &SessionMeta)) -> Result<()> {
+    fn for_each_of_user(
+        &self,
+        user: &UserId,
+        f: &mut dyn FnMut(&IdHash, &SessionMeta),
+    ) -> Result<()> {
         let rows: Vec<(Vec<u8>, Vec<u8>)> = self.with_client(|c| {
-            let rows = c.query("SELECT id_hash, record FROM medsec_sessions WHERE user_id = $1", &[&user.as_bytes()])?;
+            let rows = c.query(
+                "SELECT id_hash, record FROM medsec_sessions WHERE user_id = $1",
+                &[&user.as_bytes()],
+            )?;
             Ok(Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect()))
         })?;
         for (k, rec) in rows {
-            let Ok(k) = <[u8; 32]>::try_from(k.as_slice()) else { continue };
+            let Ok(k) = <[u8; 32]>::try_from(k.as_slice()) else {
+                continue;
+            };
             let k = IdHash::from_bytes(k);
             if let Ok((m, _)) = self.decode(&k, &rec) {
                 if m.user == *user {
@@ -261,7 +303,10 @@ impl SessionStore for PostgresStore {
 
     fn sweep(&self, now: Timestamp) -> Result<usize> {
         self.with_client(|c| {
-            let n = c.execute("DELETE FROM medsec_sessions WHERE expires_at <= $1", &[&to_i64(now.as_millis())])?;
+            let n = c.execute(
+                "DELETE FROM medsec_sessions WHERE expires_at <= $1",
+                &[&to_i64(now.as_millis())],
+            )?;
             Ok(Ok(usize::try_from(n).unwrap_or(usize::MAX)))
         })
     }

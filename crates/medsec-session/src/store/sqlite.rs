@@ -57,10 +57,14 @@ impl SqliteStore {
     /// [`Error::Unavailable`] when the file cannot be opened or initialised.
     pub fn open(path: impl AsRef<Path>, key: RecordKey) -> Result<Self> {
         let conn = Connection::open(path).map_err(db)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(db)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(db)?;
-        conn.pragma_update(None, "secure_delete", "ON").map_err(db)?;
-        conn.pragma_update(None, "synchronous", "FULL").map_err(db)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(db)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(db)?;
+        conn.pragma_update(None, "secure_delete", "ON")
+            .map_err(db)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(db)?;
         conn.execute_batch(SCHEMA).map_err(db)?;
         Ok(Self {
             conn: Mutex::new(conn),
@@ -82,7 +86,10 @@ impl SqliteStore {
 
     fn decode<'a>(&self, key: &IdHash, bytes: &'a [u8]) -> Result<(SessionMeta, &'a [u8])> {
         record::decode(&self.key, key, bytes).inspect_err(|_| {
-            tracing::error!(session = key.log_tag(), "stored session record failed verification");
+            tracing::error!(
+                session = key.log_tag(),
+                "stored session record failed verification"
+            );
         })
     }
 }
@@ -129,7 +136,13 @@ impl SessionStore for SqliteStore {
         Ok(())
     }
 
-    fn update(&self, key: &IdHash, expected_version: u64, meta: &SessionMeta, data: DataUpdate<'_>) -> Result<()> {
+    fn update(
+        &self,
+        key: &IdHash,
+        expected_version: u64,
+        meta: &SessionMeta,
+        data: DataUpdate<'_>,
+    ) -> Result<()> {
         let conn = self.conn()?;
         let old = Self::fetch(&conn, key)?.ok_or(Error::Conflict)?;
         let (old_meta, old_data) = self.decode(key, &old)?;
@@ -163,7 +176,14 @@ impl SessionStore for SqliteStore {
         }
     }
 
-    fn rotate(&self, old: &IdHash, expected_version: u64, new: &IdHash, meta: &SessionMeta, data: &[u8]) -> Result<()> {
+    fn rotate(
+        &self,
+        old: &IdHash,
+        expected_version: u64,
+        new: &IdHash,
+        meta: &SessionMeta,
+        data: &[u8],
+    ) -> Result<()> {
         let rec = record::encode(&self.key, new, meta, data)?;
         let mut conn = self.conn()?;
         let tx = conn
@@ -172,7 +192,11 @@ impl SessionStore for SqliteStore {
         let deleted = tx
             .execute(
                 "DELETE FROM medsec_sessions WHERE id_hash = ?1 AND version = ?2 AND user_id = ?3",
-                params![old.as_bytes(), to_i64(expected_version), meta.user.as_bytes()],
+                params![
+                    old.as_bytes(),
+                    to_i64(expected_version),
+                    meta.user.as_bytes()
+                ],
             )
             .map_err(db)?;
         if deleted != 1 {
@@ -215,7 +239,11 @@ impl SessionStore for SqliteStore {
             .map_err(db)
     }
 
-    fn for_each_of_user(&self, user: &UserId, f: &mut dyn FnMut(&IdHash, &SessionMeta)) -> Result<()> {
+    fn for_each_of_user(
+        &self,
+        user: &UserId,
+        f: &mut dyn FnMut(&IdHash, &SessionMeta),
+    ) -> Result<()> {
         let rows: Vec<(Vec<u8>, Vec<u8>)> = {
             let conn = self.conn()?;
             let mut stmt = conn
@@ -227,7 +255,9 @@ impl SessionStore for SqliteStore {
             rows.collect::<core::result::Result<_, _>>().map_err(db)?
         };
         for (k, rec) in rows {
-            let Ok(k) = <[u8; 32]>::try_from(k.as_slice()) else { continue };
+            let Ok(k) = <[u8; 32]>::try_from(k.as_slice()) else {
+                continue;
+            };
             let k = IdHash::from_bytes(k);
             // A row that fails verification is skipped (and logged), never trusted.
             if let Ok((m, _)) = self.decode(&k, &rec) {
