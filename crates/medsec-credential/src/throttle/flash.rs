@@ -311,3 +311,4 @@ mod tests {
         assert_eq!(RecordCodec::new([8; 32]).decode(&img), None);
     }
 }
+

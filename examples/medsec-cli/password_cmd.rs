@@ -1,0 +1,121 @@
+//! `medsec-cli password check|hash|verify`: the credential policy and Argon2id hashing.
+//!
+//! The password is read from stdin (one trailing `\n` or `\r\n` is removed, so `echo` works);
+//! it is never taken from the command line, where other users could see it.
+
+use getrandom::SysRng;
+use medsec_credential::{
+    Error, HashParams, Password, PasswordHasher, PasswordPolicy, VerifyLimits,
+};
+use rand_core::UnwrapErr;
+use zeroize::Zeroizing;
+
+use crate::io::{Failure, Outcome};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum PasswordCommand {
+    /// Check a new password (stdin) against the single-factor policy: exit 0 acceptable,
+    /// 1 rejected (the reason on stderr).
+    Check(CheckArgs),
+    /// Hash a password (stdin) with Argon2id; prints the PHC string.
+    Hash(HashArgs),
+    /// Verify a password (stdin) against a PHC string: exit 0 match, 1 no match.
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// A context word the password must not contain (service, clinic, user name, device
+    /// serial...); repeatable.
+    #[arg(long = "context", value_name = "WORD")]
+    context: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Preset {
+    /// m = 19 MiB, t = 2, p = 1 (OWASP minimum).
+    Server,
+    /// m = 46 MiB, t = 1, p = 1.
+    App,
+    /// m = 12 MiB, t = 3, p = 1 (caller-provided memory on devices).
+    Firmware,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct HashArgs {
+    /// Argon2id cost preset.
+    #[arg(long, value_enum, default_value = "server")]
+    preset: Preset,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// The stored PHC string (`$argon2id$v=19$m=..,t=..,p=..$salt$hash`).
+    #[arg(value_name = "PHC")]
+    phc: String,
+}
+
+pub fn password(cmd: PasswordCommand) -> Outcome {
+    match cmd {
+        PasswordCommand::Check(args) => check(args),
+        PasswordCommand::Hash(args) => hash(args),
+        PasswordCommand::Verify(args) => verify(args),
+    }
+}
+
+fn check(args: CheckArgs) -> Outcome {
+    let password = read_password()?;
+    let context: Vec<&str> = args.context.iter().map(String::as_str).collect();
+    match PasswordPolicy::SINGLE_FACTOR.check(&password, &context) {
+        Ok(()) => Ok(()),
+        Err(Error::Rejected(reason)) => Err(Failure::rejected(format!("rejected: {reason}"))),
+        Err(e) => Err(Failure::usage(e.to_string())),
+    }
+}
+
+fn hash(args: HashArgs) -> Outcome {
+    let password = read_password()?;
+    let params = match args.preset {
+        Preset::Server => HashParams::SERVER,
+        Preset::App => HashParams::APP,
+        Preset::Firmware => HashParams::FIRMWARE,
+    };
+    let hasher = PasswordHasher::new(params).map_err(|e| Failure::usage(e.to_string()))?;
+    let phc = hasher
+        .hash(&password, &mut UnwrapErr(SysRng))
+        .map_err(|e| Failure::usage(e.to_string()))?;
+    println!("{phc}");
+    Ok(())
+}
+
+fn verify(args: VerifyArgs) -> Outcome {
+    let password = read_password()?;
+    // Any preset's hashes (and libargon2's) verify; the ceilings are the server's.
+    let hasher = PasswordHasher::new(HashParams::FIRMWARE)
+        .and_then(|h| h.with_limits(VerifyLimits::SERVER))
+        .map_err(|e| Failure::usage(e.to_string()))?;
+    match hasher.verify(&password, args.phc.trim()) {
+        Ok(_) => Ok(()),
+        Err(Error::NotVerified) => Err(Failure::rejected("no match")),
+        Err(Error::MalformedHash) => Err(Failure::rejected("no match: not a PHC string of our profile")),
+        Err(Error::LimitExceeded) => {
+            Err(Failure::rejected("no match: the PHC string exceeds the cost ceilings"))
+        }
+        Err(e) => Err(Failure::usage(e.to_string())),
+    }
+}
+
+/// Reads stdin as the password, removing one trailing line ending.
+fn read_password() -> Result<Password, Failure> {
+    let mut raw = Zeroizing::new(crate::io::read_input(None)?);
+    if raw.ends_with(b"\n") {
+        raw.pop();
+        if raw.ends_with(b"\r") {
+            raw.pop();
+        }
+    }
+    Password::from_utf8_wiping(&mut raw).map_err(|e| match e {
+        Error::PasswordTooLong => Failure::usage("password too long"),
+        _ => Failure::usage("password is not valid UTF-8"),
+    })
+}

@@ -1,0 +1,161 @@
+//! Fuzz the throttle state machine: random attempts, successes, unlocks and clock jumps on
+//! several keys, run at once against the fixed-capacity store, the flash store (with power cuts)
+//! and an independent reference model. Outcomes must agree and the invariants hold.
+#![no_main]
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use libfuzzer_sys::fuzz_target;
+use medsec_credential::throttle::flash::{FlashError, RecordCodec, RECORD_LEN};
+use medsec_credential::throttle::{
+    self, FixedThrottleStore, FlashThrottleStore, RecordFlash, Schedule, ThrottleKey,
+    ThrottleRecord, ThrottleStore,
+};
+use medsec_credential::Error;
+
+struct Flash {
+    slots: Vec<[u8; RECORD_LEN]>,
+    fail_next_write: Rc<Cell<bool>>,
+}
+
+impl RecordFlash for Flash {
+    fn slot_count(&self) -> u32 {
+        self.slots.len() as u32
+    }
+    fn read_slot(&mut self, slot: u32, out: &mut [u8; RECORD_LEN]) -> Result<(), FlashError> {
+        *out = *self.slots.get(slot as usize).ok_or(FlashError)?;
+        Ok(())
+    }
+    fn write_slot(&mut self, slot: u32, data: &[u8; RECORD_LEN]) -> Result<(), FlashError> {
+        let s = self.slots.get_mut(slot as usize).ok_or(FlashError)?;
+        if self.fail_next_write.replace(false) {
+            // Torn: half of the new bytes over the old ones.
+            s[..RECORD_LEN / 2].copy_from_slice(&data[..RECORD_LEN / 2]);
+            return Err(FlashError);
+        }
+        *s = *data;
+        Ok(())
+    }
+}
+
+/// Independent model of the schedule (written from docs/credential-format.md).
+struct Model {
+    free: u32,
+    base: u64,
+    max: u64,
+    hard: Option<u32>,
+}
+
+impl Model {
+    fn delay(&self, failures: u32) -> u64 {
+        if failures <= self.free {
+            return 0;
+        }
+        let mut d = self.base;
+        for _ in 0..(failures - self.free - 1) {
+            d = d.saturating_mul(2);
+            if d >= self.max {
+                return self.max;
+            }
+        }
+        d.min(self.max)
+    }
+
+    fn begin(&self, rec: &mut ThrottleRecord, now: u64) -> Result<(), Error> {
+        if let Some(h) = self.hard {
+            if rec.failures >= h {
+                return Err(Error::LockedOut);
+            }
+        }
+        let d = self.delay(rec.failures);
+        if d > 0 {
+            let retry = if now < rec.last_failure_ms {
+                now.saturating_add(d)
+            } else {
+                rec.last_failure_ms.saturating_add(d)
+            };
+            if now < retry {
+                return Err(Error::Throttled { retry_at_ms: retry });
+            }
+        }
+        rec.failures += 1;
+        rec.last_failure_ms = now;
+        Ok(())
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let [free, base, maxd, hard, rest @ ..] = data else {
+        return;
+    };
+    let free = u32::from(*free % 12);
+    let base = u64::from(*base).max(1) * 100;
+    let max = base * (u64::from(*maxd % 64) + 1);
+    let hard = (*hard % 2 == 0).then_some((free + 1 + u32::from(*hard % 20)).min(100));
+    let Ok(schedule) = Schedule::new(free, base, max, hard, None) else {
+        return;
+    };
+    let model = Model { free, base, max, hard };
+    let fixed = FixedThrottleStore::<64>::new(0);
+    let fail_next_write = Rc::new(Cell::new(false));
+    let flash = FlashThrottleStore::new(
+        Flash {
+            slots: vec![[0xFF; RECORD_LEN]; 16],
+            fail_next_write: fail_next_write.clone(),
+        },
+        RecordCodec::new([7; 32]),
+        0,
+    )
+    .expect("flash store");
+    let keys: Vec<ThrottleKey> = (0u8..6).map(|i| ThrottleKey::from_bytes([i; 16])).collect();
+    let mut records = vec![ThrottleRecord::CLEAR; keys.len()];
+    let mut now: u64 = 1_000_000;
+
+    for chunk in rest.chunks_exact(3) {
+        let (op, k, dt) = (chunk[0], usize::from(chunk[1]) % keys.len(), chunk[2]);
+        let key = &keys[k];
+        match op % 8 {
+            // Clock jumps, forwards and (rarely) backwards.
+            0 => now = now.saturating_sub(u64::from(dt) * 1_000),
+            1 | 2 => now = now.saturating_add(u64::from(dt) * 997),
+            3 => now = now.saturating_add(u64::from(dt) * max / 16),
+            // Success: clear.
+            4 => {
+                throttle::clear(&fixed, key).expect("fixed clear");
+                throttle::clear(&flash, key).expect("flash clear");
+                records[k] = ThrottleRecord::CLEAR;
+            }
+            // A torn write on the flash: the attempt fails closed, the record is old or new.
+            5 => {
+                fail_next_write.set(true);
+                let before = flash.load(key).expect("load");
+                let r = throttle::begin(&flash, key, &schedule, now);
+                // A refused attempt writes nothing, so the fault may still be armed: disarm it.
+                fail_next_write.set(false);
+                let after = flash.load(key).expect("load");
+                assert!(r.is_err());
+                assert_eq!(after, before, "a torn write must leave the old record");
+            }
+            // Attempts.
+            _ => {
+                let expected = model.begin(&mut records[k], now);
+                let got_fixed = throttle::begin(&fixed, key, &schedule, now).map(|_| ());
+                let got_flash = throttle::begin(&flash, key, &schedule, now).map(|_| ());
+                assert_eq!(got_fixed, expected);
+                assert_eq!(got_flash, expected);
+                if let Err(Error::Throttled { retry_at_ms }) = expected {
+                    assert!(retry_at_ms > now && retry_at_ms - now <= max);
+                }
+            }
+        }
+        assert_eq!(flash.load(key).expect("load"), records[k]);
+        for (i, key) in keys.iter().enumerate() {
+            let f = fixed.load(key).expect("load");
+            assert_eq!(f, records[i]);
+            if let Some(h) = hard {
+                assert!(f.failures <= h);
+            }
+        }
+    }
+});
