@@ -41,6 +41,11 @@ impl<'a> Reader<'a> {
         self.rest.len()
     }
 
+    /// The unread bytes.
+    pub(crate) fn remaining(&self) -> &'a [u8] {
+        self.rest
+    }
+
     /// The next byte without consuming it.
     pub(crate) fn peek(&self) -> Option<u8> {
         self.rest.first().copied()

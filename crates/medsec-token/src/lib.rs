@@ -26,7 +26,8 @@ pub use keys::{KeyId, KeyLookup, KeySet, MacKey, SigningKey, VerificationKey, Ve
 #[cfg(feature = "alloc")]
 pub use revocation::RevocationList;
 pub use revocation::{
-    FixedRevocationList, NoRevocation, RevocationCheck, RevocationEpoch, RevokedToken,
+    FixedRevocationList, NoRevocation, RevocationCheck, RevocationEpoch, RevocationUpdate,
+    RevokedToken,
 };
 pub use scope::{Action, Actions, PolicyTable, Resource, Role, Scope, ScopeSet};
 pub use token::{

@@ -14,7 +14,11 @@
 //! (firmware); [`RevocationList`] (feature `alloc`) grows and tracks per-subject epochs
 //! (backends, session stores). Epochs only ever move forward.
 
+use crate::keys::KeyLookup;
 use crate::{Error, Result, TokenId};
+
+mod update;
+pub use update::{RevocationUpdate, MAX_UPDATE_IDS};
 
 /// A revocation epoch in the issuer's Unix seconds: tokens issued (`iat`) before it are dead.
 ///
@@ -111,6 +115,7 @@ pub struct RevokedToken {
 pub struct FixedRevocationList<const N: usize> {
     entries: [Option<RevokedToken>; N],
     epoch: RevocationEpoch,
+    sequence: u64,
 }
 
 impl<const N: usize> Default for FixedRevocationList<N> {
@@ -125,7 +130,43 @@ impl<const N: usize> FixedRevocationList<N> {
         Self {
             entries: [None; N],
             epoch: RevocationEpoch::ZERO,
+            sequence: 0,
         }
+    }
+
+    /// Verifies a signed [`RevocationUpdate`] (issuer key from `keys`, issuer in `issuers`,
+    /// addressed to `audience`) and applies it: raises the epoch and lists its token ids.
+    /// Returns how many ids it carried. Prune expired entries first to make room.
+    ///
+    /// # Errors
+    /// [`Error::Rejected`] when the update does not verify or its sequence number is not
+    /// above the last one applied (a replay); [`Error::CapacityExceeded`] when its ids do not
+    /// fit: the epoch is raised anyway, the sequence is not advanced, so the same update can
+    /// be applied again after pruning.
+    pub fn apply_update<K: KeyLookup + ?Sized>(
+        &mut self,
+        update: &[u8],
+        keys: &K,
+        issuers: &[&str],
+        audience: &str,
+    ) -> Result<usize> {
+        let u = update::verify_update(update, keys, issuers, audience)?;
+        if u.sequence <= self.sequence {
+            return Err(Error::Rejected);
+        }
+        self.raise_epoch(u.epoch);
+        let mut n = 0usize;
+        for r in u.revoked() {
+            self.revoke(r.id, r.expires_at)?;
+            n = n.saturating_add(1);
+        }
+        self.sequence = u.sequence;
+        Ok(n)
+    }
+
+    /// The sequence number of the last update applied (0: none).
+    pub fn sequence(&self) -> u64 {
+        self.sequence
     }
 
     /// Lists a token id as revoked until `expires_at` (Unix seconds, the token's `exp`).
@@ -213,12 +254,45 @@ mod growable {
         revoked: BTreeMap<TokenId, u64>,
         subjects: BTreeMap<String, RevocationEpoch>,
         epoch: RevocationEpoch,
+        sequence: u64,
     }
 
     impl RevocationList {
         /// An empty list at epoch zero.
         pub fn new() -> Self {
             Self::default()
+        }
+
+        /// Verifies and applies a signed [`RevocationUpdate`](super::RevocationUpdate), as
+        /// [`FixedRevocationList::apply_update`](super::FixedRevocationList::apply_update)
+        /// does. Returns how many ids it carried.
+        ///
+        /// # Errors
+        /// [`Error::Rejected`](crate::Error::Rejected) when it does not verify or is a replay.
+        pub fn apply_update<K: crate::KeyLookup + ?Sized>(
+            &mut self,
+            update: &[u8],
+            keys: &K,
+            issuers: &[&str],
+            audience: &str,
+        ) -> crate::Result<usize> {
+            let u = super::update::verify_update(update, keys, issuers, audience)?;
+            if u.sequence <= self.sequence {
+                return Err(crate::Error::Rejected);
+            }
+            self.raise_epoch(u.epoch);
+            let mut n = 0usize;
+            for r in u.revoked() {
+                self.revoke(r.id, r.expires_at);
+                n = n.saturating_add(1);
+            }
+            self.sequence = u.sequence;
+            Ok(n)
+        }
+
+        /// The sequence number of the last update applied (0: none).
+        pub fn sequence(&self) -> u64 {
+            self.sequence
         }
 
         /// Lists a token id as revoked until `expires_at` (Unix seconds, the token's `exp`).
@@ -298,7 +372,7 @@ mod growable {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, reason = "tests")]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
     use super::*;
 
     fn id(b: u8) -> TokenId {
@@ -335,6 +409,84 @@ mod tests {
         assert_eq!(l.epoch().unix_seconds(), 50);
         assert!(l.is_dead(&id(9), "s", 49));
         assert!(!l.is_dead(&id(9), "s", 50));
+    }
+
+    #[test]
+    fn signed_updates_apply_once_and_only_from_the_issuer() {
+        let sk = crate::SigningKey::from_seed(&[8; 32], None);
+        let mut keys = crate::KeySet::<1>::new();
+        keys.insert(sk.verifying_key()).unwrap();
+        let ids = [
+            RevokedToken {
+                id: id(1),
+                expires_at: 500,
+            },
+            RevokedToken {
+                id: id(2),
+                expires_at: 600,
+            },
+        ];
+        let update = RevocationUpdate {
+            issuer: "clinic.example",
+            audience: "pump-1",
+            issued_at: 100,
+            sequence: 7,
+            epoch: RevocationEpoch::from_unix_seconds(90),
+            revoked: &ids,
+        };
+        let mut buf = [0u8; 512];
+        let n = update.sign(&sk, &mut buf).unwrap();
+        let bytes = &buf[..n];
+        let iss = ["clinic.example"];
+        let mut list = FixedRevocationList::<4>::new();
+        // Wrong audience, wrong issuer, tampered: refused, nothing applied.
+        assert_eq!(
+            list.apply_update(bytes, &keys, &iss, "pump-2"),
+            Err(Error::Rejected)
+        );
+        assert_eq!(
+            list.apply_update(bytes, &keys, &["x"], "pump-1"),
+            Err(Error::Rejected)
+        );
+        let mut bad = [0u8; 512];
+        bad[..n].copy_from_slice(bytes);
+        bad[n / 2] ^= 1;
+        assert_eq!(
+            list.apply_update(&bad[..n], &keys, &iss, "pump-1"),
+            Err(Error::Rejected)
+        );
+        assert!(list.is_empty() && list.epoch() == RevocationEpoch::ZERO);
+        // Applied once; a replay is refused.
+        assert_eq!(list.apply_update(bytes, &keys, &iss, "pump-1"), Ok(2));
+        assert!(list.is_revoked(&id(1)) && list.is_revoked(&id(2)));
+        assert_eq!(list.epoch().unix_seconds(), 90);
+        assert_eq!(list.sequence(), 7);
+        assert_eq!(
+            list.apply_update(bytes, &keys, &iss, "pump-1"),
+            Err(Error::Rejected)
+        );
+        // An update is not a token, and a token is not an update.
+        let ex = crate::Expectations::new(&iss, "pump-1");
+        let as_token = crate::UnverifiedToken::parse(bytes)
+            .and_then(|t| t.verify(&keys, &crate::FixedClock::at(100), &ex));
+        assert!(as_token.is_err());
+        // Too many ids for the list: epoch raised, sequence not advanced.
+        let mut tiny = FixedRevocationList::<1>::new();
+        assert_eq!(
+            tiny.apply_update(bytes, &keys, &iss, "pump-1"),
+            Err(Error::CapacityExceeded)
+        );
+        assert_eq!(tiny.sequence(), 0);
+        assert_eq!(tiny.epoch().unix_seconds(), 90);
+        #[cfg(feature = "alloc")]
+        {
+            let mut grow = RevocationList::new();
+            assert_eq!(grow.apply_update(bytes, &keys, &iss, "pump-1"), Ok(2));
+            assert_eq!(
+                grow.apply_update(bytes, &keys, &iss, "pump-1"),
+                Err(Error::Rejected)
+            );
+        }
     }
 
     #[cfg(feature = "alloc")]

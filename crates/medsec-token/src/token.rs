@@ -32,13 +32,13 @@ pub const TAG_COSE_MAC0: u64 = 17;
 /// CBOR tag for CWT (RFC 8392 §6), accepted (not required) in front of the COSE tag.
 pub const TAG_CWT: u64 = 61;
 
-const SIGNATURE_LEN: usize = 64;
+pub(crate) const SIGNATURE_LEN: usize = 64;
 const MAC_LEN: usize = 32;
 /// Longest protected header: `{1: alg, 4: kid}` with a 16-byte kid is 21 bytes.
 const MAX_PROTECTED_LEN: usize = 32;
 /// Sig_structure = [ "Signature1", protected, h'', payload ]: the array head, the context
 /// string, and at most three bstr heads beyond the token's own bytes.
-const MAX_TBS_LEN: usize = MAX_TOKEN_LEN + 32;
+pub(crate) const MAX_TBS_LEN: usize = MAX_TOKEN_LEN + 32;
 
 /// Which COSE structure carries the token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -287,7 +287,7 @@ impl<'a> UnverifiedToken<'a> {
 }
 
 /// Protected header: exactly `{1: alg, 4: kid}` (either order), nothing else.
-fn parse_protected(bytes: &[u8]) -> Parse<(i64, &[u8])> {
+pub(crate) fn parse_protected(bytes: &[u8]) -> Parse<(i64, &[u8])> {
     if bytes.len() > MAX_PROTECTED_LEN {
         return Err(Malformed);
     }
@@ -314,7 +314,7 @@ fn parse_protected(bytes: &[u8]) -> Parse<(i64, &[u8])> {
 }
 
 /// Writes `[context, protected, h'', payload]` (RFC 9052 §4.4 / §6.3) into `out`.
-fn to_be_signed(
+pub(crate) fn to_be_signed(
     context: &[u8],
     protected: &[u8],
     payload: &[u8],
@@ -508,7 +508,7 @@ impl<'a> VerifiedToken<'a> {
     }
 }
 
-fn write_protected(
+pub(crate) fn write_protected(
     alg: i64,
     kid: &[u8],
     out: &mut [u8],
