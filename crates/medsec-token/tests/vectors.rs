@@ -27,8 +27,9 @@ use coset::{
 use ed25519_dalek::Signer;
 use medsec_token::{
     Actions, ClaimsBuilder, Expectations, FixedClock, FixedFirstSight, FixedRevocationList, KeyId,
-    KeySet, MacKey, PolicyTable, ProofKey, Resource, RevocationEpoch, Role, Scope, ScopeSet,
-    SigningKey, TokenId, UnverifiedToken, VerifyingKey,
+    KeySet, MacKey, PolicyTable, ProofKey, Resource, RevocationCheck as _, RevocationEpoch,
+    RevocationUpdate, RevokedToken, Role, Scope, ScopeSet, SigningKey, TokenId, UnverifiedToken,
+    VerifyingKey,
 };
 use serde_json::{json, Value};
 
@@ -639,7 +640,49 @@ fn vectors_json() -> Value {
             },
         },
         "vectors": vectors,
+        "revocation_updates": revocation_updates(),
     })
+}
+
+/// Signed revocation updates (profile §6.1): one valid, one tampered.
+fn revocation_updates() -> Value {
+    let ids = [
+        RevokedToken {
+            id: cti(1),
+            expires_at: T0 + 3600,
+        },
+        RevokedToken {
+            id: cti(3),
+            expires_at: T0 + 8 * 3600,
+        },
+    ];
+    let update = RevocationUpdate {
+        issuer: ISS,
+        audience: AUD,
+        issued_at: T0 + 120,
+        sequence: 42,
+        epoch: RevocationEpoch::from_unix_seconds(T0 - 86_400),
+        revoked: &ids,
+    };
+    let mut buf = [0u8; 1024];
+    let n = update.sign(&signing_key(), &mut buf).unwrap();
+    let good = buf[..n].to_vec();
+    let mut bad = good.clone();
+    let last = bad.len() - 1;
+    bad[last] ^= 0x80;
+    let content = json!({
+        "sequence": 42,
+        "epoch": T0 - 86_400,
+        "revoked": ids.iter().map(|r| json!([r.id.to_string(), r.expires_at])).collect::<Vec<_>>(),
+    });
+    json!([
+        { "name": "update-valid", "update": hex::encode(&good), "verify": {"issuers": [ISS], "audience": AUD},
+          "result": "valid", "content": content },
+        { "name": "update-wrong-audience", "update": hex::encode(&good), "verify": {"issuers": [ISS], "audience": "pump-SN000001"},
+          "result": "rejected" },
+        { "name": "update-bad-signature", "update": hex::encode(&bad), "verify": {"issuers": [ISS], "audience": AUD},
+          "result": "rejected" },
+    ])
 }
 
 /// Verifies one vector as described by its JSON; returns the claims JSON or `None`.
@@ -732,6 +775,45 @@ fn vectors_verify() {
     keys.insert(public).unwrap();
     keys.insert(MacKey::new(KeyId::from_slice(&mac_kid).unwrap(), &mac))
         .unwrap();
+    for u in file["revocation_updates"].as_array().unwrap() {
+        let bytes = hex::decode(u["update"].as_str().unwrap()).unwrap();
+        let issuers: Vec<&str> = u["verify"]["issuers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        let mut list = FixedRevocationList::<4>::new();
+        let r = list.apply_update(
+            &bytes,
+            &keys,
+            &issuers,
+            u["verify"]["audience"].as_str().unwrap(),
+        );
+        if u["result"] == "valid" {
+            let c = &u["content"];
+            let ids = c["revoked"].as_array().unwrap();
+            assert_eq!(r, Ok(ids.len()), "{}", u["name"]);
+            assert_eq!(list.sequence(), c["sequence"].as_u64().unwrap());
+            assert_eq!(list.epoch().unix_seconds(), c["epoch"].as_u64().unwrap());
+            for id in ids {
+                let id =
+                    TokenId::from_slice(&hex::decode(id[0].as_str().unwrap()).unwrap()).unwrap();
+                assert!(medsec_token::RevocationCheck::is_revoked(&list, &id));
+            }
+            // Replaying it is refused.
+            assert!(list
+                .apply_update(
+                    &bytes,
+                    &keys,
+                    &issuers,
+                    u["verify"]["audience"].as_str().unwrap()
+                )
+                .is_err());
+        } else {
+            assert!(r.is_err(), "{}", u["name"]);
+        }
+    }
     let vectors = file["vectors"].as_array().unwrap();
     assert!(vectors.len() >= 30);
     for v in vectors {
