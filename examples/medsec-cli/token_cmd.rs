@@ -146,8 +146,12 @@ fn mint(a: MintArgs) -> Outcome {
     let bytes = zeroize::Zeroizing::new(
         std::fs::read(&a.key).map_err(|e| Failure::usage(format!("{}: {e}", a.key.display())))?,
     );
-    let key = SigningKey::from_cose_key(&bytes)
-        .map_err(|_| Failure::usage(format!("{}: not a COSE_Key Ed25519 private key", a.key.display())))?;
+    let key = SigningKey::from_cose_key(&bytes).map_err(|_| {
+        Failure::usage(format!(
+            "{}: not a COSE_Key Ed25519 private key",
+            a.key.display()
+        ))
+    })?;
     let role = Role::from_name(&a.role).map_err(|_| {
         Failure::usage(format!(
             "unknown role {:?} (patient, caregiver, clinician, technician, admin)",
@@ -184,9 +188,11 @@ fn mint(a: MintArgs) -> Outcome {
         }
         builder = builder.scopes(set);
     }
-    let claims = builder
-        .build(&mut rng())
-        .map_err(|e| Failure::usage(format!("cannot mint: {e} (check texts are 1-128 bytes and ttl is 1 s to 1 year)")))?;
+    let claims = builder.build(&mut rng()).map_err(|e| {
+        Failure::usage(format!(
+            "cannot mint: {e} (check texts are 1-128 bytes and ttl is 1 s to 1 year)"
+        ))
+    })?;
     let token = key
         .mint_vec(&claims)
         .map_err(|e| Failure::usage(format!("cannot mint: {e}")))?;
@@ -224,8 +230,9 @@ fn verify(a: VerifyArgs) -> Outcome {
     let verified = match a.now {
         Some(now) => UnverifiedToken::parse(&token)
             .and_then(|t| t.verify(&key, &FixedClock::at(now), &expectations)),
-        None => UnverifiedToken::parse(&token)
-            .and_then(|t| t.verify(&key, &SystemClock, &expectations)),
+        None => {
+            UnverifiedToken::parse(&token).and_then(|t| t.verify(&key, &SystemClock, &expectations))
+        }
     }
     .map_err(|e| Failure::rejected(e.to_string()))?;
     let text = serde_json::to_string_pretty(&claims_json(&verified))
