@@ -1,0 +1,104 @@
+//! The `medsec-cli password` contract from issue 3: `check [--context WORD]...`,
+//! `hash [--preset server|app|firmware]`, `verify PHC`; the password always on stdin; exit 0 ok,
+//! 1 rejected / no match, 2 usage or I/O.
+//!
+//! Runs the example binary that `cargo test` builds beside the test executables.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "tests"
+)]
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+fn cli() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?.parent()?;
+    let bin = dir.join("examples").join("medsec-cli");
+    if bin.exists() {
+        Some(bin)
+    } else {
+        eprintln!(
+            "\n!!!!!!!! SKIPPED: medsec-cli example binary not built at {} !!!!!!!!\n",
+            bin.display()
+        );
+        None
+    }
+}
+
+fn run(bin: &PathBuf, args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(bin)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn check_contract() {
+    let Some(bin) = cli() else { return };
+    let ok = run(&bin, &["password", "check"], b"violet kettle under the stairs\n");
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+    // Too short for the single-factor policy: exit 1, typed reason on stderr.
+    let short = run(&bin, &["password", "check"], b"hunter2\n");
+    assert_eq!(short.status.code(), Some(1));
+    assert!(stderr(&short).contains("too short"), "{}", stderr(&short));
+    let common = run(&bin, &["password", "check"], b"1qaz2wsx3edc4rfv");
+    assert_eq!(common.status.code(), Some(1));
+    assert!(stderr(&common).contains("common"));
+    let ctx = run(
+        &bin,
+        &["password", "check", "--context", "St. Mary Clinic", "--context", "alice"],
+        b"welcome to st mary clinic\r\n",
+    );
+    assert_eq!(ctx.status.code(), Some(1));
+    assert!(stderr(&ctx).contains("word tied to"));
+    // The password never appears in the output.
+    assert!(!stderr(&ctx).contains("welcome"));
+    let not_utf8 = run(&bin, &["password", "check"], &[0xff, 0xfe, 0x00]);
+    assert_eq!(not_utf8.status.code(), Some(2));
+}
+
+#[test]
+fn hash_and_verify_contract() {
+    let Some(bin) = cli() else { return };
+    for (preset, prefix) in [
+        (None, "$argon2id$v=19$m=19456,t=2,p=1$"),
+        (Some("server"), "$argon2id$v=19$m=19456,t=2,p=1$"),
+        (Some("app"), "$argon2id$v=19$m=47104,t=1,p=1$"),
+        (Some("firmware"), "$argon2id$v=19$m=12288,t=3,p=1$"),
+    ] {
+        let mut args = vec!["password", "hash"];
+        if let Some(p) = preset {
+            args.extend(["--preset", p]);
+        }
+        let out = run(&bin, &args, b"violet kettle under the stairs\n");
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let phc = String::from_utf8(out.stdout).unwrap();
+        assert!(phc.starts_with(prefix), "{phc}");
+        let phc = phc.trim_end();
+        let good = run(&bin, &["password", "verify", phc], b"violet kettle under the stairs\n");
+        assert_eq!(good.status.code(), Some(0), "{}", stderr(&good));
+        let bad = run(&bin, &["password", "verify", phc], b"violet kettle under the stair\n");
+        assert_eq!(bad.status.code(), Some(1));
+    }
+    // Malformed and over-limit PHC strings do not verify (exit 1), without hashing.
+    let over = "$argon2id$v=19$m=4294967295,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$\
+                AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+    assert_eq!(run(&bin, &["password", "verify", over], b"x").status.code(), Some(1));
+    assert_eq!(run(&bin, &["password", "verify", "nonsense"], b"x").status.code(), Some(1));
+    // Usage errors: exit 2.
+    assert_eq!(run(&bin, &["password", "hash", "--preset", "bogus"], b"x").status.code(), Some(2));
+    assert_eq!(run(&bin, &["password", "verify"], b"x").status.code(), Some(2));
+}
