@@ -14,6 +14,8 @@ medsec-envelope
 medsec-envelope alloc
 medsec-token
 medsec-token alloc
+medsec-session
+medsec-session alloc
 LIST
 echo "-- firmware example"
 cargo build --release --manifest-path examples/firmware/Cargo.toml --target "$target"
