@@ -17,6 +17,9 @@ fuzz build -O
 for target in $(fuzz list); do
   echo "-- fuzz $target for ${seconds}s"
   mkdir -p "corpus/$target"
-  fuzz run -O "$target" "corpus/$target" -- -max_total_time="$seconds" -rss_limit_mb=2048 2>&1 | tail -n 3
+  # Checked-in seeds (fuzz/seeds/TARGET) are read as a second corpus directory.
+  seeds=()
+  [ -d "seeds/$target" ] && seeds=("seeds/$target")
+  fuzz run -O "$target" "corpus/$target" "${seeds[@]}" -- -max_total_time="$seconds" -rss_limit_mb=2048 2>&1 | tail -n 3
   # a crash makes `fuzz run` exit non-zero, which fails this script (pipefail)
 done
