@@ -205,3 +205,109 @@ fn secrets_are_redacted_in_debug() {
         .unwrap();
     assert!(!format!("{c:?}").contains("Jane"));
 }
+
+/// A key-wrapping backend outside the process (here: a separate AES-256-GCM key with its own
+/// random nonce per wrap, as a KMS would hold it) plugs in through `KeyWrap`, with a body
+/// length of its own.
+struct ExternalKms {
+    id: KeyId,
+    key: [u8; 32],
+    nonce_source: std::sync::Mutex<u64>,
+}
+
+impl medsec_envelope::KeyWrap for ExternalKms {
+    fn wrapping_key_id(&self) -> medsec_envelope::Result<KeyId> {
+        Ok(self.id)
+    }
+    fn wrapped_len(&self) -> usize {
+        12 + 32 + 16
+    }
+    fn wrap(
+        &self,
+        request: &medsec_envelope::WrapRequest<'_>,
+        data_key: &medsec_envelope::DataKey,
+        out: &mut [u8],
+    ) -> medsec_envelope::Result<()> {
+        use aes_gcm::aead::{AeadInOut, KeyInit};
+        let mut counter = self.nonce_source.lock().unwrap();
+        *counter += 1;
+        let mut nonce = [0u8; 12];
+        nonce[4..].copy_from_slice(&counter.to_be_bytes());
+        let cipher = aes_gcm::Aes256Gcm::new(&self.key.into());
+        let (n, rest) = out.split_at_mut(12);
+        let (ct, tag_out) = rest.split_at_mut(32);
+        n.copy_from_slice(&nonce);
+        ct.copy_from_slice(data_key.expose_secret());
+        let tag = cipher
+            .encrypt_inout_detached(&nonce.into(), request.aad(), ct.into())
+            .map_err(|_| Error::KeyWrapBackend)?;
+        tag_out.copy_from_slice(&tag);
+        Ok(())
+    }
+    fn unwrap(
+        &self,
+        request: &medsec_envelope::UnwrapRequest<'_>,
+        key_id: &[u8],
+        wrapped: &[u8],
+    ) -> medsec_envelope::Result<Option<medsec_envelope::DataKey>> {
+        use aes_gcm::aead::{AeadInOut, KeyInit};
+        if self.id != *key_id {
+            return Ok(None);
+        }
+        if wrapped.len() != 60 {
+            return Err(Error::DidNotVerify);
+        }
+        let cipher = aes_gcm::Aes256Gcm::new(&self.key.into());
+        let nonce: [u8; 12] = wrapped[..12].try_into().unwrap();
+        let mut dk: [u8; 32] = wrapped[12..44].try_into().unwrap();
+        let tag: [u8; 16] = wrapped[44..].try_into().unwrap();
+        cipher
+            .decrypt_inout_detached(
+                &nonce.into(),
+                request.aad(),
+                (&mut dk[..]).into(),
+                &tag.into(),
+            )
+            .map_err(|_| Error::DidNotVerify)?;
+        Ok(Some(medsec_envelope::DataKey::from_bytes(dk)))
+    }
+}
+
+#[test]
+fn external_key_wrapping_backend_through_the_seam() {
+    let mut rng = ChaCha20Rng::from_seed([6; 32]);
+    let kms = ExternalKms {
+        id: KeyId::new(b"kms/patient-42").unwrap(),
+        key: [0x5a; 32],
+        nonce_source: std::sync::Mutex::new(0),
+    };
+    let sealed = Sealer::new()
+        .context(ctx())
+        .key_wrap(&kms)
+        .unwrap()
+        .seal(b"record", &mut rng)
+        .unwrap();
+    let view = medsec_envelope::HeaderView::parse(&sealed, &Default::default()).unwrap();
+    assert_eq!(view.recipients().next().unwrap().wrapped().len(), 60);
+    assert_eq!(
+        &Opener::new(&kms).context(ctx()).open(&sealed).unwrap()[..],
+        b"record"
+    );
+    // The wrap is bound to the context through the AAD the seam hands over.
+    let other = Context::new().with(ContextField::Patient, b"p-2").unwrap();
+    assert_eq!(
+        Opener::new(&kms).context(other).open(&sealed).err(),
+        Some(Error::DidNotVerify)
+    );
+    // Moving the KMS slot into another envelope fails (binding differs).
+    let second = Sealer::new()
+        .context(ctx())
+        .key_wrap(&kms)
+        .unwrap()
+        .seal(b"record", &mut rng)
+        .unwrap();
+    let hl = medsec_envelope::peek_header_len(&sealed).unwrap();
+    let mut spliced = second.clone();
+    spliced[hl - 32 - 60..hl - 32].copy_from_slice(&sealed[hl - 32 - 60..hl - 32]);
+    assert!(Opener::new(&kms).context(ctx()).open(&spliced).is_err());
+}
