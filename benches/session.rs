@@ -297,7 +297,7 @@ fn memory_child(side: &str, n: usize) {
     match side {
         "medsec" => {
             let (ours, ids) = ours_with(n);
-            let ids_bytes = (ids.capacity() * std::mem::size_of::<SessionId>()) as u64;
+            let ids_bytes = (ids.capacity() * size_of::<SessionId>()) as u64;
             let after = rss_bytes();
             println!("RSS {} {}", after - before - ids_bytes, ours.store().len());
         }
@@ -305,7 +305,7 @@ fn memory_child(side: &str, n: usize) {
             let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
             let before = rss_bytes().max(before);
             let (store, ids) = tower_with(&rt, n);
-            let ids_bytes = (ids.capacity() * std::mem::size_of::<Id>()) as u64;
+            let ids_bytes = (ids.capacity() * size_of::<Id>()) as u64;
             let after = rss_bytes();
             println!("RSS {} {}", after - before - ids_bytes, ids.len());
             drop(store);

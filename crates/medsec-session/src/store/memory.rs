@@ -1,4 +1,7 @@
-//! Sharded in-memory store with a memory bound and expiry sweeping.
+//! In-memory store with a memory bound and expiry sweeping, laid out for density: sessions
+//! live in a chunked slab (no doubling, no copying when it grows), an open-addressing index
+//! maps id hashes to slab slots (4 bytes per bucket), and each user's sessions form a list
+//! threaded through the slab (4 bytes per session) from a per-user head.
 
 use std::boxed::Box;
 use std::collections::HashMap;
@@ -7,6 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::vec::Vec;
 
+use hashbrown::HashTable;
 use zeroize::Zeroize;
 
 use super::{DataUpdate, SessionStore};
@@ -15,7 +19,11 @@ use crate::id::{IdHash, UserId};
 use crate::record::SessionMeta;
 use crate::{Error, Result};
 
-const SHARDS: usize = 16;
+/// Slots per slab chunk.
+const CHUNK: usize = 1024;
+const CHUNK_U32: u32 = 1024;
+/// End of a per-user list.
+const NIL: u32 = u32::MAX;
 
 /// Sealed data, wiped when the session ends or the data is replaced.
 struct SealedBlob(Box<[u8]>);
@@ -27,60 +35,200 @@ impl Drop for SealedBlob {
 }
 
 struct Entry {
+    key: IdHash,
     meta: SessionMeta,
     data: Option<SealedBlob>,
+    /// Next slot holding a session of a user with the same user-index hash.
+    next_of_user: u32,
 }
 
 /// The index key is already a SHA-256 output, uniformly distributed and not chosen by
-/// clients (they pick ids, not hashes), so its first 8 bytes are the hash.
-#[derive(Default, Clone, Copy)]
-struct IdHashHasher(u64);
+/// clients (they pick ids, not hashes), so its first 8 bytes serve as the table hash.
+fn table_hash(key: &IdHash) -> u64 {
+    let [a, b, c, d, e, f, g, h, ..] = *key.as_bytes();
+    u64::from_le_bytes([a, b, c, d, e, f, g, h])
+}
 
-impl Hasher for IdHashHasher {
+#[derive(Default, Clone, Copy)]
+struct U64Hasher(u64);
+
+impl Hasher for U64Hasher {
     fn finish(&self) -> u64 {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
-        if let Some(first) = bytes.first_chunk::<8>() {
-            self.0 ^= u64::from_le_bytes(*first);
-        } else {
-            for &b in bytes {
-                self.0 = self.0.rotate_left(8) ^ u64::from(b);
-            }
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
         }
     }
-    fn write_usize(&mut self, _len: usize) {}
-}
-
-#[derive(Default, Clone, Copy)]
-struct BuildIdHashHasher;
-
-impl BuildHasher for BuildIdHashHasher {
-    type Hasher = IdHashHasher;
-    fn build_hasher(&self) -> IdHashHasher {
-        IdHashHasher(0)
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
     }
 }
 
-/// Session keys of one user (one is by far the common case: no allocation for it).
-enum UserKeys {
-    One(IdHash),
-    Many(Vec<IdHash>),
+/// User keys are already randomly keyed SipHash outputs.
+#[derive(Default, Clone, Copy)]
+struct BuildU64Hasher;
+
+impl BuildHasher for BuildU64Hasher {
+    type Hasher = U64Hasher;
+    fn build_hasher(&self) -> U64Hasher {
+        U64Hasher(0)
+    }
 }
 
-type Shard = HashMap<IdHash, Entry, BuildIdHashHasher>;
+struct Inner {
+    chunks: Vec<Box<[Option<Entry>]>>,
+    free: Vec<u32>,
+    index: HashTable<u32>,
+    /// User-index hash -> first slot of that user's list.
+    users: HashMap<u64, u32, BuildU64Hasher>,
+}
+
+impl Inner {
+    fn slot(&self, i: u32) -> Option<&Entry> {
+        let i = i as usize;
+        self.chunks.get(i / CHUNK)?.get(i % CHUNK)?.as_ref()
+    }
+
+    fn slot_mut(&mut self, i: u32) -> Option<&mut Option<Entry>> {
+        let i = i as usize;
+        self.chunks.get_mut(i / CHUNK)?.get_mut(i % CHUNK)
+    }
+
+    fn find(&self, key: &IdHash) -> Option<u32> {
+        let chunks = &self.chunks;
+        self.index
+            .find(table_hash(key), |&i| {
+                let i = i as usize;
+                chunks
+                    .get(i / CHUNK)
+                    .and_then(|c| c.get(i % CHUNK))
+                    .and_then(Option::as_ref)
+                    .is_some_and(|e| e.key == *key)
+            })
+            .copied()
+    }
+
+    fn get(&self, key: &IdHash) -> Option<&Entry> {
+        self.find(key).and_then(|i| self.slot(i))
+    }
+
+    fn get_mut(&mut self, key: &IdHash) -> Option<&mut Entry> {
+        let i = self.find(key)?;
+        self.slot_mut(i)?.as_mut()
+    }
+
+    fn alloc_slot(&mut self) -> Result<u32> {
+        if let Some(i) = self.free.pop() {
+            return Ok(i);
+        }
+        let base = self
+            .chunks
+            .len()
+            .checked_mul(CHUNK)
+            .ok_or(Error::CapacityExhausted)?;
+        let base = u32::try_from(base).map_err(|_| Error::CapacityExhausted)?;
+        // Slot numbers stay below NIL.
+        if base.checked_add(CHUNK_U32).is_none_or(|end| end == NIL) {
+            return Err(Error::CapacityExhausted);
+        }
+        self.chunks.push((0..CHUNK).map(|_| None).collect());
+        // Hand out the new chunk's slots lowest first.
+        self.free
+            .extend((1..CHUNK_U32).rev().map(|o| base.saturating_add(o)));
+        Ok(base)
+    }
+
+    /// Inserts at a fresh slot and links it at the head of its user's list.
+    fn insert(
+        &mut self,
+        key: IdHash,
+        meta: SessionMeta,
+        data: Option<SealedBlob>,
+        ukey: u64,
+    ) -> Result<()> {
+        let i = self.alloc_slot()?;
+        let head = self.users.get(&ukey).copied().unwrap_or(NIL);
+        let slot = self.slot_mut(i).ok_or(Error::Unavailable)?;
+        *slot = Some(Entry {
+            key,
+            meta,
+            data,
+            next_of_user: head,
+        });
+        let chunks = &self.chunks;
+        self.index.insert_unique(table_hash(&key), i, |&j| {
+            let j = j as usize;
+            chunks
+                .get(j / CHUNK)
+                .and_then(|c| c.get(j % CHUNK))
+                .and_then(Option::as_ref)
+                .map_or(0, |e| table_hash(&e.key))
+        });
+        self.users.insert(ukey, i);
+        Ok(())
+    }
+
+    /// Removes the session in slot `i` (index, user list, slab) and returns it.
+    fn remove_slot(&mut self, i: u32, ukey: u64) -> Option<Entry> {
+        let entry = self.slot_mut(i)?.take()?;
+        if let Ok(found) = self.index.find_entry(table_hash(&entry.key), |&j| j == i) {
+            found.remove();
+        }
+        // Unlink from the user's list.
+        let next = entry.next_of_user;
+        match self.users.get(&ukey).copied() {
+            Some(head) if head == i => {
+                if next == NIL {
+                    self.users.remove(&ukey);
+                } else {
+                    self.users.insert(ukey, next);
+                }
+            }
+            Some(mut cur) => {
+                while cur != NIL {
+                    let Some(Some(e)) = self.slot_mut(cur) else {
+                        break;
+                    };
+                    if e.next_of_user == i {
+                        e.next_of_user = next;
+                        break;
+                    }
+                    cur = e.next_of_user;
+                }
+            }
+            None => {}
+        }
+        self.free.push(i);
+        Some(entry)
+    }
+
+    /// Slots of the sessions on `ukey`'s list.
+    fn user_slots(&self, ukey: u64) -> Vec<u32> {
+        let mut out = Vec::new();
+        let mut cur = self.users.get(&ukey).copied().unwrap_or(NIL);
+        while cur != NIL {
+            out.push(cur);
+            cur = self.slot(cur).map_or(NIL, |e| e.next_of_user);
+        }
+        out
+    }
+}
 
 /// In-memory sessions for one server process.
 ///
-/// - 16 shards, each behind its own mutex, keyed by the id hash.
-/// - A per-user index (keyed by a randomly keyed SipHash of the user id) for
-///   logout-everywhere and the concurrent-session cap.
-/// - A hard bound: at most `max_sessions` live entries; an insert beyond it fails with
+/// - Dense layout: a chunked slab of entries, an open-addressing index of 4-byte slot
+///   numbers keyed by the id hash, and per-user lists threaded through the slab (for
+///   logout-everywhere and the concurrent-session cap) under a randomly keyed SipHash of
+///   the user id.
+/// - A hard bound: at most `max_sessions` entries; an insert beyond it fails with
 ///   [`Error::CapacityExhausted`] (the manager sweeps expired sessions and retries once).
-/// - [`SessionStore::sweep`] drops expired sessions; sealed data is zeroized on removal.
+/// - [`SessionStore::sweep`] drops expired sessions chunk by chunk, releasing the lock
+///   between chunks; sealed data is zeroized on removal.
+/// - One mutex; critical sections are a hash probe and a copy of the metadata.
 pub struct MemoryStore {
-    shards: Box<[Mutex<Shard>]>,
-    users: Mutex<HashMap<u64, UserKeys, BuildIdHashHasher>>,
+    inner: Mutex<Inner>,
     user_hasher: RandomState,
     live: AtomicUsize,
     max_sessions: usize,
@@ -88,7 +236,7 @@ pub struct MemoryStore {
 
 impl MemoryStore {
     /// Default bound on live sessions.
-    pub const DEFAULT_MAX_SESSIONS: usize = 1 << 21;
+    pub const DEFAULT_MAX_SESSIONS: usize = 1 << 22;
 
     /// A store bounded at [`Self::DEFAULT_MAX_SESSIONS`].
     #[must_use]
@@ -99,20 +247,20 @@ impl MemoryStore {
     /// A store holding at most `max_sessions` sessions.
     #[must_use]
     pub fn with_max_sessions(max_sessions: usize) -> Self {
-        let shards = (0..SHARDS)
-            .map(|_| Mutex::new(HashMap::with_hasher(BuildIdHashHasher)))
-            .collect::<Vec<_>>()
-            .into_boxed_slice();
         Self {
-            shards,
-            users: Mutex::new(HashMap::with_hasher(BuildIdHashHasher)),
+            inner: Mutex::new(Inner {
+                chunks: Vec::new(),
+                free: Vec::new(),
+                index: HashTable::new(),
+                users: HashMap::with_hasher(BuildU64Hasher),
+            }),
             user_hasher: RandomState::new(),
             live: AtomicUsize::new(0),
             max_sessions,
         }
     }
 
-    /// Live (stored) sessions, expired-but-unswept included.
+    /// Stored sessions, expired-but-unswept included.
     #[must_use]
     pub fn len(&self) -> usize {
         self.live.load(Ordering::Relaxed)
@@ -124,64 +272,12 @@ impl MemoryStore {
         self.len() == 0
     }
 
-    fn shard_index(key: &IdHash) -> usize {
-        // The hash's last byte: independent of the first 8 bytes the map hashes on.
-        usize::from(key.as_bytes()[31]) % SHARDS
-    }
-
-    fn shard(&self, key: &IdHash) -> Result<MutexGuard<'_, Shard>> {
-        self.shards
-            .get(Self::shard_index(key))
-            .ok_or(Error::Unavailable)?
-            .lock()
-            .map_err(|_| Error::Unavailable)
-    }
-
-    fn users(&self) -> Result<MutexGuard<'_, HashMap<u64, UserKeys, BuildIdHashHasher>>> {
-        self.users.lock().map_err(|_| Error::Unavailable)
+    fn lock(&self) -> Result<MutexGuard<'_, Inner>> {
+        self.inner.lock().map_err(|_| Error::Unavailable)
     }
 
     fn user_key(&self, user: &UserId) -> u64 {
         self.user_hasher.hash_one(user)
-    }
-
-    fn index_add(users: &mut HashMap<u64, UserKeys, BuildIdHashHasher>, ukey: u64, key: IdHash) {
-        match users.get_mut(&ukey) {
-            None => {
-                users.insert(ukey, UserKeys::One(key));
-            }
-            Some(UserKeys::Many(v)) => v.push(key),
-            Some(slot @ UserKeys::One(_)) => {
-                if let UserKeys::One(first) = *slot {
-                    *slot = UserKeys::Many(std::vec![first, key]);
-                }
-            }
-        }
-    }
-
-    fn index_remove(
-        users: &mut HashMap<u64, UserKeys, BuildIdHashHasher>,
-        ukey: u64,
-        key: &IdHash,
-    ) {
-        let empty = match users.get_mut(&ukey) {
-            Some(UserKeys::One(k)) => k == key,
-            Some(UserKeys::Many(v)) => {
-                v.retain(|k| k != key);
-                if v.len() == 1 {
-                    if let Some(&only) = v.first() {
-                        users.insert(ukey, UserKeys::One(only));
-                    }
-                    false
-                } else {
-                    v.is_empty()
-                }
-            }
-            None => false,
-        };
-        if empty {
-            users.remove(&ukey);
-        }
     }
 }
 
@@ -206,35 +302,26 @@ fn blob(data: &[u8]) -> Option<SealedBlob> {
 
 impl SessionStore for MemoryStore {
     fn insert(&self, key: &IdHash, meta: &SessionMeta, data: &[u8]) -> Result<()> {
-        // Lock order everywhere: users, then shard. Holding `users` across the insert
-        // means logout-everywhere can never miss a session being created.
-        let mut users = self.users()?;
-        let mut shard = self.shard(key)?;
-        if shard.contains_key(key) {
+        let ukey = self.user_key(&meta.user);
+        let mut inner = self.lock()?;
+        if inner.find(key).is_some() {
             return Err(Error::Conflict);
         }
         if self.live.load(Ordering::Relaxed) >= self.max_sessions {
             return Err(Error::CapacityExhausted);
         }
-        shard.insert(
-            *key,
-            Entry {
-                meta: *meta,
-                data: blob(data),
-            },
-        );
+        inner.insert(*key, *meta, blob(data), ukey)?;
         self.live.fetch_add(1, Ordering::Relaxed);
-        Self::index_add(&mut users, self.user_key(&meta.user), *key);
         Ok(())
     }
 
     fn load(&self, key: &IdHash) -> Result<Option<SessionMeta>> {
-        Ok(self.shard(key)?.get(key).map(|e| e.meta))
+        Ok(self.lock()?.get(key).map(|e| e.meta))
     }
 
     fn read_data(&self, key: &IdHash, out: &mut [u8]) -> Result<()> {
-        let shard = self.shard(key)?;
-        let entry = shard.get(key).ok_or(Error::Rejected)?;
+        let inner = self.lock()?;
+        let entry = inner.get(key).ok_or(Error::Rejected)?;
         let data: &[u8] = entry.data.as_ref().map_or(&[], |b| &b.0);
         if data.len() != out.len() {
             return Err(Error::Conflict);
@@ -250,8 +337,8 @@ impl SessionStore for MemoryStore {
         meta: &SessionMeta,
         data: DataUpdate<'_>,
     ) -> Result<()> {
-        let mut shard = self.shard(key)?;
-        let entry = shard.get_mut(key).ok_or(Error::Conflict)?;
+        let mut inner = self.lock()?;
+        let entry = inner.get_mut(key).ok_or(Error::Conflict)?;
         if entry.meta.version != expected_version || entry.meta.user != meta.user {
             return Err(Error::Conflict);
         }
@@ -270,95 +357,51 @@ impl SessionStore for MemoryStore {
         meta: &SessionMeta,
         data: &[u8],
     ) -> Result<()> {
-        let mut users = self.users()?;
-        let (a, b) = (Self::shard_index(old), Self::shard_index(new));
         let ukey = self.user_key(&meta.user);
-        let check = |shard: &Shard| -> Result<()> {
-            match shard.get(old) {
-                Some(e) if e.meta.version == expected_version && e.meta.user == meta.user => Ok(()),
-                _ => Err(Error::Conflict),
-            }
-        };
-        if a == b {
-            let mut shard = self.shard(old)?;
-            check(&shard)?;
-            if shard.contains_key(new) {
-                return Err(Error::Conflict);
-            }
-            shard.remove(old);
-            shard.insert(
-                *new,
-                Entry {
-                    meta: *meta,
-                    data: blob(data),
-                },
-            );
-        } else {
-            // Two shards: lock in index order so concurrent rotations cannot deadlock.
-            let (first, second) = if a < b { (old, new) } else { (new, old) };
-            let mut g1 = self.shard(first)?;
-            let mut g2 = self.shard(second)?;
-            let (old_shard, new_shard) = if a < b {
-                (&mut g1, &mut g2)
-            } else {
-                (&mut g2, &mut g1)
-            };
-            check(old_shard)?;
-            if new_shard.contains_key(new) {
-                return Err(Error::Conflict);
-            }
-            old_shard.remove(old);
-            new_shard.insert(
-                *new,
-                Entry {
-                    meta: *meta,
-                    data: blob(data),
-                },
-            );
+        let mut inner = self.lock()?;
+        let i = inner.find(old).ok_or(Error::Conflict)?;
+        match inner.slot(i) {
+            Some(e) if e.meta.version == expected_version && e.meta.user == meta.user => {}
+            _ => return Err(Error::Conflict),
         }
-        Self::index_remove(&mut users, ukey, old);
-        Self::index_add(&mut users, ukey, *new);
+        if inner.find(new).is_some() {
+            return Err(Error::Conflict);
+        }
+        // One critical section: no moment where both or neither id is valid.
+        drop(inner.remove_slot(i, ukey));
+        inner.insert(*new, *meta, blob(data), ukey)?;
         Ok(())
     }
 
     fn remove(&self, key: &IdHash) -> Result<bool> {
-        let removed = self.shard(key)?.remove(key);
-        match removed {
-            Some(entry) => {
-                self.live.fetch_sub(1, Ordering::Relaxed);
-                let ukey = self.user_key(&entry.meta.user);
-                drop(entry);
-                Self::index_remove(&mut *self.users()?, ukey, key);
-                Ok(true)
-            }
-            None => Ok(false),
+        let mut inner = self.lock()?;
+        let Some(i) = inner.find(key) else {
+            return Ok(false);
+        };
+        let ukey = match inner.slot(i) {
+            Some(e) => self.user_key(&e.meta.user),
+            None => return Ok(false),
+        };
+        let removed = inner.remove_slot(i, ukey).is_some();
+        if removed {
+            self.live.fetch_sub(1, Ordering::Relaxed);
         }
+        Ok(removed)
     }
 
     fn remove_user(&self, user: &UserId) -> Result<usize> {
-        let mut users = self.users()?;
-        let keys = match users.remove(&self.user_key(user)) {
-            None => return Ok(0),
-            Some(UserKeys::One(k)) => std::vec![k],
-            Some(UserKeys::Many(v)) => v,
-        };
+        let ukey = self.user_key(user);
+        let mut inner = self.lock()?;
         let mut n = 0usize;
-        let mut keep = Vec::new();
-        for k in keys {
-            let mut shard = self.shard(&k)?;
-            // The index is keyed by a 64-bit hash: a colliding user's sessions stay.
-            if shard.get(&k).is_some_and(|e| e.meta.user == *user) {
-                shard.remove(&k);
-                self.live.fetch_sub(1, Ordering::Relaxed);
+        for i in inner.user_slots(ukey) {
+            // The user index is keyed by a 64-bit hash: a colliding user's sessions stay.
+            if inner.slot(i).is_some_and(|e| e.meta.user == *user)
+                && inner.remove_slot(i, ukey).is_some()
+            {
                 n = n.saturating_add(1);
-            } else if shard.contains_key(&k) {
-                keep.push(k);
             }
         }
-        let ukey = self.user_key(user);
-        for k in keep {
-            Self::index_add(&mut users, ukey, k);
-        }
+        self.live.fetch_sub(n, Ordering::Relaxed);
         Ok(n)
     }
 
@@ -367,45 +410,139 @@ impl SessionStore for MemoryStore {
         user: &UserId,
         f: &mut dyn FnMut(&IdHash, &SessionMeta),
     ) -> Result<()> {
-        let keys: Vec<IdHash> = match self.users()?.get(&self.user_key(user)) {
-            None => return Ok(()),
-            Some(UserKeys::One(k)) => std::vec![*k],
-            Some(UserKeys::Many(v)) => v.clone(),
+        let ukey = self.user_key(user);
+        let found: Vec<(IdHash, SessionMeta)> = {
+            let inner = self.lock()?;
+            inner
+                .user_slots(ukey)
+                .into_iter()
+                .filter_map(|i| inner.slot(i))
+                .filter(|e| e.meta.user == *user)
+                .map(|e| (e.key, e.meta))
+                .collect()
         };
-        for k in keys {
-            if let Some(e) = self.shard(&k)?.get(&k) {
-                if e.meta.user == *user {
-                    f(&k, &e.meta);
-                }
-            }
+        for (k, m) in &found {
+            f(k, m);
         }
         Ok(())
     }
 
     fn sweep(&self, now: Timestamp) -> Result<usize> {
         let mut total = 0usize;
-        for shard in &*self.shards {
-            let mut gone = Vec::new();
-            {
-                let mut shard = shard.lock().map_err(|_| Error::Unavailable)?;
-                shard.retain(|k, e| {
-                    let keep = e.meta.expires_at() > now;
-                    if !keep {
-                        gone.push((*k, e.meta.user));
-                    }
-                    keep
-                });
+        let mut chunk = 0usize;
+        loop {
+            // One chunk per lock acquisition, so requests are not stalled by a long sweep.
+            let mut inner = self.lock()?;
+            if chunk >= inner.chunks.len() {
+                break;
             }
-            if gone.is_empty() {
-                continue;
+            let base = chunk.saturating_mul(CHUNK);
+            let expired: Vec<(u32, u64)> = inner
+                .chunks
+                .get(chunk)
+                .into_iter()
+                .flat_map(|c| c.iter().enumerate())
+                .filter_map(|(o, e)| {
+                    let e = e.as_ref()?;
+                    let slot = u32::try_from(base.saturating_add(o)).ok()?;
+                    (e.meta.expires_at() <= now).then(|| (slot, self.user_key(&e.meta.user)))
+                })
+                .collect();
+            for (i, ukey) in expired {
+                if inner.remove_slot(i, ukey).is_some() {
+                    self.live.fetch_sub(1, Ordering::Relaxed);
+                    total = total.saturating_add(1);
+                }
             }
-            self.live.fetch_sub(gone.len(), Ordering::Relaxed);
-            total = total.saturating_add(gone.len());
-            let mut users = self.users()?;
-            for (k, user) in gone {
-                Self::index_remove(&mut users, self.user_key(&user), &k);
-            }
+            chunk = chunk.saturating_add(1);
         }
         Ok(total)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::arithmetic_side_effects,
+        clippy::cast_possible_truncation,
+        clippy::indexing_slicing,
+        reason = "test code"
+    )]
+    use super::*;
+    use crate::record::StoredState;
+    use medsec_token::Role;
+
+    fn meta(user: &str, t: u64) -> SessionMeta {
+        SessionMeta {
+            version: 1,
+            user: UserId::new(user).unwrap(),
+            role: Role::Patient,
+            state: StoredState::Established,
+            created_at: Timestamp::from_millis(t),
+            authenticated_at: Timestamp::from_millis(t),
+            last_seen: Timestamp::from_millis(t),
+            idle_timeout_ms: 1000,
+            absolute_deadline: Timestamp::from_millis(t + 10_000),
+            elevated_until: Timestamp::ZERO,
+            binding: None,
+            data_len: 0,
+        }
+    }
+
+    fn key(i: u32) -> IdHash {
+        let mut b = [0u8; 32];
+        b[..4].copy_from_slice(&i.to_le_bytes());
+        b[31] = 0xAA;
+        IdHash::from_bytes(b)
+    }
+
+    #[test]
+    fn slab_index_and_user_lists_stay_consistent() {
+        let s = MemoryStore::with_max_sessions(10_000);
+        // 3 users, interleaved, across several chunks.
+        for i in 0..3000u32 {
+            let u = ["a", "b", "c"][(i % 3) as usize];
+            s.insert(&key(i), &meta(u, u64::from(i)), &[]).unwrap();
+        }
+        assert_eq!(s.len(), 3000);
+        // Remove every 7th session individually.
+        for i in (0..3000u32).step_by(7) {
+            assert!(s.remove(&key(i)).unwrap());
+            assert!(!s.remove(&key(i)).unwrap());
+        }
+        let mut count_b = 0;
+        s.for_each_of_user(&UserId::new("b").unwrap(), &mut |_, m| {
+            assert_eq!(m.user.as_str(), "b");
+            count_b += 1;
+        })
+        .unwrap();
+        let expected_b = (0..3000u32).filter(|i| i % 3 == 1 && i % 7 != 0).count();
+        assert_eq!(count_b, expected_b);
+        assert_eq!(
+            s.remove_user(&UserId::new("b").unwrap()).unwrap(),
+            expected_b
+        );
+        // Freed slots are reused; lookups still find the right entries.
+        for i in 3000..3500u32 {
+            s.insert(&key(i), &meta("d", 0), &[]).unwrap();
+        }
+        for i in 0..3500u32 {
+            let present = s.load(&key(i)).unwrap().is_some();
+            let expected = if i >= 3000 {
+                true
+            } else {
+                i % 7 != 0 && i % 3 != 1
+            };
+            assert_eq!(present, expected, "slot {i}");
+        }
+        // Sweep: the "d" sessions (t = 0) expire at 1000; the others at t + 1000.
+        let gone = s.sweep(Timestamp::from_millis(1500)).unwrap();
+        let expected_gone = 500
+            + (0..3000u32)
+                .filter(|&i| i % 7 != 0 && i % 3 != 1 && u64::from(i) + 1000 <= 1500)
+                .count();
+        assert_eq!(gone, expected_gone);
+        assert_eq!(s.len(), 3500 - 3000 / 7 - 1 - expected_b - expected_gone);
     }
 }
