@@ -1,1 +1,296 @@
-fn main() {}
+//! Envelope benchmarks, side by side with the peers named in issue 2, in one criterion run.
+//!
+//! Groups (directory names under `target/criterion/`; `scripts/bench-ratios.py` reads them):
+//! - `seal-<suite>` / `open-<suite>` for `gcmsiv` and `gcm`, at 256 B, 4 KiB and 1 MiB:
+//!   - `envelope-rustcrypto`, `envelope-awslc`: [`Sealer::seal`] / [`Opener::open`] (the `Vec`
+//!     APIs) with one KEK recipient and a two-field context, under each provider;
+//!   - `envelope-<provider>-nowipe` (open only): the same open, with the returned
+//!     `Zeroizing<Vec>` dropped outside the timing, to show what wiping the plaintext costs;
+//!   - `raw-rustcrypto`, `raw-awslc`: the same provider's AEAD alone, key schedule prepared
+//!     once outside the loop, plaintext copied into a fresh `Vec` and encrypted (or ciphertext
+//!     copied and decrypted) with a 32-byte AAD like the envelope body's binding.
+//! - `pk-seal` at 256 B and 1 MiB: an envelope sealed to one HPKE [`RecipientPublicKey`]
+//!   (`envelope-hpke-rustcrypto`, `envelope-hpke-awslc`) against `age::encrypt` to one
+//!   `age::x25519::Recipient` (`age-x25519`).
+//!
+//! Envelopes draw their randomness from a seeded ChaCha20 RNG so the OS's RNG cost is not in
+//! the figures (age uses its own `OsRng` internally; that is the peer as shipped).
+//! Run: `cargo bench --bench envelope`, then `python3 scripts/bench-ratios.py`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation,
+    missing_docs,
+    reason = "benchmark harness: fixed inputs, a failure should stop the run"
+)]
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use aes_gcm::Aes256Gcm;
+use aes_gcm_siv::aead::{Aead, KeyInit, Payload};
+use aes_gcm_siv::Aes256GcmSiv;
+use aws_lc_rs::aead::{
+    Aad, Algorithm, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, AES_256_GCM_SIV,
+};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use medsec_envelope::provider::{AeadProvider, AwsLc, RustCrypto};
+use medsec_envelope::{
+    Context, ContextField, Kek, KeyId, Opener, RecipientSecretKey, Sealer, Suite,
+};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+
+const SIZES: [(usize, &str); 3] = [(256, "256B"), (4 * 1024, "4KiB"), (1024 * 1024, "1MiB")];
+const PK_SIZES: [(usize, &str); 2] = [(256, "256B"), (1024 * 1024, "1MiB")];
+const AAD: [u8; 32] = [0xA5; 32];
+const NONCE: [u8; 12] = [7; 12];
+
+fn configure() -> Criterion {
+    Criterion::default()
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(700))
+        .measurement_time(Duration::from_secs(2))
+}
+
+fn plaintext(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i % 251) as u8).collect()
+}
+
+fn context() -> Context<'static> {
+    Context::new()
+        .with(ContextField::Patient, b"p-7f3a9c")
+        .unwrap()
+        .with_stored(ContextField::RecordKind, b"cgm")
+        .unwrap()
+}
+
+/// The raw AEAD of one provider, key prepared once.
+trait RawAead {
+    fn seal(&self, plaintext: &[u8]) -> Vec<u8>;
+    fn open(&self, ciphertext: &[u8]) -> Vec<u8>;
+}
+
+struct RustCryptoRaw<C: Aead> {
+    cipher: C,
+    nonce: aes_gcm_siv::aead::Nonce<C>,
+}
+
+impl<C: Aead> RustCryptoRaw<C> {
+    fn new(cipher: C) -> Self {
+        let nonce = aes_gcm_siv::aead::Nonce::<C>::try_from(&NONCE[..]).unwrap();
+        Self { cipher, nonce }
+    }
+}
+
+impl<C: Aead> RawAead for RustCryptoRaw<C> {
+    fn seal(&self, plaintext: &[u8]) -> Vec<u8> {
+        let payload = Payload {
+            msg: plaintext,
+            aad: &AAD,
+        };
+        self.cipher.encrypt(&self.nonce, payload).unwrap()
+    }
+    fn open(&self, ciphertext: &[u8]) -> Vec<u8> {
+        let payload = Payload {
+            msg: ciphertext,
+            aad: &AAD,
+        };
+        self.cipher.decrypt(&self.nonce, payload).unwrap()
+    }
+}
+
+struct AwsLcRaw(LessSafeKey);
+
+impl AwsLcRaw {
+    fn new(algorithm: &'static Algorithm, key: &[u8; 32]) -> Self {
+        Self(LessSafeKey::new(UnboundKey::new(algorithm, key).unwrap()))
+    }
+}
+
+impl RawAead for AwsLcRaw {
+    fn seal(&self, plaintext: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(plaintext.len() + 16);
+        out.extend_from_slice(plaintext);
+        self.0
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(NONCE),
+                Aad::from(&AAD[..]),
+                &mut out,
+            )
+            .unwrap();
+        out
+    }
+    fn open(&self, ciphertext: &[u8]) -> Vec<u8> {
+        let mut buf = ciphertext.to_vec();
+        let len = self
+            .0
+            .open_in_place(
+                Nonce::assume_unique_for_key(NONCE),
+                Aad::from(&AAD[..]),
+                &mut buf,
+            )
+            .unwrap()
+            .len();
+        buf.truncate(len);
+        buf
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Seal,
+    Open,
+}
+
+type Group<'a> = criterion::BenchmarkGroup<'a, criterion::measurement::WallTime>;
+
+fn bench_envelope<P: AeadProvider>(
+    g: &mut Group<'_>,
+    op: Op,
+    name: &str,
+    provider: P,
+    suite: Suite,
+    (len, label): (usize, &str),
+) {
+    let mut rng = ChaCha20Rng::from_seed([1; 32]);
+    let kek = Kek::generate(&mut rng);
+    let ctx = context();
+    let sealer = Sealer::with_provider(provider)
+        .suite(suite)
+        .context(ctx)
+        .key_wrap(&kek)
+        .unwrap();
+    let opener = Opener::with_provider(provider, &kek).context(ctx);
+    let pt = plaintext(len);
+    let sealed = sealer.seal(&pt, &mut rng).unwrap();
+    assert_eq!(&opener.open(&sealed).unwrap()[..], &pt[..]);
+    let id = BenchmarkId::new(name, label);
+    match op {
+        Op::Seal => g.bench_with_input(id, &pt, |b, pt| {
+            b.iter(|| sealer.seal(black_box(pt), &mut rng).unwrap());
+        }),
+        Op::Open => {
+            g.bench_with_input(id, &sealed, |b, sealed| {
+                b.iter(|| opener.open(black_box(sealed)).unwrap());
+            });
+            // The same, but the returned `Zeroizing<Vec>` is dropped (and so wiped) outside the
+            // timing: isolates the cost of wiping the plaintext, which the raw AEAD never pays.
+            g.bench_with_input(
+                BenchmarkId::new(format!("{name}-nowipe"), label),
+                &sealed,
+                |b, sealed| {
+                    b.iter_with_large_drop(|| opener.open(black_box(sealed)).unwrap());
+                },
+            )
+        }
+    };
+}
+
+fn bench_raw(
+    g: &mut Group<'_>,
+    op: Op,
+    name: &str,
+    aead: &dyn RawAead,
+    (len, label): (usize, &str),
+) {
+    let pt = plaintext(len);
+    let ct = aead.seal(&pt);
+    assert_eq!(aead.open(&ct), pt);
+    let id = BenchmarkId::new(name, label);
+    match op {
+        Op::Seal => g.bench_with_input(id, &pt, |b, pt| b.iter(|| aead.seal(black_box(pt)))),
+        Op::Open => g.bench_with_input(id, &ct, |b, ct| b.iter(|| aead.open(black_box(ct)))),
+    };
+}
+
+fn symmetric(c: &mut Criterion) {
+    let key = [0x42u8; 32];
+    for (suite, suite_name) in [(Suite::Aes256GcmSiv, "gcmsiv"), (Suite::Aes256Gcm, "gcm")] {
+        let (rc_raw, aws_raw): (Box<dyn RawAead>, AwsLcRaw) = match suite {
+            Suite::Aes256GcmSiv => (
+                Box::new(RustCryptoRaw::new(Aes256GcmSiv::new(&key.into()))),
+                AwsLcRaw::new(&AES_256_GCM_SIV, &key),
+            ),
+            _ => (
+                Box::new(RustCryptoRaw::new(Aes256Gcm::new(&key.into()))),
+                AwsLcRaw::new(&AES_256_GCM, &key),
+            ),
+        };
+        for (op, op_name) in [(Op::Seal, "seal"), (Op::Open, "open")] {
+            let mut g = c.benchmark_group(format!("{op_name}-{suite_name}"));
+            for size in SIZES {
+                g.throughput(Throughput::Bytes(size.0 as u64));
+                bench_envelope(&mut g, op, "envelope-rustcrypto", RustCrypto, suite, size);
+                bench_raw(&mut g, op, "raw-rustcrypto", &*rc_raw, size);
+                bench_envelope(&mut g, op, "envelope-awslc", AwsLc, suite, size);
+                bench_raw(&mut g, op, "raw-awslc", &aws_raw, size);
+            }
+            g.finish();
+        }
+    }
+}
+
+fn public_key(c: &mut Criterion) {
+    let mut rng = ChaCha20Rng::from_seed([2; 32]);
+    let sk = RecipientSecretKey::generate(KeyId::new(b"backend-2026").unwrap(), &mut rng);
+    let pk = sk.public_key();
+    let ctx = context();
+    let rc = Sealer::with_provider(RustCrypto)
+        .context(ctx)
+        .recipient(&pk)
+        .unwrap();
+    let aws = Sealer::with_provider(AwsLc)
+        .context(ctx)
+        .recipient(&pk)
+        .unwrap();
+    let age_identity = age::x25519::Identity::generate();
+    let age_recipient = age_identity.to_public();
+
+    let mut g = c.benchmark_group("pk-seal");
+    for (len, label) in PK_SIZES {
+        g.throughput(Throughput::Bytes(len as u64));
+        let pt = plaintext(len);
+        // Every contender's output opens (checked once, outside the timings).
+        let sealed = rc.seal(&pt, &mut rng).unwrap();
+        assert_eq!(
+            &Opener::new(&sk).context(ctx).open(&sealed).unwrap()[..],
+            &pt[..]
+        );
+        let sealed = aws.seal(&pt, &mut rng).unwrap();
+        assert_eq!(
+            &Opener::new(&sk).context(ctx).open(&sealed).unwrap()[..],
+            &pt[..]
+        );
+        let aged = age::encrypt(&age_recipient, &pt).unwrap();
+        assert_eq!(age::decrypt(&age_identity, &aged).unwrap(), pt);
+
+        g.bench_with_input(
+            BenchmarkId::new("envelope-hpke-rustcrypto", label),
+            &pt,
+            |b, pt| {
+                b.iter(|| rc.seal(black_box(pt), &mut rng).unwrap());
+            },
+        );
+        g.bench_with_input(
+            BenchmarkId::new("envelope-hpke-awslc", label),
+            &pt,
+            |b, pt| {
+                b.iter(|| aws.seal(black_box(pt), &mut rng).unwrap());
+            },
+        );
+        g.bench_with_input(BenchmarkId::new("age-x25519", label), &pt, |b, pt| {
+            b.iter(|| age::encrypt(&age_recipient, black_box(pt)).unwrap());
+        });
+    }
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = configure();
+    targets = symmetric, public_key
+}
+criterion_main!(benches);
