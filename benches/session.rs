@@ -173,15 +173,16 @@ fn in_memory(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("session-memory/rotate");
     let mut k = 0usize;
+    let mut rotate_rng = self::rng();
     g.bench_function("medsec", |b| {
         b.iter_batched(
             || {
                 k += 1;
                 let s = ours.login(&mut rng, &user(n + k), Role::Patient, None, None).unwrap();
                 let id = SessionId::from_bytes(*s.id().as_bytes());
-                (ours.resume(&id, None).unwrap(), rng.clone())
+                ours.resume(&id, None).unwrap()
             },
-            |(s, mut r)| black_box(ours.rotate(&mut r, s).unwrap()),
+            |s| black_box(ours.rotate(&mut rotate_rng, s).unwrap()),
             BatchSize::SmallInput,
         )
     });

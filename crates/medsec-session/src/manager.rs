@@ -16,10 +16,6 @@ use crate::store::{DataUpdate, SessionStore};
 use crate::{Error, Result};
 use medsec_token::Role;
 
-/// How many times a touch retries a lost compare-and-swap (another request on the same
-/// session won the race) before reporting [`Error::Conflict`].
-const TOUCH_RETRIES: usize = 8;
-
 /// Without `alloc`, per-session data is staged on the stack in buffers of this size.
 #[cfg(not(feature = "alloc"))]
 const STACK_DATA_MAX: usize = 512;
@@ -681,34 +677,27 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
         Ok(now)
     }
 
-    fn check(
+    /// Clocks and channel binding: everything that needs no I/O.
+    fn check_local(
         &self,
         meta: &SessionMeta,
         now: Timestamp,
         binding: Option<&ChannelBinding>,
-    ) -> Result<core::result::Result<Timestamp, Refusal>> {
-        let now = match self.check_times(meta, now) {
-            Ok(t) => t,
-            Err(r) => return Ok(Err(r)),
-        };
-        if self.is_revoked(meta)? {
-            return Ok(Err(Refusal::End(EndReason::Revoked)));
-        }
+    ) -> core::result::Result<Timestamp, Refusal> {
+        let now = self.check_times(meta, now)?;
         match (&meta.binding, binding) {
             (Some(stored), Some(presented)) => {
                 if !bool::from(stored.ct_eq(&presented.binding_hash())) {
-                    return Ok(Err(Refusal::Deny("channel binding mismatch")));
+                    return Err(Refusal::Deny("channel binding mismatch"));
                 }
             }
-            (Some(_), None) => return Ok(Err(Refusal::Deny("channel binding missing"))),
+            (Some(_), None) => return Err(Refusal::Deny("channel binding missing")),
             (None, _) if self.policy.require_channel_binding => {
-                return Ok(Err(Refusal::Deny(
-                    "unbound session where binding is required",
-                )))
+                return Err(Refusal::Deny("unbound session where binding is required"))
             }
             (None, _) => {}
         }
-        Ok(Ok(now))
+        Ok(now)
     }
 
     fn refuse(&self, key: &IdHash, refusal: Refusal) -> Error {
@@ -729,29 +718,38 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
     }
 
     fn touch(&self, key: &IdHash, binding: Option<&ChannelBinding>) -> Result<SessionMeta> {
-        for _ in 0..TOUCH_RETRIES {
-            let Some(meta) = self.store.load(key)? else {
-                tracing::debug!(session = key.log_tag(), "unknown session id");
-                return Err(Error::Rejected);
-            };
-            let now = match self.check(&meta, self.clock.now(), binding)? {
-                Ok(t) => t,
-                Err(r) => return Err(self.refuse(key, r)),
-            };
-            let mut next = meta;
-            next.version = meta.version.checked_add(1).ok_or(Error::Conflict)?;
-            next.last_seen = now;
-            next.state = StoredState::Active;
-            match self
-                .store
-                .update(key, meta.version, &next, DataUpdate::Keep)
-            {
-                Ok(()) => return Ok(next),
-                Err(Error::Conflict) => continue,
-                Err(e) => return Err(e),
-            }
+        let now = self.clock.now();
+        let mut refusal = None;
+        // Clocks and binding are checked inside the store's read-modify-write (no I/O
+        // there); the revocation epoch, which may need I/O, right after it.
+        let written = self.store.modify(
+            key,
+            &mut |meta| match self.check_local(meta, now, binding) {
+                Ok(t) => {
+                    let mut next = *meta;
+                    next.version = meta.version.checked_add(1)?;
+                    next.last_seen = t;
+                    next.state = StoredState::Active;
+                    refusal = None;
+                    Some(next)
+                }
+                Err(r) => {
+                    refusal = Some(r);
+                    None
+                }
+            },
+        )?;
+        if let Some(r) = refusal {
+            return Err(self.refuse(key, r));
         }
-        Err(Error::Conflict)
+        let Some(meta) = written else {
+            tracing::debug!(session = key.log_tag(), "unknown session id");
+            return Err(Error::Rejected);
+        };
+        if self.is_revoked(&meta)? {
+            return Err(self.refuse(key, Refusal::End(EndReason::Revoked)));
+        }
+        Ok(meta)
     }
 
     /// Re-checks a handle's session against the store's current version and the clocks;

@@ -42,6 +42,9 @@ pub enum DataUpdate<'a> {
     Replace(&'a [u8]),
 }
 
+/// How many times the default [`SessionStore::modify`] retries a lost compare-and-swap.
+const MODIFY_RETRIES: usize = 8;
+
 /// Session storage. Implementations must be linearizable per key: every write states the
 /// version it expects and fails with [`crate::Error::Conflict`] when the stored version
 /// differs or the session is gone, so concurrent requests cannot lose updates or bring an
@@ -82,6 +85,35 @@ pub trait SessionStore {
         meta: &SessionMeta,
         data: DataUpdate<'_>,
     ) -> Result<()>;
+
+    /// Read-modify-write of the metadata in one step: `f` sees the stored metadata and
+    /// returns the replacement (whose version must be one higher), or `None` to leave it.
+    /// Returns what was written; `None` when the session is missing or `f` declined.
+    /// The default is [`SessionStore::load`] + [`SessionStore::update`] retried on a lost
+    /// compare-and-swap; stores that can do it under one lock override it.
+    ///
+    /// # Errors
+    /// `Conflict` when concurrent writers kept winning; `Unavailable`; `Rejected` as `load`.
+    fn modify(
+        &self,
+        key: &IdHash,
+        f: &mut dyn FnMut(&SessionMeta) -> Option<SessionMeta>,
+    ) -> Result<Option<SessionMeta>> {
+        for _ in 0..MODIFY_RETRIES {
+            let Some(meta) = self.load(key)? else {
+                return Ok(None);
+            };
+            let Some(next) = f(&meta) else {
+                return Ok(None);
+            };
+            match self.update(key, meta.version, &next, DataUpdate::Keep) {
+                Ok(()) => return Ok(Some(next)),
+                Err(crate::Error::Conflict) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Err(crate::Error::Conflict)
+    }
 
     /// Atomically removes `old` (if at `expected_version`) and inserts `new` with `meta`
     /// and `data`: id rotation.
@@ -144,6 +176,9 @@ macro_rules! forward_store {
             }
             fn rotate(&self, old: &IdHash, expected_version: u64, new: &IdHash, meta: &SessionMeta, data: &[u8]) -> Result<()> {
                 (**self).rotate(old, expected_version, new, meta, data)
+            }
+            fn modify(&self, key: &IdHash, f: &mut dyn FnMut(&SessionMeta) -> Option<SessionMeta>) -> Result<Option<SessionMeta>> {
+                (**self).modify(key, f)
             }
             fn remove(&self, key: &IdHash) -> Result<bool> {
                 (**self).remove(key)

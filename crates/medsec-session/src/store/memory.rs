@@ -349,6 +349,26 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
+    fn modify(
+        &self,
+        key: &IdHash,
+        f: &mut dyn FnMut(&SessionMeta) -> Option<SessionMeta>,
+    ) -> Result<Option<SessionMeta>> {
+        // One lock, one probe: the per-request path (lookup + touch).
+        let mut inner = self.lock()?;
+        let Some(entry) = inner.get_mut(key) else {
+            return Ok(None);
+        };
+        let Some(next) = f(&entry.meta) else {
+            return Ok(None);
+        };
+        if Some(next.version) != entry.meta.version.checked_add(1) || next.user != entry.meta.user {
+            return Err(Error::Conflict);
+        }
+        entry.meta = next;
+        Ok(Some(next))
+    }
+
     fn rotate(
         &self,
         old: &IdHash,
