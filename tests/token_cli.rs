@@ -2,7 +2,12 @@
 //! 1 rejected, 2 usage or I/O), claims JSON on stdout.
 //!
 //! Runs the example binary that `cargo test` builds beside the test executables.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "tests"
+)]
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -15,7 +20,10 @@ fn cli() -> Option<PathBuf> {
     if bin.exists() {
         Some(bin)
     } else {
-        eprintln!("\n!!!!!!!! SKIPPED: medsec-cli example binary not built at {} !!!!!!!!\n", bin.display());
+        eprintln!(
+            "\n!!!!!!!! SKIPPED: medsec-cli example binary not built at {} !!!!!!!!\n",
+            bin.display()
+        );
         None
     }
 }
@@ -44,27 +52,55 @@ fn keygen_mint_verify_contract() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(d.join("KEY")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(d.join("KEY"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o077, 0, "private key readable by others");
     }
     // The key files are the documented COSE_Key form.
     let public = std::fs::read(d.join("KEY.pub")).unwrap();
     let vk = medsec_token::VerifyingKey::from_file_bytes(&public).unwrap();
     let private = std::fs::read(d.join("KEY")).unwrap();
-    assert_eq!(medsec_token::SigningKey::from_cose_key(&private).unwrap().verifying_key(), vk);
+    assert_eq!(
+        medsec_token::SigningKey::from_cose_key(&private)
+            .unwrap()
+            .verifying_key(),
+        vk
+    );
 
     let mint = |extra: &[&str]| {
         let mut args = vec![
-            "token", "mint", "--key", "KEY", "--role", "caregiver", "--subject", "cg-7",
-            "--audience", "pump-SN1", "--ttl", "600",
+            "token",
+            "mint",
+            "--key",
+            "KEY",
+            "--role",
+            "caregiver",
+            "--subject",
+            "cg-7",
+            "--audience",
+            "pump-SN1",
+            "--ttl",
+            "600",
         ];
         args.extend_from_slice(extra);
         run(&bin, &args, b"", d)
     };
     let token = mint(&["--patient", "patient-1", "--scope", "alarms:read"]);
-    assert_eq!(token.status.code(), Some(0), "{}", String::from_utf8_lossy(&token.stderr));
+    assert_eq!(
+        token.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&token.stderr)
+    );
     let verify = |stdin: &[u8], aud: &str| {
-        run(&bin, &["token", "verify", "--key", "KEY.pub", "--audience", aud], stdin, d)
+        run(
+            &bin,
+            &["token", "verify", "--key", "KEY.pub", "--audience", aud],
+            stdin,
+            d,
+        )
     };
     let ok = verify(&token.stdout, "pump-SN1");
     assert_eq!(ok.status.code(), Some(0));
@@ -73,7 +109,10 @@ fn keygen_mint_verify_contract() {
     assert_eq!(claims["sub"], "cg-7");
     assert_eq!(claims["patient"], "patient-1");
     assert_eq!(claims["scope"], serde_json::json!({"alarms": ["read"]}));
-    assert_eq!(claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(), 600);
+    assert_eq!(
+        claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(),
+        600
+    );
 
     // Rejections exit 1.
     assert_eq!(verify(&token.stdout, "pump-SN2").status.code(), Some(1));
@@ -83,12 +122,58 @@ fn keygen_mint_verify_contract() {
     assert_eq!(verify(&tampered, "pump-SN1").status.code(), Some(1));
     assert_eq!(verify(b"", "pump-SN1").status.code(), Some(1));
     // A scope beyond the role's policy is refused (1); unknown role and bad usage are 2.
-    assert_eq!(mint(&["--scope", "readings/raw:read"]).status.code(), Some(1));
-    let bad_role = run(&bin, &["token", "mint", "--key", "KEY", "--role", "nurse", "--subject", "s", "--audience", "a", "--ttl", "1"], b"", d);
+    assert_eq!(
+        mint(&["--scope", "readings/raw:read"]).status.code(),
+        Some(1)
+    );
+    let bad_role = run(
+        &bin,
+        &[
+            "token",
+            "mint",
+            "--key",
+            "KEY",
+            "--role",
+            "nurse",
+            "--subject",
+            "s",
+            "--audience",
+            "a",
+            "--ttl",
+            "1",
+        ],
+        b"",
+        d,
+    );
     assert_eq!(bad_role.status.code(), Some(2));
     assert_eq!(mint(&["--scope", "alarms"]).status.code(), Some(2));
-    assert_eq!(run(&bin, &["token", "verify", "--audience", "a"], b"", d).status.code(), Some(2));
-    assert_eq!(run(&bin, &["token", "verify", "--key", "missing.pub", "--audience", "a"], b"", d).status.code(), Some(2));
+    assert_eq!(
+        run(&bin, &["token", "verify", "--audience", "a"], b"", d)
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        run(
+            &bin,
+            &["token", "verify", "--key", "missing.pub", "--audience", "a"],
+            b"",
+            d
+        )
+        .status
+        .code(),
+        Some(2)
+    );
     // A private key where the public key belongs is a usage error, not silently accepted.
-    assert_eq!(run(&bin, &["token", "verify", "--key", "KEY", "--audience", "a"], &token.stdout, d).status.code(), Some(2));
+    assert_eq!(
+        run(
+            &bin,
+            &["token", "verify", "--key", "KEY", "--audience", "a"],
+            &token.stdout,
+            d
+        )
+        .status
+        .code(),
+        Some(2)
+    );
 }
