@@ -10,6 +10,8 @@
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation,
     missing_docs,
     reason = "bench"
 )]

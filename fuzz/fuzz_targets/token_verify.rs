@@ -55,7 +55,10 @@ fn wrap(payload: &[u8], mac: bool, kid: &[u8]) -> Vec<u8> {
         m.update(&tbs);
         m.finalize().into_bytes().to_vec()
     } else {
-        ed25519_dalek::SigningKey::from_bytes(&SEED).sign(&tbs).to_bytes().to_vec()
+        ed25519_dalek::SigningKey::from_bytes(&SEED)
+            .sign(&tbs)
+            .to_bytes()
+            .to_vec()
     };
     let mut out = vec![if mac { 0xd1 } else { 0xd2 }, 0x84];
     cbor_bstr_head(protected.len(), &mut out);
@@ -71,10 +74,17 @@ fn wrap(payload: &[u8], mac: bool, kid: &[u8]) -> Vec<u8> {
 fn check(token: &[u8], keys: &KeySet<2>, sk: &SigningKey, mac: &MacKey) {
     // The same bytes as a signed revocation update: never panics; applies at most once.
     let mut list = FixedRevocationList::<4>::new();
-    if list.apply_update(token, keys, &["clinic.example"], "pump-SN004711").is_ok() {
-        assert!(list.apply_update(token, keys, &["clinic.example"], "pump-SN004711").is_err());
+    if list
+        .apply_update(token, keys, &["clinic.example"], "pump-SN004711")
+        .is_ok()
+    {
+        assert!(list
+            .apply_update(token, keys, &["clinic.example"], "pump-SN004711")
+            .is_err());
     }
-    let Ok(parsed) = UnverifiedToken::parse(token) else { return };
+    let Ok(parsed) = UnverifiedToken::parse(token) else {
+        return;
+    };
     // Differential: coset agrees on the structure (tag 61 prefix aside, which coset's
     // tagged decoder does not strip).
     if token.first() != Some(&0xd8) {
@@ -97,10 +107,18 @@ fn check(token: &[u8], keys: &KeySet<2>, sk: &SigningKey, mac: &MacKey) {
     let _ = rev.revoke(TokenId::from_slice(&[0; 16]).unwrap(), u64::MAX);
     let seen = FixedFirstSight::<4>::new();
     for aud in ["pump-SN004711", "backend-api"] {
-        let exp = Expectations::new(&issuers, aud).revocation(&rev).first_sight(&seen);
+        let exp = Expectations::new(&issuers, aud)
+            .revocation(&rev)
+            .first_sight(&seen);
         for clock in [
             FixedClock::at(NOW + 60),
-            FixedClock { unix: None, monotonic: Some(MonotonicTime { boot: 1, seconds: 10 }) },
+            FixedClock {
+                unix: None,
+                monotonic: Some(MonotonicTime {
+                    boot: 1,
+                    seconds: 10,
+                }),
+            },
         ] {
             if let Ok(v) = parsed.verify(keys, &clock, &exp) {
                 // Whatever verifies can be minted again and verifies the same way.
