@@ -1,1 +1,85 @@
-fn main() {}
+//! dudect-style timing check (a bench, not a test): is an *unknown user* distinguishable from a
+//! *wrong password* by the time `LoginGuard::attempt` takes?
+//!
+//! Class Left = unknown user name (no stored hash: the guard verifies its dummy hash); class
+//! Right = existing account, wrong password. Both classes go through the same store (a fresh
+//! name per sample, so the throttle path does the same insert), with inputs interleaved at
+//! random. dudect-bencher reports Welch's t statistic over cropped percentiles; |t| below 4.5 is
+//! the dudect convention for "no leak detected" (t grows with sample count if a leak exists).
+//!
+//! Two runs: `login_small_params` (Argon2id m = 64 KiB, t = 1: about 100 µs per attempt, so the
+//! code-path difference is not buried under Argon2's own jitter; 100,000 samples) and
+//! `login_server_preset` (the real m = 19 MiB, t = 2; 1,000 samples).
+//!
+//! Run: `cargo bench --bench credential_timing` (add `-- --continuous login_small_params` to
+//! keep sampling).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    missing_docs,
+    reason = "benchmark harness"
+)]
+
+use dudect_bencher::rand::Rng;
+use dudect_bencher::{ctbench_main, BenchRng, Class, CtRunner};
+use medsec_credential::hash::hazmat;
+use medsec_credential::throttle::{MemoryThrottleStore, ThrottleKeyer};
+use medsec_credential::{
+    Attempt, Error, HashParams, LoginGuard, Password, PasswordHasher, Protected,
+};
+use rand_chacha::rand_core::SeedableRng;
+
+fn run(runner: &mut CtRunner, rng: &mut BenchRng, hasher: &PasswordHasher, samples: usize) {
+    let mut seed = rand_chacha::ChaCha20Rng::seed_from_u64(11);
+    let store = MemoryThrottleStore::new(2 * samples + 16, 5).unwrap();
+    let keyer = ThrottleKeyer::new([9; 32]);
+    let guard = LoginGuard::new(hasher, &store, &mut seed).unwrap();
+    let stored = hasher
+        .hash(
+            &Password::new("the real password of the account").unwrap(),
+            &mut seed,
+        )
+        .unwrap();
+    let wrong = Password::new("a wrong guess at the password").unwrap();
+    let names: Vec<String> = (0..samples).map(|i| format!("user-{i}")).collect();
+    let classes: Vec<Class> = (0..samples)
+        .map(|_| {
+            if rng.next_u32() & 1 == 0 {
+                Class::Left
+            } else {
+                Class::Right
+            }
+        })
+        .collect();
+    for (i, class) in classes.into_iter().enumerate() {
+        let attempt = Attempt {
+            account: keyer.account(names[i].as_bytes()),
+            source: None,
+            stored_hash: match class {
+                Class::Left => None,
+                Class::Right => Some(stored.as_str()),
+            },
+            protects: Protected::PatientData,
+        };
+        runner.run_one(class, || {
+            assert_eq!(
+                guard.attempt(&attempt, &wrong, 1_000),
+                Err(Error::NotVerified)
+            );
+        });
+    }
+}
+
+fn login_small_params(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let hasher = hazmat::hasher_below_minimum(HashParams::new(64, 1, 1).unwrap()).unwrap();
+    run(runner, rng, &hasher, 100_000);
+}
+
+fn login_server_preset(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let hasher = PasswordHasher::new(HashParams::SERVER).unwrap();
+    run(runner, rng, &hasher, 1_000);
+}
+
+ctbench_main!(login_small_params, login_server_preset);

@@ -48,7 +48,11 @@ fn stderr(o: &Output) -> String {
 #[test]
 fn check_contract() {
     let Some(bin) = cli() else { return };
-    let ok = run(&bin, &["password", "check"], b"violet kettle under the stairs\n");
+    let ok = run(
+        &bin,
+        &["password", "check"],
+        b"violet kettle under the stairs\n",
+    );
     assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
     // Too short for the single-factor policy: exit 1, typed reason on stderr.
     let short = run(&bin, &["password", "check"], b"hunter2\n");
@@ -59,7 +63,14 @@ fn check_contract() {
     assert!(stderr(&common).contains("common"));
     let ctx = run(
         &bin,
-        &["password", "check", "--context", "St. Mary Clinic", "--context", "alice"],
+        &[
+            "password",
+            "check",
+            "--context",
+            "St. Mary Clinic",
+            "--context",
+            "alice",
+        ],
         b"welcome to st mary clinic\r\n",
     );
     assert_eq!(ctx.status.code(), Some(1));
@@ -88,17 +99,41 @@ fn hash_and_verify_contract() {
         let phc = String::from_utf8(out.stdout).unwrap();
         assert!(phc.starts_with(prefix), "{phc}");
         let phc = phc.trim_end();
-        let good = run(&bin, &["password", "verify", phc], b"violet kettle under the stairs\n");
+        let good = run(
+            &bin,
+            &["password", "verify", phc],
+            b"violet kettle under the stairs\n",
+        );
         assert_eq!(good.status.code(), Some(0), "{}", stderr(&good));
-        let bad = run(&bin, &["password", "verify", phc], b"violet kettle under the stair\n");
+        let bad = run(
+            &bin,
+            &["password", "verify", phc],
+            b"violet kettle under the stair\n",
+        );
         assert_eq!(bad.status.code(), Some(1));
     }
     // Malformed and over-limit PHC strings do not verify (exit 1), without hashing.
     let over = "$argon2id$v=19$m=4294967295,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$\
                 AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
-    assert_eq!(run(&bin, &["password", "verify", over], b"x").status.code(), Some(1));
-    assert_eq!(run(&bin, &["password", "verify", "nonsense"], b"x").status.code(), Some(1));
+    assert_eq!(
+        run(&bin, &["password", "verify", over], b"x").status.code(),
+        Some(1)
+    );
+    assert_eq!(
+        run(&bin, &["password", "verify", "nonsense"], b"x")
+            .status
+            .code(),
+        Some(1)
+    );
     // Usage errors: exit 2.
-    assert_eq!(run(&bin, &["password", "hash", "--preset", "bogus"], b"x").status.code(), Some(2));
-    assert_eq!(run(&bin, &["password", "verify"], b"x").status.code(), Some(2));
+    assert_eq!(
+        run(&bin, &["password", "hash", "--preset", "bogus"], b"x")
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        run(&bin, &["password", "verify"], b"x").status.code(),
+        Some(2)
+    );
 }

@@ -97,10 +97,12 @@ fn verify(args: VerifyArgs) -> Outcome {
     match hasher.verify(&password, args.phc.trim()) {
         Ok(_) => Ok(()),
         Err(Error::NotVerified) => Err(Failure::rejected("no match")),
-        Err(Error::MalformedHash) => Err(Failure::rejected("no match: not a PHC string of our profile")),
-        Err(Error::LimitExceeded) => {
-            Err(Failure::rejected("no match: the PHC string exceeds the cost ceilings"))
-        }
+        Err(Error::MalformedHash) => Err(Failure::rejected(
+            "no match: not a PHC string of our profile",
+        )),
+        Err(Error::LimitExceeded) => Err(Failure::rejected(
+            "no match: the PHC string exceeds the cost ceilings",
+        )),
         Err(e) => Err(Failure::usage(e.to_string())),
     }
 }

@@ -19,9 +19,9 @@ fuzz_target!(|data: &[u8]| {
             // Only the canonical form parses, so re-encoding gives the input back.
             assert_eq!(h.encode().as_str(), s);
             assert!(h.params().m_kib() <= 256 && h.params().t() <= 2 && h.params().p() <= 2);
-            let Ok(hasher) = hazmat::hasher_below_minimum(HashParams::new(8, 1, 1).unwrap_or(
-                HashParams::FIRMWARE,
-            )) else {
+            let Ok(hasher) = hazmat::hasher_below_minimum(
+                HashParams::new(8, 1, 1).unwrap_or(HashParams::FIRMWARE),
+            ) else {
                 return;
             };
             let Ok(hasher) = hasher.with_limits(limits) else {

@@ -96,7 +96,12 @@ fuzz_target!(|data: &[u8]| {
     let Ok(schedule) = Schedule::new(free, base, max, hard, None) else {
         return;
     };
-    let model = Model { free, base, max, hard };
+    let model = Model {
+        free,
+        base,
+        max,
+        hard,
+    };
     let fixed = FixedThrottleStore::<64>::new(0);
     let fail_next_write = Rc::new(Cell::new(false));
     let flash = FlashThrottleStore::new(

@@ -56,7 +56,7 @@ impl HashParams {
             return Err(Error::Config("Argon2 t and p out of range"));
         }
         // m >= 8p without overflow (p < 2^24).
-        if (m_kib as u64) < 8 * (p as u64) {
+        if (m_kib as u64) < (p as u64).saturating_mul(8) {
             return Err(Error::Config("Argon2 m below 8 blocks per lane"));
         }
         Ok(Self { m_kib, t, p })
@@ -345,7 +345,9 @@ impl PasswordHasher {
     /// server ceilings (see [`hazmat::hasher_below_minimum`] for tests and constrained targets).
     pub fn new(params: HashParams) -> Result<Self> {
         if !params.meets_minimum() {
-            return Err(Error::Config("Argon2id parameters below the OWASP/ASVS minimum"));
+            return Err(Error::Config(
+                "Argon2id parameters below the OWASP/ASVS minimum",
+            ));
         }
         Self::with_params_unchecked(params)
     }
@@ -371,7 +373,9 @@ impl PasswordHasher {
             .check(&self.params)
             .map_err(|_| Error::Config("ceilings below the hasher's own parameters"))?;
         if limits.max_salt_len < phc::SALT_LEN || limits.max_hash_len < phc::HASH_LEN {
-            return Err(Error::Config("ceilings below the emitted salt or hash length"));
+            return Err(Error::Config(
+                "ceilings below the emitted salt or hash length",
+            ));
         }
         self.limits = limits;
         Ok(self)
@@ -437,8 +441,7 @@ impl PasswordHasher {
             memory,
         );
         let phc = result.and_then(|()| {
-            PhcHash::from_parts(self.params, pepper.map(Pepper::id), salt, &out)
-                .map(|h| h.encode())
+            PhcHash::from_parts(self.params, pepper.map(Pepper::id), salt, &out).map(|h| h.encode())
         });
         out.zeroize();
         phc
@@ -612,10 +615,18 @@ mod tests {
     #[test]
     fn weaker_is_componentwise() {
         let policy = HashParams::SERVER;
-        assert!(HashParams::new(19_455, 2, 1).unwrap().is_weaker_than(&policy));
-        assert!(HashParams::new(65_536, 1, 1).unwrap().is_weaker_than(&policy));
-        assert!(!HashParams::new(19_456, 2, 4).unwrap().is_weaker_than(&policy));
-        assert!(!HashParams::new(65_536, 3, 1).unwrap().is_weaker_than(&policy));
+        assert!(HashParams::new(19_455, 2, 1)
+            .unwrap()
+            .is_weaker_than(&policy));
+        assert!(HashParams::new(65_536, 1, 1)
+            .unwrap()
+            .is_weaker_than(&policy));
+        assert!(!HashParams::new(19_456, 2, 4)
+            .unwrap()
+            .is_weaker_than(&policy));
+        assert!(!HashParams::new(65_536, 3, 1)
+            .unwrap()
+            .is_weaker_than(&policy));
     }
 
     #[test]

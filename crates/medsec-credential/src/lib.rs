@@ -24,4 +24,6 @@ pub use login::{Attempt, LockoutHook, LoginGuard, Protected};
 pub use phc::{PhcHash, PhcString};
 pub use policy::{PasswordPolicy, PinPolicy, Rejection};
 pub use secret::Password;
-pub use throttle::{Admission, Schedule, ThrottleKey, ThrottleKeyer, ThrottleRecord, ThrottleStore};
+pub use throttle::{
+    Admission, Schedule, ThrottleKey, ThrottleKeyer, ThrottleRecord, ThrottleStore,
+};

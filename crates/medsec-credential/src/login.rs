@@ -74,9 +74,10 @@ impl<'a, S: ThrottleStore + ?Sized> LoginGuard<'a, S> {
         let mut random = [0u8; 24];
         rng.fill_bytes(&mut random);
         let mut text = [0u8; 48];
-        for (i, b) in random.iter().enumerate() {
-            if let Some(pair) = text.get_mut(i * 2..i * 2 + 2) {
-                pair.copy_from_slice(&[b'a' + (b >> 4), b'a' + (b & 0x0f)]);
+        const LETTERS: &[u8; 16] = b"abcdefghijklmnop";
+        for (pair, b) in text.chunks_exact_mut(2).zip(random.iter()) {
+            for (out, nibble) in pair.iter_mut().zip([b >> 4, b & 0x0f]) {
+                *out = LETTERS.get(usize::from(nibble)).copied().unwrap_or(b'a');
             }
         }
         let password = Password::new(core::str::from_utf8(&text).unwrap_or("dummy"))?;
@@ -188,7 +189,8 @@ impl<'a, S: ThrottleStore + ?Sized> LoginGuard<'a, S> {
             throttle::peek(self.store, source, &self.source_schedule, now_ms)?;
         }
         // 2. Count the failure durably *before* checking the password.
-        let counted = throttle::begin(self.store, &attempt.account, &self.account_schedule, now_ms)?;
+        let counted =
+            throttle::begin(self.store, &attempt.account, &self.account_schedule, now_ms)?;
         if let Some(source) = &attempt.source {
             throttle::begin(self.store, source, &self.source_schedule, now_ms)?;
         }

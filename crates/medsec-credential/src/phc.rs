@@ -136,8 +136,10 @@ impl PhcHash {
             hash: [0u8; MAX_HASH_LEN],
             hash_len: hash.len(),
         };
-        let (Some(s), Some(h)) = (out.salt.get_mut(..salt.len()), out.hash.get_mut(..hash.len()))
-        else {
+        let (Some(s), Some(h)) = (
+            out.salt.get_mut(..salt.len()),
+            out.hash.get_mut(..hash.len()),
+        ) else {
             return Err(Error::Config("salt or hash too long"));
         };
         if salt.len() < MIN_SALT_LEN || hash.len() < MIN_HASH_LEN {
@@ -263,7 +265,10 @@ impl fmt::Debug for PhcString {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Up to the salt: algorithm, version and parameters, nothing a cracker needs.
         let s = self.as_str();
-        let shown = s.match_indices('$').nth(3).map_or(s, |(i, _)| s.get(..i).unwrap_or(""));
+        let shown = s
+            .match_indices('$')
+            .nth(3)
+            .map_or(s, |(i, _)| s.get(..i).unwrap_or(""));
         write!(f, "PhcString({shown}$…)")
     }
 }
@@ -299,11 +304,7 @@ fn decimal(field: Option<&str>, prefix: &str) -> Result<u32> {
 
 /// Length of unpadded Base64 for `n` bytes.
 const fn b64_len(n: usize) -> usize {
-    (n / 3) * 4 + match n % 3 {
-        0 => 0,
-        1 => 2,
-        _ => 3,
-    }
+    n.saturating_mul(4).div_ceil(3)
 }
 
 #[cfg(test)]
@@ -358,7 +359,10 @@ mod tests {
             GOOD.replace("Hh8", "Hh9"),
             // Salt below 8 bytes, hash below 16 bytes.
             GOOD.replace("c2FsdHNhbHRzYWx0c2FsdA", "c2FsdA"),
-            GOOD.replace("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8", "AAECAwQFBgcICQ"),
+            GOOD.replace(
+                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
+                "AAECAwQFBgcICQ",
+            ),
             // p too large for m (argon2 needs m >= 8p).
             GOOD.replace("m=19456,t=2,p=1", "m=8,t=2,p=2"),
             GOOD.replace("t=2", "t=0"),
@@ -381,7 +385,11 @@ mod tests {
             GOOD.replace("t=2", "t=4294967295"),
             GOOD.replace("p=1", "p=5"),
         ] {
-            assert_eq!(PhcHash::parse(&s, &limits()).unwrap_err(), Error::LimitExceeded, "{s}");
+            assert_eq!(
+                PhcHash::parse(&s, &limits()).unwrap_err(),
+                Error::LimitExceeded,
+                "{s}"
+            );
         }
         assert_eq!(
             PhcHash::parse(&GOOD.replace("m=19456", "m=99999999999"), &limits()).unwrap_err(),

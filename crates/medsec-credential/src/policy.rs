@@ -114,10 +114,14 @@ impl PasswordPolicy {
     /// the minimum, or longer than a [`Password`] can be.
     pub fn with_max_code_points(self, max: usize) -> Result<Self> {
         if max < Self::MIN_MAX_CODE_POINTS || max < self.min_code_points {
-            return Err(Error::Config("maximum password length below 64 code points"));
+            return Err(Error::Config(
+                "maximum password length below 64 code points",
+            ));
         }
         if max > Password::MAX_INPUT_BYTES {
-            return Err(Error::Config("maximum password length above the input limit"));
+            return Err(Error::Config(
+                "maximum password length above the input limit",
+            ));
         }
         Ok(Self {
             max_code_points: max,
@@ -298,7 +302,7 @@ fn contains_context_word(folded: &str, context: &[&str]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, reason = "tests")]
+    #![allow(clippy::unwrap_used, clippy::panic, reason = "tests")]
     use super::*;
 
     fn pw(s: &str) -> Password {
@@ -315,21 +319,34 @@ mod tests {
 
     #[test]
     fn max_length_cannot_go_below_64() {
-        assert!(PasswordPolicy::SINGLE_FACTOR.with_max_code_points(63).is_err());
-        assert!(PasswordPolicy::SINGLE_FACTOR.with_max_code_points(64).is_ok());
+        assert!(PasswordPolicy::SINGLE_FACTOR
+            .with_max_code_points(63)
+            .is_err());
+        assert!(PasswordPolicy::SINGLE_FACTOR
+            .with_max_code_points(64)
+            .is_ok());
     }
 
     #[test]
     fn context_word_tokens() {
-        assert!(contains_context_word("mystmaryclinicpass", &["St. Mary Clinic"]));
+        assert!(contains_context_word(
+            "mystmaryclinicpass",
+            &["St. Mary Clinic"]
+        ));
         assert!(contains_context_word("xx-sn12345678-yy", &["SN12345678"]));
-        assert!(!contains_context_word("completely unrelated words", &["bob", "", "  "]));
+        assert!(!contains_context_word(
+            "completely unrelated words",
+            &["bob", "", "  "]
+        ));
         assert!(contains_context_word("bob", &["Bob"]));
     }
 
     #[test]
     fn rejections_display_without_the_password() {
         let r = why(&PasswordPolicy::SINGLE_FACTOR, "short", &[]).unwrap();
-        assert_eq!(alloc::format!("{r}"), "too short: 5 characters, at least 15 needed");
+        assert_eq!(
+            alloc::format!("{r}"),
+            "too short: 5 characters, at least 15 needed"
+        );
     }
 }

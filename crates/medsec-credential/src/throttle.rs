@@ -169,7 +169,9 @@ impl Schedule {
         if failures <= self.free_failures {
             return 0;
         }
-        let doublings = failures - self.free_failures - 1;
+        let doublings = failures
+            .saturating_sub(self.free_failures)
+            .saturating_sub(1);
         if doublings >= 63 {
             return self.max_delay_ms;
         }
@@ -341,9 +343,14 @@ impl ThrottleKey {
         &self.0
     }
 
-    pub(crate) fn spread(&self) -> u64 {
-        let [a, b, c, d, e, f, g, h, ..] = self.0;
-        u64::from_le_bytes([a, b, c, d, e, f, g, h])
+    /// Two independent 64-bit values for table placement (the key is a keyed hash, so both are
+    /// uniform and unknown to an attacker).
+    pub(crate) fn spreads(&self) -> (u64, u64) {
+        let [a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p] = self.0;
+        (
+            u64::from_le_bytes([a, b, c, d, e, f, g, h]),
+            u64::from_le_bytes([i, j, k, l, m, n, o, p]),
+        )
     }
 }
 
@@ -457,6 +464,9 @@ mod tests {
         let k = ThrottleKeyer::new([7; 32]);
         assert_ne!(k.account(b"alice"), k.source(b"alice"));
         assert_eq!(k.account(b"alice"), k.account(b"alice"));
-        assert_ne!(k.account(b"alice"), ThrottleKeyer::new([8; 32]).account(b"alice"));
+        assert_ne!(
+            k.account(b"alice"),
+            ThrottleKeyer::new([8; 32]).account(b"alice")
+        );
     }
 }

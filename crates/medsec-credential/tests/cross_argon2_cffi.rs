@@ -2,7 +2,15 @@
 //! implementation): our PHC strings verify there, its PHC strings verify here, peppered hashes
 //! agree through libargon2's `argon2_ctx` with a secret, and the golden vectors and the
 //! throttle-key/record formats are recomputed independently in Python.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation,
+    reason = "tests: fixed inputs, a failure should stop the test"
+)]
 
 #[path = "support/python.rs"]
 mod python;
@@ -106,8 +114,14 @@ fn libargon2_agrees_both_ways() {
     let cases: [(HashParams, &str); 4] = [
         (HashParams::SERVER, "violet kettle under the stairs"),
         (HashParams::FIRMWARE, "246813579"),
-        (HashParams::new(256, 2, 2).unwrap(), "two lanes, small memory"),
-        (HashParams::new(64, 1, 1).unwrap(), "\u{FB01}nf A\u{030A} Zoë 🩺"),
+        (
+            HashParams::new(256, 2, 2).unwrap(),
+            "two lanes, small memory",
+        ),
+        (
+            HashParams::new(64, 1, 1).unwrap(),
+            "\u{FB01}nf A\u{030A} Zoë 🩺",
+        ),
     ];
     for (params, pw) in cases {
         let hasher = hazmat::hasher_below_minimum(params).unwrap();
@@ -117,7 +131,14 @@ fn libargon2_agrees_both_ways() {
 
     // Theirs: default-profile-like and small ones (p up to 4, 16-byte and 8-byte-free salts).
     let theirs = [
-        (65_536u32, 3u32, 4u32, 32u32, 16u32, "libargon2 default profile"),
+        (
+            65_536u32,
+            3u32,
+            4u32,
+            32u32,
+            16u32,
+            "libargon2 default profile",
+        ),
         (19_456, 2, 1, 32, 16, "owasp minimum"),
         (64, 1, 1, 16, 8, "shortest accepted salt and hash"),
         (128, 3, 2, 64, 32, "longest hash, long salt"),
@@ -163,19 +184,27 @@ fn libargon2_agrees_both_ways() {
     for (i, phc) in resp["theirs"].as_array().unwrap().iter().enumerate() {
         let phc = phc.as_str().unwrap();
         let (m, t, p, _, _, pw) = theirs[i];
-        let verifier = hazmat::hasher_below_minimum(HashParams::new(m.min(65_536), t, p).unwrap())
-            .unwrap();
+        let verifier =
+            hazmat::hasher_below_minimum(HashParams::new(m.min(65_536), t, p).unwrap()).unwrap();
         let v = verifier.verify(&Password::new(pw).unwrap(), phc);
         assert!(v.is_ok(), "{phc}: {v:?}");
         assert_eq!(
-            verifier.verify(&Password::new("wrong").unwrap(), phc).unwrap_err(),
+            verifier
+                .verify(&Password::new("wrong").unwrap(), phc)
+                .unwrap_err(),
             Error::NotVerified
         );
         // The server hasher verifies them too, advising a rehash only where they are weaker.
         let server = PasswordHasher::new(HashParams::SERVER).unwrap();
         let v = server.verify(&Password::new(pw).unwrap(), phc).unwrap();
-        let weaker = HashParams::new(m, t, p).unwrap().is_weaker_than(&HashParams::SERVER);
-        assert_eq!(v.needs_rehash(), weaker || theirs[i].3 < 32 || theirs[i].4 < 16, "{phc}");
+        let weaker = HashParams::new(m, t, p)
+            .unwrap()
+            .is_weaker_than(&HashParams::SERVER);
+        assert_eq!(
+            v.needs_rehash(),
+            weaker || theirs[i].3 < 32 || theirs[i].4 < 16,
+            "{phc}"
+        );
     }
     assert_eq!(
         resp["peppered"][0].as_str().unwrap(),

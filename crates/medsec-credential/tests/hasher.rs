@@ -1,6 +1,14 @@
 //! Hasher behaviour: presets, rehash and re-pepper advice, peppers, tamper and truncation of
 //! stored strings, PHC round trips.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation,
+    reason = "tests: fixed inputs, a failure should stop the test"
+)]
 
 use medsec_credential::hash::{hazmat, Block};
 use medsec_credential::{
@@ -44,7 +52,9 @@ fn firmware_preset_in_caller_memory() {
     let mut memory = vec![Block::new(); HashParams::FIRMWARE.blocks()];
     let pin = Password::new("482915").unwrap();
     let phc = h.hash_with_memory(&pin, &mut rng(), &mut memory).unwrap();
-    assert!(h.verify_with_memory(&pin, phc.as_str(), &mut memory).is_ok());
+    assert!(h
+        .verify_with_memory(&pin, phc.as_str(), &mut memory)
+        .is_ok());
     // The memory is wiped after use.
     assert!(memory.iter().all(|b| b.as_ref().iter().all(|w| *w == 0)));
     let mut too_small = vec![Block::new(); 1024];
@@ -58,13 +68,27 @@ fn firmware_preset_in_caller_memory() {
 fn needs_rehash_only_when_weaker() {
     let pw = Password::new("amber teapot on the landing").unwrap();
     let policy = small(256, 2);
-    for (m, t, weaker) in [(128, 2, true), (256, 1, true), (256, 2, false), (512, 3, false), (1024, 1, true)] {
+    for (m, t, weaker) in [
+        (128, 2, true),
+        (256, 1, true),
+        (256, 2, false),
+        (512, 3, false),
+        (1024, 1, true),
+    ] {
         let phc = small(m, t).hash(&pw, &mut rng()).unwrap();
-        assert_eq!(policy.needs_rehash(phc.as_str()).unwrap(), weaker, "m={m} t={t}");
-        assert_eq!(policy.verify(&pw, phc.as_str()).unwrap().needs_rehash(), weaker);
+        assert_eq!(
+            policy.needs_rehash(phc.as_str()).unwrap(),
+            weaker,
+            "m={m} t={t}"
+        );
+        assert_eq!(
+            policy.verify(&pw, phc.as_str()).unwrap().needs_rehash(),
+            weaker
+        );
     }
     // A shorter salt or hash than we emit (a libargon2-made string) is weaker too.
-    let h = PhcHash::from_parts(HashParams::new(256, 2, 1).unwrap(), None, &[1; 8], &[2; 32]).unwrap();
+    let h =
+        PhcHash::from_parts(HashParams::new(256, 2, 1).unwrap(), None, &[1; 8], &[2; 32]).unwrap();
     assert!(policy.needs_rehash(h.encode().as_str()).unwrap());
 }
 
@@ -86,16 +110,30 @@ fn pepper_rotation_and_unknown_pepper() {
     assert!(v.needs_repepper() && !v.needs_rehash());
     let fresh = rotated.hash(&pw, &mut rng()).unwrap();
     assert!(fresh.as_str().contains(",keyid=AAAAAg$"));
-    assert!(!rotated.verify(&pw, fresh.as_str()).unwrap().needs_repepper());
+    assert!(!rotated
+        .verify(&pw, fresh.as_str())
+        .unwrap()
+        .needs_repepper());
 
     // Without the pepper (or with a different secret under the same id): not verified.
-    assert_eq!(small(64, 1).verify(&pw, phc.as_str()), Err(Error::NotVerified));
+    assert_eq!(
+        small(64, 1).verify(&pw, phc.as_str()),
+        Err(Error::NotVerified)
+    );
     let mut wrong_ring = PepperRing::new();
     wrong_ring.rotate_to(Pepper::new(1, [0x12; 32])).unwrap();
-    assert_eq!(small(64, 1).with_peppers(wrong_ring).verify(&pw, phc.as_str()), Err(Error::NotVerified));
+    assert_eq!(
+        small(64, 1)
+            .with_peppers(wrong_ring)
+            .verify(&pw, phc.as_str()),
+        Err(Error::NotVerified)
+    );
     // An unpeppered hash verified by a peppered hasher asks for a re-pepper.
     let plain = small(64, 1).hash(&pw, &mut rng()).unwrap();
-    assert!(rotated.verify(&pw, plain.as_str()).unwrap().needs_repepper());
+    assert!(rotated
+        .verify(&pw, plain.as_str())
+        .unwrap()
+        .needs_repepper());
 }
 
 #[test]
@@ -129,13 +167,35 @@ fn every_single_character_change_and_truncation_fails() {
 #[test]
 fn password_is_hashed_exactly_as_entered_after_nfkc() {
     let h = small(64, 1);
-    let phc = h.hash(&Password::new("Case Sensitive  Spaces ").unwrap(), &mut rng()).unwrap();
-    for other in ["case sensitive  spaces ", "Case Sensitive Spaces ", "Case Sensitive  Spaces"] {
-        assert_eq!(h.verify(&Password::new(other).unwrap(), phc.as_str()), Err(Error::NotVerified));
+    let phc = h
+        .hash(
+            &Password::new("Case Sensitive  Spaces ").unwrap(),
+            &mut rng(),
+        )
+        .unwrap();
+    for other in [
+        "case sensitive  spaces ",
+        "Case Sensitive Spaces ",
+        "Case Sensitive  Spaces",
+    ] {
+        assert_eq!(
+            h.verify(&Password::new(other).unwrap(), phc.as_str()),
+            Err(Error::NotVerified)
+        );
     }
     // NFKC-equivalent input verifies: the composed and decomposed "Å" hash alike.
-    let phc = h.hash(&Password::new("\u{00C5}ngstr\u{00F6}m units").unwrap(), &mut rng()).unwrap();
-    assert!(h.verify(&Password::new("A\u{030A}ngstro\u{0308}m units").unwrap(), phc.as_str()).is_ok());
+    let phc = h
+        .hash(
+            &Password::new("\u{00C5}ngstr\u{00F6}m units").unwrap(),
+            &mut rng(),
+        )
+        .unwrap();
+    assert!(h
+        .verify(
+            &Password::new("A\u{030A}ngstro\u{0308}m units").unwrap(),
+            phc.as_str()
+        )
+        .is_ok());
 }
 
 proptest! {

@@ -3,7 +3,15 @@
 //! A stored hash is attacker-controlled in the worst case (SQL injection elsewhere, a tampered
 //! backup). Asking for 4 TiB of memory or 2^32 passes must cost nothing: the global allocator is
 //! instrumented and must see zero allocations during `verify`.
-#![allow(clippy::unwrap_used, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation,
+    reason = "tests: fixed inputs, a failure should stop the test"
+)]
 
 use std::alloc::System;
 
@@ -48,13 +56,14 @@ fn over_limit_hashes_are_refused_with_zero_allocations() {
         *slot = hasher.verify(&password, case).map(|_| ());
     }
     // Firmware ceilings follow its memory: 12,289 blocks is one too many.
-    results[8] = firmware
-        .verify(&password, &firmware_case)
-        .map(|_| ());
+    results[8] = firmware.verify(&password, &firmware_case).map(|_| ());
     let stats = region.change();
     assert_eq!(stats.allocations, 0, "{stats:?}");
     assert_eq!(stats.bytes_allocated, 0);
-    for (r, case) in results.iter().zip(cases.iter().map(String::as_str).chain(["firmware"])) {
+    for (r, case) in results
+        .iter()
+        .zip(cases.iter().map(String::as_str).chain(["firmware"]))
+    {
         assert!(
             matches!(r, Err(Error::LimitExceeded) | Err(Error::MalformedHash)),
             "{case}: {r:?}"
@@ -84,8 +93,12 @@ fn firmware_hash_and_verify_do_not_allocate() {
     let wrong = Password::new("482916").unwrap();
     let mut rng = rand_chacha::ChaCha20Rng::from_seed([4; 32]);
     let region = Region::new(GLOBAL);
-    let phc = hasher.hash_with_memory(&pin, &mut rng, &mut memory).unwrap();
-    let ok = hasher.verify_with_memory(&pin, phc.as_str(), &mut memory).is_ok();
+    let phc = hasher
+        .hash_with_memory(&pin, &mut rng, &mut memory)
+        .unwrap();
+    let ok = hasher
+        .verify_with_memory(&pin, phc.as_str(), &mut memory)
+        .is_ok();
     let bad = hasher.verify_with_memory(&wrong, phc.as_str(), &mut memory);
     let stats = region.change();
     assert!(ok);

@@ -1,5 +1,13 @@
 //! Policy table tests (NIST SP 800-63B rev 4; ASVS 6.2.1, 6.2.4, 6.2.5, 6.2.8, 6.2.9, 6.2.11).
-#![allow(clippy::unwrap_used, clippy::panic, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation,
+    reason = "tests: fixed inputs, a failure should stop the test"
+)]
 
 use medsec_credential::policy::blocklist;
 use medsec_credential::{Error, Password, PasswordPolicy, PinPolicy, Rejection};
@@ -20,16 +28,38 @@ fn lengths_are_code_points_after_nfkc() {
     // (policy, candidate, expected) — one row per rule.
     let table: &[(&PasswordPolicy, &str, Result<(), Rejection>)] = &[
         // 14 ASCII characters: one short of single-factor.
-        (&SF, "plum orchard k", Err(Rejection::TooShort { min: 15, actual: 14 })),
+        (
+            &SF,
+            "plum orchard k",
+            Err(Rejection::TooShort {
+                min: 15,
+                actual: 14,
+            }),
+        ),
         (&SF, "plum orchard kx", Ok(())),
         // Multi-byte characters count once each: 15 code points, 30+ bytes.
         (&SF, "ёжик в тумане ок", Ok(())),
-        (&SF, "日本語のパスフレーズです", Err(Rejection::TooShort { min: 15, actual: 12 })),
+        (
+            &SF,
+            "日本語のパスフレーズです",
+            Err(Rejection::TooShort {
+                min: 15,
+                actual: 12,
+            }),
+        ),
         // Emoji: 4 bytes, one code point each.
         (&MFA, "🩺💉🫀 pump 7", Ok(())),
-        (&MFA, "🩺💉🫀 pmp", Err(Rejection::TooShort { min: 8, actual: 7 })),
+        (
+            &MFA,
+            "🩺💉🫀 pmp",
+            Err(Rejection::TooShort { min: 8, actual: 7 }),
+        ),
         // Combining sequence composes under NFKC: "A\u{30A}" is one code point.
-        (&MFA, "A\u{030A}bc def", Err(Rejection::TooShort { min: 8, actual: 7 })),
+        (
+            &MFA,
+            "A\u{030A}bc def",
+            Err(Rejection::TooShort { min: 8, actual: 7 }),
+        ),
         (&MFA, "A\u{030A}bc defg", Ok(())),
         // Ligature decomposes under NFKC: "\u{FB03}" (ffi) is three code points.
         (&MFA, "\u{FB03} loaf", Ok(())),
@@ -53,7 +83,10 @@ fn long_passwords_are_accepted_without_truncation() {
     assert_eq!(verdict(&SF, &long, &[]), Ok(()));
     assert_eq!(
         verdict(&SF, &(long.clone() + "z"), &[]),
-        Err(Rejection::TooLong { max: 256, actual: 257 })
+        Err(Rejection::TooLong {
+            max: 256,
+            actual: 257
+        })
     );
     let bigger = SF.with_max_code_points(1024).unwrap();
     assert_eq!(verdict(&bigger, &(long + "z"), &[]), Ok(()));
@@ -93,10 +126,19 @@ fn context_words_are_rejected() {
 
 #[test]
 fn repetitive_and_sequential_patterns_are_rejected() {
-    for s in ["aaaaaaaaaaaaaaaa", "abababababababab", "xyzxyzxyzxyzxyzxyz", "zzzzzzzzzzzzzzzy"] {
+    for s in [
+        "aaaaaaaaaaaaaaaa",
+        "abababababababab",
+        "xyzxyzxyzxyzxyzxyz",
+        "zzzzzzzzzzzzzzzy",
+    ] {
         assert_eq!(verdict(&SF, s, &[]), Err(Rejection::Repetitive), "{s}");
     }
-    for s in ["abcdefghijklmnopq", "9876543210987654", "qrstuvwxyz{|}~\u{7f}"] {
+    for s in [
+        "abcdefghijklmnopq",
+        "9876543210987654",
+        "qrstuvwxyz{|}~\u{7f}",
+    ] {
         assert_eq!(verdict(&SF, s, &[]), Err(Rejection::Sequential), "{s}");
     }
 }
@@ -120,8 +162,17 @@ fn pin_policy() {
     assert_eq!(v("482915", &[]), Ok(()));
     // Full-width digits become ASCII under NFKC.
     assert_eq!(v("４８２９１５", &[]), Ok(()));
-    assert_eq!(v("48291", &[]), Err(Rejection::TooShort { min: 6, actual: 5 }));
-    assert_eq!(v("4829154829154", &[]), Err(Rejection::TooLong { max: 12, actual: 13 }));
+    assert_eq!(
+        v("48291", &[]),
+        Err(Rejection::TooShort { min: 6, actual: 5 })
+    );
+    assert_eq!(
+        v("4829154829154", &[]),
+        Err(Rejection::TooLong {
+            max: 12,
+            actual: 13
+        })
+    );
     assert_eq!(v("48 915", &[]), Err(Rejection::NotDigits));
     assert_eq!(v("48291a", &[]), Err(Rejection::NotDigits));
     for s in ["000000", "121212", "123123", "111112", "900900"] {
@@ -133,7 +184,12 @@ fn pin_policy() {
     assert_eq!(v("9447103", &["serial 94471"]), Err(Rejection::ContextWord));
     assert!(PinPolicy::new(3, 6).is_err());
     assert!(PinPolicy::new(8, 6).is_err());
-    assert_eq!(PinPolicy::new(4, 4).unwrap().check(&Password::new("2580").unwrap(), &[]), Ok(()));
+    assert_eq!(
+        PinPolicy::new(4, 4)
+            .unwrap()
+            .check(&Password::new("2580").unwrap(), &[]),
+        Ok(())
+    );
 }
 
 #[test]
@@ -145,7 +201,10 @@ fn breached_corpus_is_pluggable() {
         }
     }
     let pw = Password::new("violet kettle under the stairs").unwrap();
-    assert_eq!(SF.check_with(&pw, &[], &Corpus), Err(Error::Rejected(Rejection::Breached)));
+    assert_eq!(
+        SF.check_with(&pw, &[], &Corpus),
+        Err(Error::Rejected(Rejection::Breached))
+    );
     let other = Password::new("amber teapot on the landing").unwrap();
     assert_eq!(SF.check_with(&other, &[], &Corpus), Ok(()));
 }

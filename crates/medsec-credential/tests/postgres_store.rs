@@ -3,12 +3,22 @@
 //! several server instances would; backoff cannot be bypassed by a burst of parallel attempts;
 //! records survive a server restart.
 #![cfg(feature = "postgres")]
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation,
+    reason = "tests: fixed inputs, a failure should stop the test"
+)]
 
 use std::sync::{Arc, Barrier};
 
 use medsec_credential::hash::hazmat;
-use medsec_credential::throttle::{self, PgThrottleStore, Schedule, ThrottleKeyer, ThrottleRecord, ThrottleStore};
+use medsec_credential::throttle::{
+    self, PgThrottleStore, Schedule, ThrottleKeyer, ThrottleRecord, ThrottleStore,
+};
 use medsec_credential::{Attempt, Error, HashParams, LoginGuard, Password, Protected};
 use medsec_testkit::PgCluster;
 use rand_chacha::rand_core::SeedableRng;
@@ -17,7 +27,9 @@ const THREADS: usize = 8;
 
 #[test]
 fn postgres_store_under_concurrency() {
-    let Some(cluster) = PgCluster::start() else { return };
+    let Some(cluster) = PgCluster::start() else {
+        return;
+    };
     let conn = cluster.connection_string();
     let keyer = Arc::new(ThrottleKeyer::new([0x11; 32]));
 
@@ -61,14 +73,30 @@ fn postgres_store_under_concurrency() {
             })
         })
         .collect();
-    let outcomes: Vec<_> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let outcomes: Vec<_> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
     let admitted = outcomes.iter().filter(|o| o.is_ok()).count();
     let throttled = outcomes
         .iter()
-        .filter(|o| matches!(o, Err(Error::Throttled { retry_at_ms: 3_650_000 })))
+        .filter(|o| {
+            matches!(
+                o,
+                Err(Error::Throttled {
+                    retry_at_ms: 3_650_000
+                })
+            )
+        })
         .count();
     assert_eq!((admitted, throttled), (1, THREADS * 5 - 1), "{outcomes:?}");
-    assert_eq!(store.load(&keyer.account(b"burst-target")).unwrap().failures, 1);
+    assert_eq!(
+        store
+            .load(&keyer.account(b"burst-target"))
+            .unwrap()
+            .failures,
+        1
+    );
 
     // 3. The login path on the shared store: two "servers" alternate on one account; the
     //    account locks at exactly 100 failures in total, not 100 per server.

@@ -5,12 +5,24 @@
 //! cut there; then the device "reboots" (a new store over the same flash) and we check that no
 //! answered wrong guess was forgotten: the persisted failure count is at least the number of
 //! wrong guesses answered since the last answered success.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::arithmetic_side_effects, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation,
+    reason = "tests: fixed inputs, a failure should stop the test"
+)]
 
 use medsec_credential::hash::hazmat;
 use medsec_credential::throttle::flash::{FlashError, RecordCodec, RECORD_LEN};
-use medsec_credential::throttle::{FlashThrottleStore, RecordFlash, Schedule, ThrottleKeyer, ThrottleStore};
-use medsec_credential::{Attempt, Error, HashParams, LoginGuard, Password, PasswordHasher, Protected};
+use medsec_credential::throttle::{
+    FlashThrottleStore, RecordFlash, Schedule, ThrottleKeyer, ThrottleStore,
+};
+use medsec_credential::{
+    Attempt, Error, HashParams, LoginGuard, Password, PasswordHasher, Protected,
+};
 use rand_chacha::rand_core::SeedableRng;
 
 #[derive(Clone, Copy, Debug)]
@@ -142,7 +154,6 @@ fn run(hasher: &PasswordHasher, stored: &str, flash: SimFlash) -> Run {
             Err(e) => panic!("{e:?}"),
         }
     }
-    drop(guard);
     Run {
         answered_wrong,
         in_flight,
@@ -165,7 +176,10 @@ fn no_answered_failure_is_lost_whenever_the_power_goes() {
     let clean = run(&hasher, &stored, SimFlash::new(8));
     let total_ops = clean.flash.ops;
     assert!(clean.in_flight.is_none());
-    assert_eq!(store(clean.flash.rebooted()).load(&key).unwrap().failures, 10);
+    assert_eq!(
+        store(clean.flash.rebooted()).load(&key).unwrap().failures,
+        10
+    );
 
     let mut cuts = 0;
     for at in 1..=total_ops {

@@ -1,11 +1,19 @@
 //! RFC 9106 known-answer test for Argon2id, through the same `argon2` entry points the hasher
 //! uses (`Argon2::new_with_secret` + `hash_password_into_with_memory` in caller memory), and the
 //! crate's own hasher checked against the same primitive.
-#![allow(clippy::unwrap_used, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation,
+    reason = "tests: fixed inputs, a failure should stop the test"
+)]
 
 use argon2::{Algorithm, Argon2, AssociatedData, Block, ParamsBuilder, Version};
 use medsec_credential::hash::hazmat;
-use medsec_credential::{HashParams, Password, PepperRing, Pepper, PhcHash, VerifyLimits};
+use medsec_credential::{HashParams, Password, Pepper, PepperRing, PhcHash, VerifyLimits};
 
 /// RFC 9106, section 5.3 (Argon2id test vector): m = 32 KiB, t = 3, p = 4, 32-byte tag,
 /// password 32 x 0x01, salt 16 x 0x02, secret 8 x 0x03, associated data 12 x 0x04.
@@ -25,7 +33,8 @@ fn rfc9106_section_5_3_argon2id() {
         .build()
         .unwrap();
     let secret = [0x03u8; 8];
-    let ctx = Argon2::new_with_secret(&secret, Algorithm::Argon2id, Version::V0x13, params).unwrap();
+    let ctx =
+        Argon2::new_with_secret(&secret, Algorithm::Argon2id, Version::V0x13, params).unwrap();
     let mut memory = vec![Block::new(); 32];
     let mut tag = [0u8; 32];
     ctx.hash_password_into_with_memory(&[0x01; 32], &[0x02; 16], &mut tag, &mut memory)
@@ -45,9 +54,15 @@ fn the_hasher_computes_plain_argon2id_with_the_pepper_as_secret() {
     let phc = hazmat::hash_with_salt(&hasher, &pw, &[0x02; 16], &mut memory).unwrap();
     let parsed = PhcHash::parse(phc.as_str(), &VerifyLimits::SERVER).unwrap();
 
-    let params = ParamsBuilder::new().m_cost(32).t_cost(3).p_cost(4).output_len(32).build().unwrap();
-    let ctx = Argon2::new_with_secret(&[0x03; 32], Algorithm::Argon2id, Version::V0x13, params)
+    let params = ParamsBuilder::new()
+        .m_cost(32)
+        .t_cost(3)
+        .p_cost(4)
+        .output_len(32)
+        .build()
         .unwrap();
+    let ctx =
+        Argon2::new_with_secret(&[0x03; 32], Algorithm::Argon2id, Version::V0x13, params).unwrap();
     let mut tag = [0u8; 32];
     ctx.hash_password_into_with_memory(&[0x01; 8], &[0x02; 16], &mut tag, &mut memory)
         .unwrap();

@@ -5,11 +5,21 @@
 //! a real account in backoff — must survive the eviction pressure. Only the throttle path is
 //! exercised per name (`begin`, exactly what `LoginGuard` does before hashing); hashing a million
 //! passwords would test Argon2, not memory bounds.
-#![allow(clippy::unwrap_used, clippy::arithmetic_side_effects, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation,
+    reason = "tests: fixed inputs, a failure should stop the test"
+)]
 
 use std::alloc::System;
 
-use medsec_credential::throttle::{self, MemoryThrottleStore, Schedule, ThrottleKeyer, ThrottleStore};
+use medsec_credential::throttle::{
+    self, MemoryThrottleStore, Schedule, ThrottleKeyer, ThrottleStore,
+};
 use medsec_credential::Error;
 use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
 

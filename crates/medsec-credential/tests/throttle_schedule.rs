@@ -1,5 +1,13 @@
 //! Throttle schedule through the login path, with an injected clock (milliseconds passed in).
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::arithmetic_side_effects, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation,
+    reason = "tests: fixed inputs, a failure should stop the test"
+)]
 
 use std::cell::Cell;
 
@@ -76,7 +84,9 @@ fn account_schedule_free_failures_then_doubling_then_lock() {
     assert_eq!(guard.attempt(&a, &wrong(), now), Err(Error::NotVerified));
     assert_eq!(
         guard.attempt(&a, &right(), now + 999),
-        Err(Error::Throttled { retry_at_ms: now + 1_000 })
+        Err(Error::Throttled {
+            retry_at_ms: now + 1_000
+        })
     );
     // A refused attempt does not count and does not move the deadline.
     assert_eq!(store.load(&a.account).unwrap().failures, 6);
@@ -84,19 +94,28 @@ fn account_schedule_free_failures_then_doubling_then_lock() {
     assert_eq!(guard.attempt(&a, &wrong(), now), Err(Error::NotVerified));
     assert_eq!(
         guard.attempt(&a, &wrong(), now + 1_999),
-        Err(Error::Throttled { retry_at_ms: now + 2_000 })
+        Err(Error::Throttled {
+            retry_at_ms: now + 2_000
+        })
     );
     // Run failures up to 100 at the allowed times, checking each delay.
     let mut failures = 7u32;
     while failures < 100 {
         let delay = Schedule::ACCOUNT.delay_after(failures);
         now += delay;
-        assert_eq!(guard.attempt(&a, &wrong(), now), Err(Error::NotVerified), "#{failures}");
+        assert_eq!(
+            guard.attempt(&a, &wrong(), now),
+            Err(Error::NotVerified),
+            "#{failures}"
+        );
         failures += 1;
     }
     assert_eq!(Schedule::ACCOUNT.delay_after(99), 900_000);
     // Locked: even the right password, even much later, until an out-of-band unlock.
-    assert_eq!(guard.attempt(&a, &right(), now + 10_000_000_000), Err(Error::LockedOut));
+    assert_eq!(
+        guard.attempt(&a, &right(), now + 10_000_000_000),
+        Err(Error::LockedOut)
+    );
     guard.unlock(&a.account).unwrap();
     assert!(guard.attempt(&a, &right(), now + 10_000_000_001).is_ok());
 }
@@ -133,12 +152,21 @@ fn unknown_users_answer_exactly_like_known_ones() {
     }
     assert_eq!(answers.0, answers.1);
     assert!(answers.0.contains(&Err(Error::LockedOut)));
-    assert!(answers.0.iter().any(|a| matches!(a, Err(Error::Throttled { .. }))));
+    assert!(answers
+        .0
+        .iter()
+        .any(|a| matches!(a, Err(Error::Throttled { .. }))));
     // Even the right password of the known account is refused once locked.
-    assert_eq!(guard.attempt(&known, &right(), 10_000_000), Err(Error::LockedOut));
+    assert_eq!(
+        guard.attempt(&known, &right(), 10_000_000),
+        Err(Error::LockedOut)
+    );
     // An unknown user with "the right password" of someone else is just not verified.
     let fresh_unknown = w.attempt("nobody", false);
-    assert_eq!(guard.attempt(&fresh_unknown, &right(), 0), Err(Error::NotVerified));
+    assert_eq!(
+        guard.attempt(&fresh_unknown, &right(), 0),
+        Err(Error::NotVerified)
+    );
 }
 
 #[test]
@@ -180,8 +208,13 @@ fn device_pin_preset_allows_at_most_ten_attempts_and_calls_the_wipe_hook() {
     }
     assert_eq!(admitted, 10);
     assert_eq!(wipe.0.get(), 1);
-    let delays: Vec<u64> = (0..=10).map(|f| Schedule::DEVICE_PIN.delay_after(f)).collect();
-    assert_eq!(delays, [0, 0, 0, 0, 30_000, 60_000, 120_000, 240_000, 480_000, 960_000, 1_800_000]);
+    let delays: Vec<u64> = (0..=10)
+        .map(|f| Schedule::DEVICE_PIN.delay_after(f))
+        .collect();
+    assert_eq!(
+        delays,
+        [0, 0, 0, 0, 30_000, 60_000, 120_000, 240_000, 480_000, 960_000, 1_800_000]
+    );
 }
 
 #[test]
@@ -221,10 +254,19 @@ fn source_throttling_is_separate_and_not_reset_by_success() {
     let phone = w.keyer.source(b"phone-17");
     // Spraying different accounts from one source: the source throttles after 2 free failures.
     for (i, name) in ["u1", "u2"].iter().enumerate() {
-        let a = Attempt { source: Some(phone), ..w.attempt(name, false) };
-        assert_eq!(guard.attempt(&a, &wrong(), i as u64), Err(Error::NotVerified));
+        let a = Attempt {
+            source: Some(phone),
+            ..w.attempt(name, false)
+        };
+        assert_eq!(
+            guard.attempt(&a, &wrong(), i as u64),
+            Err(Error::NotVerified)
+        );
     }
-    let a3 = Attempt { source: Some(phone), ..w.attempt("u3", false) };
+    let a3 = Attempt {
+        source: Some(phone),
+        ..w.attempt("u3", false)
+    };
     assert_eq!(guard.attempt(&a3, &wrong(), 2), Err(Error::NotVerified));
     assert_eq!(
         guard.attempt(&a3, &wrong(), 3),
@@ -233,7 +275,10 @@ fn source_throttling_is_separate_and_not_reset_by_success() {
     // The refused attempt counted nothing on the account.
     assert_eq!(store.load(&a3.account).unwrap().failures, 1);
     // A success from the source resets the account but not the source.
-    let good = Attempt { source: Some(phone), ..w.attempt("alice", true) };
+    let good = Attempt {
+        source: Some(phone),
+        ..w.attempt("alice", true)
+    };
     assert!(guard.attempt(&good, &right(), 5_002).is_ok());
     assert_eq!(store.load(&phone).unwrap().failures, 4);
     // Source failures are forgotten after an hour of quiet.
@@ -254,7 +299,12 @@ fn clock_going_backwards_never_shortens_a_wait() {
     };
     // After a reboot the boot-relative clock reads 5 s: the full 4 s delay runs from there.
     assert_eq!(s.admit(&r, 5_000), Admission::Wait { retry_at_ms: 9_000 });
-    assert_eq!(s.admit(&r, 1_003_999), Admission::Wait { retry_at_ms: 1_004_000 });
+    assert_eq!(
+        s.admit(&r, 1_003_999),
+        Admission::Wait {
+            retry_at_ms: 1_004_000
+        }
+    );
     assert_eq!(s.admit(&r, 1_004_000), Admission::Allowed);
 }
 
@@ -277,7 +327,10 @@ fn store_failure_fails_closed_without_verifying() {
     let w = World::new();
     let guard = LoginGuard::new(&w.hasher, &Broken, &mut rng()).unwrap();
     // Even the right password is refused: the attempt could not be counted first.
-    assert_eq!(guard.attempt(&w.attempt("alice", true), &right(), 0), Err(Error::Store));
+    assert_eq!(
+        guard.attempt(&w.attempt("alice", true), &right(), 0),
+        Err(Error::Store)
+    );
 }
 
 #[test]

@@ -4,7 +4,15 @@
 //! `tests/data/credential-vectors.json` (workspace root), so a format change is always
 //! deliberate. `MEDSEC_UPDATE_VECTORS=1` rewrites the file instead. The PHC vectors are also
 //! checked against libargon2 (argon2-cffi) in `cross_argon2_cffi.rs`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation,
+    reason = "tests: fixed inputs, a failure should stop the test"
+)]
 
 use std::path::PathBuf;
 
@@ -185,7 +193,10 @@ fn golden_vectors_match() {
     }
     let stored: Value =
         serde_json::from_str(&std::fs::read_to_string(&path).expect("vector file")).unwrap();
-    assert_eq!(fresh, stored, "vectors changed: a format change must be deliberate");
+    assert_eq!(
+        fresh, stored,
+        "vectors changed: a format change must be deliberate"
+    );
 }
 
 #[test]

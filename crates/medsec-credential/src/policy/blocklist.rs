@@ -20,22 +20,22 @@ pub fn contains(folded: &str) -> bool {
     let needle = folded.as_bytes();
     let (mut lo, mut hi) = (0usize, list.len());
     while lo < hi {
-        let mid = lo + (hi - lo) / 2;
+        let mid = usize::midpoint(lo, hi);
         // The line holding `mid`, clamped to [lo, hi).
         let start = list
             .get(lo..mid)
             .and_then(|s| s.iter().rposition(|&b| b == b'\n'))
-            .map_or(lo, |p| lo + p + 1);
+            .map_or(lo, |p| lo.saturating_add(p).saturating_add(1));
         let end = list
             .get(start..hi)
             .and_then(|s| s.iter().position(|&b| b == b'\n'))
-            .map_or(hi, |p| start + p);
+            .map_or(hi, |p| start.saturating_add(p));
         let Some(line) = list.get(start..end) else {
             return false;
         };
         match line.cmp(needle) {
             core::cmp::Ordering::Equal => return true,
-            core::cmp::Ordering::Less => lo = end + 1,
+            core::cmp::Ordering::Less => lo = end.saturating_add(1),
             core::cmp::Ordering::Greater => hi = start,
         }
     }

@@ -24,7 +24,7 @@ pub(crate) fn is_repetitive(chars: &[char]) -> bool {
         return true;
     }
     (1..=n / 2).any(|period| {
-        n % period == 0
+        n.is_multiple_of(period)
             && chars
                 .iter()
                 .zip(chars.iter().skip(period))
@@ -40,14 +40,16 @@ pub(crate) fn is_sequential(chars: &[char]) -> bool {
     }
     let step = |a: char, b: char| -> i64 {
         if a.is_ascii_digit() && b.is_ascii_digit() {
-            let d = (i64::from(u32::from(b)) - i64::from(u32::from(a))).rem_euclid(10);
+            let d = i64::from(u32::from(b))
+                .saturating_sub(i64::from(u32::from(a)))
+                .rem_euclid(10);
             return match d {
                 1 => 1,
                 9 => -1,
                 _ => 0,
             };
         }
-        i64::from(u32::from(b)) - i64::from(u32::from(a))
+        i64::from(u32::from(b)).saturating_sub(i64::from(u32::from(a)))
     };
     let mut steps = chars.windows(2).filter_map(|w| match w {
         [a, b] => Some(step(*a, *b)),
@@ -70,7 +72,13 @@ mod tests {
 
     #[test]
     fn repetitive() {
-        for s in ["aaaaaaaaaaaaaaaa", "abcabcabcabcabc", "121212", "ababababab", "aaaaaaab"] {
+        for s in [
+            "aaaaaaaaaaaaaaaa",
+            "abcabcabcabcabc",
+            "121212",
+            "ababababab",
+            "aaaaaaab",
+        ] {
             assert!(is_repetitive(&v(s)), "{s}");
         }
         for s in ["abcabcabcabcabd", "123457", "correct horse"] {
@@ -80,7 +88,13 @@ mod tests {
 
     #[test]
     fn sequential() {
-        for s in ["abcdefghijklmnop", "987654", "7890123", "3210987", "lmnopqrstuvwxyz"] {
+        for s in [
+            "abcdefghijklmnop",
+            "987654",
+            "7890123",
+            "3210987",
+            "lmnopqrstuvwxyz",
+        ] {
             assert!(is_sequential(&v(s)), "{s}");
         }
         for s in ["ab", "abd", "135790", "abcdefghijklmnoq", "aaaa"] {

@@ -30,7 +30,9 @@ impl<const N: usize> FixedThrottleStore<N> {
 
     /// Number of keys with a record.
     pub fn len(&self) -> usize {
-        self.slots.try_borrow().map_or(0, |s| table::occupied(&s[..]))
+        self.slots
+            .try_borrow()
+            .map_or(0, |s| table::occupied(&s[..]))
     }
 
     /// True when no key has a record.

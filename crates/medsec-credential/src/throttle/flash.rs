@@ -39,15 +39,21 @@ pub trait RecordFlash {
     ///
     /// # Errors
     /// [`FlashError`] when the read fails.
-    fn read_slot(&mut self, slot: u32, out: &mut [u8; RECORD_LEN])
-        -> core::result::Result<(), FlashError>;
+    fn read_slot(
+        &mut self,
+        slot: u32,
+        out: &mut [u8; RECORD_LEN],
+    ) -> core::result::Result<(), FlashError>;
 
     /// Replaces slot `slot` (erasing as the part needs). Returns only once the bytes are durable.
     ///
     /// # Errors
     /// [`FlashError`] when the write fails; the slot may then hold any mix of old and new bytes.
-    fn write_slot(&mut self, slot: u32, data: &[u8; RECORD_LEN])
-        -> core::result::Result<(), FlashError>;
+    fn write_slot(
+        &mut self,
+        slot: u32,
+        data: &[u8; RECORD_LEN],
+    ) -> core::result::Result<(), FlashError>;
 }
 
 /// A persisted throttle record, decoded.
@@ -144,6 +150,9 @@ impl fmt::Debug for RecordCodec {
     }
 }
 
+/// The newest valid record of a cell and the slot holding it.
+type Newest = Option<(u32, SlotRecord)>;
+
 /// A [`ThrottleStore`] over [`RecordFlash`]: one cell (two slots) per tracked key.
 pub struct FlashThrottleStore<F: RecordFlash> {
     flash: RefCell<F>,
@@ -158,8 +167,10 @@ impl<F: RecordFlash> FlashThrottleStore<F> {
     /// [`Error::Config`] when the flash has fewer than two slots or an odd number of slots.
     pub fn new(flash: F, codec: RecordCodec, protect_from: u32) -> Result<Self> {
         let n = flash.slot_count();
-        if n < 2 || n % 2 != 0 {
-            return Err(Error::Config("flash needs an even number of slots, at least two"));
+        if n < 2 || !n.is_multiple_of(2) {
+            return Err(Error::Config(
+                "flash needs an even number of slots, at least two",
+            ));
         }
         Ok(Self {
             flash: RefCell::new(flash),
@@ -176,7 +187,10 @@ impl<F: RecordFlash> FlashThrottleStore<F> {
     /// The newest valid record of `cell` and the slot that holds it.
     fn newest(&self, flash: &mut F, cell: u32) -> Result<Option<(u32, SlotRecord)>> {
         let mut best: Option<(u32, SlotRecord)> = None;
-        for slot in [cell.saturating_mul(2), cell.saturating_mul(2).saturating_add(1)] {
+        for slot in [
+            cell.saturating_mul(2),
+            cell.saturating_mul(2).saturating_add(1),
+        ] {
             let mut buf = [0u8; RECORD_LEN];
             flash.read_slot(slot, &mut buf).map_err(|_| Error::Store)?;
             if let Some(rec) = self.codec.decode(&buf) {
@@ -216,7 +230,7 @@ impl<F: RecordFlash> ThrottleStore for FlashThrottleStore<F> {
         // (cell, newest slot, newest record) of the key; a free cell; the least severe victim.
         let mut found = None;
         let mut free = None;
-        let mut victim: Option<(u32, Option<(u32, SlotRecord)>, (u32, u64))> = None;
+        let mut victim: Option<(u32, Newest, (u32, u64))> = None;
         for cell in 0..Self::cells(&flash) {
             let newest = self.newest(&mut flash, cell)?;
             match newest {
@@ -253,7 +267,11 @@ impl<F: RecordFlash> ThrottleStore for FlashThrottleStore<F> {
         let base = cell.saturating_mul(2);
         let (target, sequence) = match newest {
             Some((slot, rec)) => (
-                if slot == base { base.saturating_add(1) } else { base },
+                if slot == base {
+                    base.saturating_add(1)
+                } else {
+                    base
+                },
                 rec.sequence.checked_add(1).ok_or(Error::Store)?,
             ),
             None => (base, 1),
@@ -266,7 +284,9 @@ impl<F: RecordFlash> ThrottleStore for FlashThrottleStore<F> {
         flash.write_slot(target, &image).map_err(|_| Error::Store)?;
         // Read back: a write the part silently dropped must not count as durable.
         let mut check = [0u8; RECORD_LEN];
-        flash.read_slot(target, &mut check).map_err(|_| Error::Store)?;
+        flash
+            .read_slot(target, &mut check)
+            .map_err(|_| Error::Store)?;
         if check != image {
             return Err(Error::Store);
         }
@@ -284,7 +304,7 @@ impl<F: RecordFlash> fmt::Debug for FlashThrottleStore<F> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, reason = "tests")]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
     use super::*;
 
     #[test]
@@ -311,4 +331,3 @@ mod tests {
         assert_eq!(RecordCodec::new([8; 32]).decode(&img), None);
     }
 }
-

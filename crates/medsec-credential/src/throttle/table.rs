@@ -1,7 +1,9 @@
 //! A fixed-size table of throttle records: the bounded core of the memory and fixed stores.
 //!
-//! A key lives in one of `WINDOW` consecutive slots starting at its home slot (its keyed hash
-//! modulo the capacity). Memory never grows: when a key's window is full, the least severe
+//! A key lives in one of two runs of `RUN` consecutive slots, starting at two home slots taken
+//! from independent bytes of its keyed hash ("two choices", so a run filling up by chance rarely
+//! matters: at half load virtually every key finds room). Memory never grows: when both runs are
+//! full, the least severe
 //! record there (fewest failures, then oldest) is evicted — but never one at or above the
 //! `protect_from` threshold (a record in backoff or locked). If every record in the window is
 //! protected the write is refused and the attempt fails closed.
@@ -9,8 +11,10 @@
 use super::{ThrottleKey, ThrottleRecord};
 use crate::{Error, Result};
 
+/// Slots per run; a key's window is two runs.
+const RUN: usize = 8;
 /// Slots searched per key.
-pub(crate) const WINDOW: usize = 16;
+pub(crate) const WINDOW: usize = 2 * RUN;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Slot {
@@ -37,10 +41,20 @@ impl Slot {
 
 fn window(slots_len: usize, key: &ThrottleKey) -> impl Iterator<Item = usize> {
     let len = slots_len.max(1);
-    // Cannot truncate meaningfully: the result of `%` is below `len`.
-    #[allow(clippy::cast_possible_truncation, reason = "value is reduced modulo len first")]
-    let home = (key.spread() % len as u64) as usize;
-    (0..WINDOW.min(len)).map(move |i| (home + i) % len)
+    let (a, b) = key.spreads();
+    // Cannot truncate meaningfully: the results of `%` are below `len`.
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "values are reduced modulo len first"
+    )]
+    let homes = [
+        a.checked_rem(len as u64).unwrap_or(0) as usize,
+        b.checked_rem(len as u64).unwrap_or(0) as usize,
+    ];
+    let run = RUN.min(len);
+    homes.into_iter().flat_map(move |home| {
+        (0..run).map(move |i| home.wrapping_add(i).checked_rem(len).unwrap_or(0))
+    })
 }
 
 pub(crate) fn load(slots: &[Slot], key: &ThrottleKey) -> ThrottleRecord {
@@ -59,12 +73,17 @@ pub(crate) fn compare_and_swap(
 ) -> Result<bool> {
     let len = slots.len();
     let mut found = None;
-    let mut free = None;
+    // Per run: the first free slot and how many are free ("two choices": a new key goes to the
+    // emptier run, which keeps runs from filling up).
+    let mut free: [(Option<usize>, usize); 2] = [(None, 0); 2];
     let mut victim: Option<(usize, (u32, u64))> = None;
-    for i in window(len, key) {
+    for (n, i) in window(len, key).enumerate() {
         let Some(s) = slots.get(i) else { continue };
         if s.failures == 0 {
-            free = free.or(Some(i));
+            if let Some((first, count)) = free.get_mut(n / RUN) {
+                *first = first.or(Some(i));
+                *count = count.saturating_add(1);
+            }
         } else if s.key == *key.as_bytes() {
             found = Some(i);
             break;
@@ -81,6 +100,12 @@ pub(crate) fn compare_and_swap(
     if stored != *current {
         return Ok(false);
     }
+    let [(first_a, count_a), (first_b, count_b)] = free;
+    let free = if count_b > count_a {
+        first_b
+    } else {
+        first_a.or(first_b)
+    };
     let target = match (found, new.is_clear()) {
         (Some(i), _) => i,
         (None, true) => return Ok(true),
@@ -109,13 +134,13 @@ pub(crate) fn occupied(slots: &[Slot]) -> usize {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, reason = "tests")]
+    #![allow(clippy::unwrap_used, clippy::arithmetic_side_effects, reason = "tests")]
     use super::*;
 
     fn key(n: u64) -> ThrottleKey {
         let mut b = [0u8; 16];
         b[..8].copy_from_slice(&n.to_le_bytes());
-        b[8] = 0xAA;
+        b[8..].copy_from_slice(&(n + 8).to_le_bytes());
         ThrottleKey::from_bytes(b)
     }
 
@@ -144,15 +169,26 @@ mod tests {
         // Fill every slot (all keys share the one window of a 16-slot table).
         for n in 0..WINDOW as u64 {
             let f = if n == 4 { 1 } else { 7 };
-            assert!(compare_and_swap(&mut slots, &key(n), &ThrottleRecord::CLEAR, &rec(f, n), 5).unwrap());
+            assert!(
+                compare_and_swap(&mut slots, &key(n), &ThrottleRecord::CLEAR, &rec(f, n), 5)
+                    .unwrap()
+            );
         }
         // A newcomer evicts the only unprotected record (key 4, one failure).
-        assert!(compare_and_swap(&mut slots, &key(99), &ThrottleRecord::CLEAR, &rec(1, 50), 5).unwrap());
+        assert!(
+            compare_and_swap(&mut slots, &key(99), &ThrottleRecord::CLEAR, &rec(1, 50), 5).unwrap()
+        );
         assert_eq!(load(&slots, &key(4)), ThrottleRecord::CLEAR);
         // Then key 99 is the only unprotected one; after it reaches 5 failures nothing can go.
         assert!(compare_and_swap(&mut slots, &key(99), &rec(1, 50), &rec(5, 51), 5).unwrap());
         assert_eq!(
-            compare_and_swap(&mut slots, &key(100), &ThrottleRecord::CLEAR, &rec(1, 52), 5),
+            compare_and_swap(
+                &mut slots,
+                &key(100),
+                &ThrottleRecord::CLEAR,
+                &rec(1, 52),
+                5
+            ),
             Err(Error::Store)
         );
         for n in (0..WINDOW as u64).filter(|&n| n != 4) {
