@@ -1,6 +1,6 @@
 //! In-memory store with a memory bound and expiry sweeping, laid out for density: sessions
 //! live in a chunked slab (no doubling, no copying when it grows), an open-addressing index
-//! maps id hashes to slab slots (4 bytes per bucket), and each user's sessions form a list
+//! maps id hashes to slab slots (8 bytes per bucket), and each user's sessions form a list
 //! threaded through the slab (4 bytes per session) from a per-user head.
 
 use std::boxed::Box;
@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::vec::Vec;
 
-use hashbrown::HashTable;
 use zeroize::Zeroize;
 
 use super::{DataUpdate, SessionStore};
@@ -18,6 +17,10 @@ use crate::clock::Timestamp;
 use crate::id::{IdHash, UserId};
 use crate::record::SessionMeta;
 use crate::{Error, Result};
+
+mod slot_index;
+
+use slot_index::{tag_of, SlotIndex};
 
 /// Slots per slab chunk.
 const CHUNK: usize = 1024;
@@ -42,11 +45,8 @@ struct Entry {
     next_of_user: u32,
 }
 
-/// The index key is already a SHA-256 output, uniformly distributed and not chosen by
-/// clients (they pick ids, not hashes), so its first 8 bytes serve as the table hash.
-fn table_hash(key: &IdHash) -> u64 {
-    let [a, b, c, d, e, f, g, h, ..] = *key.as_bytes();
-    u64::from_le_bytes([a, b, c, d, e, f, g, h])
+fn table_hash(key: &IdHash) -> u32 {
+    tag_of(key.as_bytes())
 }
 
 #[derive(Default, Clone, Copy)]
@@ -80,7 +80,7 @@ impl BuildHasher for BuildU64Hasher {
 struct Inner {
     chunks: Vec<Box<[Option<Entry>]>>,
     free: Vec<u32>,
-    index: HashTable<u32>,
+    index: SlotIndex,
     /// User-index hash -> first slot of that user's list.
     users: HashMap<u64, u32, BuildU64Hasher>,
 }
@@ -98,16 +98,14 @@ impl Inner {
 
     fn find(&self, key: &IdHash) -> Option<u32> {
         let chunks = &self.chunks;
-        self.index
-            .find(table_hash(key), |&i| {
-                let i = i as usize;
-                chunks
-                    .get(i / CHUNK)
-                    .and_then(|c| c.get(i % CHUNK))
-                    .and_then(Option::as_ref)
-                    .is_some_and(|e| e.key == *key)
-            })
-            .copied()
+        self.index.find(table_hash(key), |i| {
+            let i = i as usize;
+            chunks
+                .get(i / CHUNK)
+                .and_then(|c| c.get(i % CHUNK))
+                .and_then(Option::as_ref)
+                .is_some_and(|e| e.key == *key)
+        })
     }
 
     fn get(&self, key: &IdHash) -> Option<&Entry> {
@@ -157,15 +155,7 @@ impl Inner {
             data,
             next_of_user: head,
         });
-        let chunks = &self.chunks;
-        self.index.insert_unique(table_hash(&key), i, |&j| {
-            let j = j as usize;
-            chunks
-                .get(j / CHUNK)
-                .and_then(|c| c.get(j % CHUNK))
-                .and_then(Option::as_ref)
-                .map_or(0, |e| table_hash(&e.key))
-        });
+        self.index.insert(table_hash(&key), i);
         self.users.insert(ukey, i);
         Ok(())
     }
@@ -173,9 +163,7 @@ impl Inner {
     /// Removes the session in slot `i` (index, user list, slab) and returns it.
     fn remove_slot(&mut self, i: u32, ukey: u64) -> Option<Entry> {
         let entry = self.slot_mut(i)?.take()?;
-        if let Ok(found) = self.index.find_entry(table_hash(&entry.key), |&j| j == i) {
-            found.remove();
-        }
+        self.index.remove(table_hash(&entry.key), i);
         // Unlink from the user's list.
         let next = entry.next_of_user;
         match self.users.get(&ukey).copied() {
@@ -218,8 +206,8 @@ impl Inner {
 
 /// In-memory sessions for one server process.
 ///
-/// - Dense layout: a chunked slab of entries, an open-addressing index of 4-byte slot
-///   numbers keyed by the id hash, and per-user lists threaded through the slab (for
+/// - Dense layout: a chunked slab of entries, an open-addressing index of 8-byte buckets
+///   (32 bits of the id hash and a 32-bit slot number; one cache line per probe), and per-user lists threaded through the slab (for
 ///   logout-everywhere and the concurrent-session cap) under a randomly keyed SipHash of
 ///   the user id.
 /// - A hard bound: at most `max_sessions` entries; an insert beyond it fails with
@@ -251,7 +239,7 @@ impl MemoryStore {
             inner: Mutex::new(Inner {
                 chunks: Vec::new(),
                 free: Vec::new(),
-                index: HashTable::new(),
+                index: SlotIndex::new(),
                 users: HashMap::with_hasher(BuildU64Hasher),
             }),
             user_hasher: RandomState::new(),
