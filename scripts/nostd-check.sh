@@ -16,6 +16,8 @@ medsec-token
 medsec-token alloc
 medsec-session
 medsec-session alloc
+medsec-credential
+medsec-credential alloc
 LIST
 echo "-- firmware example"
 cargo build --release --manifest-path examples/firmware/Cargo.toml --target "$target"

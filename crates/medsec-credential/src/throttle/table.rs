@@ -14,6 +14,7 @@ use crate::{Error, Result};
 /// Slots per run; a key's window is two runs.
 const RUN: usize = 8;
 /// Slots searched per key.
+#[cfg(any(feature = "std", test))]
 pub(crate) const WINDOW: usize = 2 * RUN;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
