@@ -1,7 +1,14 @@
 //! The `medsec-cli` envelope contract, end to end: keyring files, seal/open/rotate/rewrap/
 //! destroy, streaming, exit codes, and interoperability with the independent Python
 //! implementation in `tests/reference/` (written from `docs/envelope-format.md` alone).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation
+)]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -82,17 +89,32 @@ fn keyring_seal_open_rotate_rewrap_destroy() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(d.join("kr")).unwrap().permissions().mode();
-        assert_eq!(mode & 0o077, 0, "keyring file must not be group/world readable");
+        let mode = std::fs::metadata(d.join("kr"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "keyring file must not be group/world readable"
+        );
     }
 
-    let ctx = ["--context", "patient=p-7f3a9c", "--context", "record-kind=cgm"];
+    let ctx = [
+        "--context",
+        "patient=p-7f3a9c",
+        "--context",
+        "record-kind=cgm",
+    ];
     let mut seal_args = vec!["seal", "--keyring", "kr"];
     seal_args.extend(ctx);
     let sealed = cli(&seal_args, d, b"glucose 5.4 mmol/L");
     assert_eq!(code(&sealed), 0);
     let envelope = sealed.stdout;
-    assert!(!envelope.windows(8).any(|w| w == b"p-7f3a9c"), "bound context is not stored");
+    assert!(
+        !envelope.windows(8).any(|w| w == b"p-7f3a9c"),
+        "bound context is not stored"
+    );
 
     let mut open_args = vec!["open", "--keyring", "kr"];
     open_args.extend(ctx);
@@ -100,7 +122,19 @@ fn keyring_seal_open_rotate_rewrap_destroy() {
     assert_eq!((code(&o), &o.stdout[..]), (0, &b"glucose 5.4 mmol/L"[..]));
 
     // Wrong context, tampering and garbage: exit 1, nothing on stdout.
-    let o = cli(&["open", "--keyring", "kr", "--context", "patient=p-other", "--context", "record-kind=cgm"], d, &envelope);
+    let o = cli(
+        &[
+            "open",
+            "--keyring",
+            "kr",
+            "--context",
+            "patient=p-other",
+            "--context",
+            "record-kind=cgm",
+        ],
+        d,
+        &envelope,
+    );
     assert_eq!((code(&o), o.stdout.len()), (1, 0));
     let mut t = envelope.clone();
     let last = t.len() - 1;
@@ -110,9 +144,26 @@ fn keyring_seal_open_rotate_rewrap_destroy() {
     assert_eq!(code(&cli(&open_args, d, b"not an envelope")), 1);
     assert_eq!(code(&cli(&open_args, d, b"")), 1);
     // Usage and I/O errors: exit 2.
-    assert_eq!(code(&cli(&["open", "--keyring", "missing-file"], d, &envelope)), 2);
-    assert_eq!(code(&cli(&["seal", "--keyring", "kr", "--context", "no-equals"], d, b"x")), 2);
-    assert_eq!(code(&cli(&["seal", "--keyring", "kr", "--context", "Bad Key=x"], d, b"x")), 2);
+    assert_eq!(
+        code(&cli(&["open", "--keyring", "missing-file"], d, &envelope)),
+        2
+    );
+    assert_eq!(
+        code(&cli(
+            &["seal", "--keyring", "kr", "--context", "no-equals"],
+            d,
+            b"x"
+        )),
+        2
+    );
+    assert_eq!(
+        code(&cli(
+            &["seal", "--keyring", "kr", "--context", "Bad Key=x"],
+            d,
+            b"x"
+        )),
+        2
+    );
     assert_eq!(code(&cli(&["frobnicate"], d, b"")), 2);
 
     // Rotate: old envelopes still open; new ones name the new primary.
@@ -120,8 +171,12 @@ fn keyring_seal_open_rotate_rewrap_destroy() {
     assert_eq!(code(&o), 0);
     let second_id = String::from_utf8(o.stdout).unwrap().trim().to_owned();
     assert_ne!(first_id, second_id);
-    let list = String::from_utf8(cli(&["keyring", "list", "--keyring", "kr"], d, b"").stdout).unwrap();
-    assert_eq!(list, format!("{first_id} decrypt-only\n{second_id} primary\n"));
+    let list =
+        String::from_utf8(cli(&["keyring", "list", "--keyring", "kr"], d, b"").stdout).unwrap();
+    assert_eq!(
+        list,
+        format!("{first_id} decrypt-only\n{second_id} primary\n")
+    );
     assert_eq!(cli(&open_args, d, &envelope).stdout, b"glucose 5.4 mmol/L");
 
     // Rewrap: the body is byte-identical; after destroying the old key only the rewrapped
@@ -133,7 +188,21 @@ fn keyring_seal_open_rotate_rewrap_destroy() {
     let rewrapped = o.stdout;
     let hl = |e: &[u8]| usize::from(u16::from_be_bytes([e[5], e[6]]));
     assert_eq!(&envelope[hl(&envelope)..], &rewrapped[hl(&rewrapped)..]);
-    assert_eq!(code(&cli(&["keyring", "destroy", "--keyring", "kr", "--key-id", &first_id], d, b"")), 0);
+    assert_eq!(
+        code(&cli(
+            &[
+                "keyring",
+                "destroy",
+                "--keyring",
+                "kr",
+                "--key-id",
+                &first_id
+            ],
+            d,
+            b""
+        )),
+        0
+    );
     assert_eq!(code(&cli(&open_args, d, &envelope)), 1);
     assert_eq!(cli(&open_args, d, &rewrapped).stdout, b"glucose 5.4 mmol/L");
 }
@@ -143,40 +212,132 @@ fn streaming_and_files() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     assert_eq!(code(&cli(&["keyring", "new", "--out", "kr"], d, b"")), 0);
-    let data: Vec<u8> = (0..300_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let data: Vec<u8> = (0..300_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     std::fs::write(d.join("export.bin"), &data).unwrap();
-    let o = cli(&["seal", "--keyring", "kr", "--stream", "--chunk-size", "4096", "--in", "export.bin", "--out", "export.env"], d, b"");
+    let o = cli(
+        &[
+            "seal",
+            "--keyring",
+            "kr",
+            "--stream",
+            "--chunk-size",
+            "4096",
+            "--in",
+            "export.bin",
+            "--out",
+            "export.env",
+        ],
+        d,
+        b"",
+    );
     assert_eq!(code(&o), 0, "{o:?}");
-    let o = cli(&["open", "--keyring", "kr", "--in", "export.env", "--out", "export.out"], d, b"");
+    let o = cli(
+        &[
+            "open",
+            "--keyring",
+            "kr",
+            "--in",
+            "export.env",
+            "--out",
+            "export.out",
+        ],
+        d,
+        b"",
+    );
     assert_eq!(code(&o), 0, "{o:?}");
     assert_eq!(std::fs::read(d.join("export.out")).unwrap(), data);
     // A truncated stream fails, and --out never appears for an incomplete stream.
     let sealed = std::fs::read(d.join("export.env")).unwrap();
     std::fs::write(d.join("cut.env"), &sealed[..sealed.len() - 4096 - 16]).unwrap();
-    let o = cli(&["open", "--keyring", "kr", "--in", "cut.env", "--out", "cut.out"], d, b"");
+    let o = cli(
+        &[
+            "open",
+            "--keyring",
+            "kr",
+            "--in",
+            "cut.env",
+            "--out",
+            "cut.out",
+        ],
+        d,
+        b"",
+    );
     assert_eq!(code(&o), 1);
     assert!(!d.join("cut.out").exists());
-    assert!(std::fs::read_dir(d).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().contains("partial")));
+    assert!(std::fs::read_dir(d).unwrap().all(|e| !e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .contains("partial")));
     // Bad chunk size is a usage error.
-    assert_eq!(code(&cli(&["seal", "--keyring", "kr", "--stream", "--chunk-size", "100"], d, b"x")), 2);
+    assert_eq!(
+        code(&cli(
+            &["seal", "--keyring", "kr", "--stream", "--chunk-size", "100"],
+            d,
+            b"x"
+        )),
+        2
+    );
 }
 
 #[test]
 fn public_key_recipients() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    assert_eq!(code(&cli(&["recipient", "keygen", "--out", "backend", "--id", "backend-1"], d, b"")), 0);
-    assert_eq!(code(&cli(&["recipient", "keygen", "--out", "breakglass", "--id", "bg"], d, b"")), 0);
+    assert_eq!(
+        code(&cli(
+            &[
+                "recipient",
+                "keygen",
+                "--out",
+                "backend",
+                "--id",
+                "backend-1"
+            ],
+            d,
+            b""
+        )),
+        0
+    );
+    assert_eq!(
+        code(&cli(
+            &["recipient", "keygen", "--out", "breakglass", "--id", "bg"],
+            d,
+            b""
+        )),
+        0
+    );
     // The device seals to two public keys and holds nothing that opens.
-    let o = cli(&["seal", "--recipient", "backend.pub", "--recipient", "breakglass.pub", "--context", "device=pump-1"], d, b"alarm log");
+    let o = cli(
+        &[
+            "seal",
+            "--recipient",
+            "backend.pub",
+            "--recipient",
+            "breakglass.pub",
+            "--context",
+            "device=pump-1",
+        ],
+        d,
+        b"alarm log",
+    );
     assert_eq!(code(&o), 0);
     let env = o.stdout;
     for key in ["backend", "breakglass"] {
-        let o = cli(&["open", "--recipient-key", key, "--context", "device=pump-1"], d, &env);
+        let o = cli(
+            &["open", "--recipient-key", key, "--context", "device=pump-1"],
+            d,
+            &env,
+        );
         assert_eq!((code(&o), &o.stdout[..]), (0, &b"alarm log"[..]));
     }
     // A public key file is not a secret key file.
-    assert_eq!(code(&cli(&["open", "--recipient-key", "backend.pub"], d, &env)), 2);
+    assert_eq!(
+        code(&cli(&["open", "--recipient-key", "backend.pub"], d, &env)),
+        2
+    );
 }
 
 #[test]
@@ -184,7 +345,12 @@ fn independent_python_implementation_agrees() {
     let Some(py) = python() else { return };
     let reference = workspace().join("tests/reference/envelope_reference.py");
     let vectors = workspace().join("tests/data/envelope-vectors.json");
-    let o = Command::new(&py).arg(&reference).arg("vectors").arg(&vectors).output().unwrap();
+    let o = Command::new(&py)
+        .arg(&reference)
+        .arg("vectors")
+        .arg(&vectors)
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 
     let dir = tempfile::tempdir().unwrap();
@@ -195,25 +361,87 @@ fn independent_python_implementation_agrees() {
         full.extend_from_slice(args);
         run(&py, &full, d, stdin)
     };
-    for (suite, stream) in [("aes-256-gcm-siv", false), ("aes-256-gcm", false), ("aes-256-gcm-siv", true), ("aes-256-gcm", true)] {
+    for (suite, stream) in [
+        ("aes-256-gcm-siv", false),
+        ("aes-256-gcm", false),
+        ("aes-256-gcm-siv", true),
+        ("aes-256-gcm", true),
+    ] {
         let pt: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
         // Rust seals, Python opens.
-        let mut args = vec!["seal", "--keyring", "kr", "--suite", suite, "--context", "patient=p1", "--stored-context", "record-kind=cgm"];
+        let mut args = vec![
+            "seal",
+            "--keyring",
+            "kr",
+            "--suite",
+            suite,
+            "--context",
+            "patient=p1",
+            "--stored-context",
+            "record-kind=cgm",
+        ];
         if stream {
             args.extend(["--stream", "--chunk-size", "4096"]);
         }
         let sealed = cli(&args, d, &pt);
         assert_eq!(code(&sealed), 0);
-        let o = refd(&["open", "--keyring", "kr", "--context", "patient=p1", "--context", "record-kind=cgm"], &sealed.stdout);
-        assert!(o.status.success(), "python open {suite} {stream}: {}", String::from_utf8_lossy(&o.stderr));
+        let o = refd(
+            &[
+                "open",
+                "--keyring",
+                "kr",
+                "--context",
+                "patient=p1",
+                "--context",
+                "record-kind=cgm",
+            ],
+            &sealed.stdout,
+        );
+        assert!(
+            o.status.success(),
+            "python open {suite} {stream}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         assert_eq!(o.stdout, pt);
-        let o = refd(&["open", "--keyring", "kr", "--context", "patient=p2", "--context", "record-kind=cgm"], &sealed.stdout);
+        let o = refd(
+            &[
+                "open",
+                "--keyring",
+                "kr",
+                "--context",
+                "patient=p2",
+                "--context",
+                "record-kind=cgm",
+            ],
+            &sealed.stdout,
+        );
         assert_eq!(o.status.code(), Some(1));
         // Python seals, Rust opens.
         let chunk = if stream { "4096" } else { "0" };
-        let o = refd(&["seal", "--keyring", "kr", "--suite", suite, "--chunk-size", chunk, "--context", "patient=p1"], &pt);
+        let o = refd(
+            &[
+                "seal",
+                "--keyring",
+                "kr",
+                "--suite",
+                suite,
+                "--chunk-size",
+                chunk,
+                "--context",
+                "patient=p1",
+            ],
+            &pt,
+        );
         assert!(o.status.success());
-        let opened = cli(&["open", "--keyring", "kr", "--context", "patient=p1"], d, &o.stdout);
-        assert_eq!((code(&opened), &opened.stdout[..]), (0, &pt[..]), "rust open {suite} {stream}");
+        let opened = cli(
+            &["open", "--keyring", "kr", "--context", "patient=p1"],
+            d,
+            &o.stdout,
+        );
+        assert_eq!(
+            (code(&opened), &opened.stdout[..]),
+            (0, &pt[..]),
+            "rust open {suite} {stream}"
+        );
     }
 }

@@ -209,7 +209,12 @@ pub fn seal(args: SealArgs) -> Outcome {
     }
     let mut rng = OsRng::default();
     if args.stream {
-        return seal_stream(&sealer, args.chunk_size, args.input.as_deref(), args.out.as_deref());
+        return seal_stream(
+            &sealer,
+            args.chunk_size,
+            args.input.as_deref(),
+            args.out.as_deref(),
+        );
     }
     let plaintext = Zeroizing::new(read_input(args.input.as_deref())?);
     let sealed = sealer.seal(&plaintext, &mut rng).map_err(config)?;
@@ -221,7 +226,11 @@ pub fn open(args: OpenArgs) -> Outcome {
         "all" => SuitePolicy::ALL,
         "approved" => SuitePolicy::APPROVED_ONLY,
         "gcm-siv" => SuitePolicy::GCM_SIV_ONLY,
-        _ => return Err(Failure::usage("--suite-policy must be all, approved or gcm-siv")),
+        _ => {
+            return Err(Failure::usage(
+                "--suite-policy must be all, approved or gcm-siv",
+            ))
+        }
     };
     let keyring = args.keyring.as_deref().map(load_keyring).transpose()?;
     let secrets = args
@@ -230,7 +239,9 @@ pub fn open(args: OpenArgs) -> Outcome {
         .map(|p| load_secret(p))
         .collect::<Result<Vec<_>, _>>()?;
     if keyring.is_none() && secrets.is_empty() {
-        return Err(Failure::usage("open needs --keyring and/or --recipient-key"));
+        return Err(Failure::usage(
+            "open needs --keyring and/or --recipient-key",
+        ));
     }
     let mut keys: Vec<&dyn Unwrap> = Vec::new();
     if let Some(k) = &keyring {
@@ -252,16 +263,19 @@ pub fn open(args: OpenArgs) -> Outcome {
         None => Box::new(std::io::stdin().lock()),
     };
     let mut head = vec![0u8; 7];
-    input.read_exact(&mut head).map_err(|_| verify_failure(Error::DidNotVerify))?;
+    input
+        .read_exact(&mut head)
+        .map_err(|_| verify_failure(Error::DidNotVerify))?;
     let header_len = medsec_envelope::peek_header_len(&head).map_err(verify_failure)?;
     if header_len < head.len() {
         return Err(verify_failure(Error::DidNotVerify));
     }
     head.resize(header_len, 0);
     input
-        .read_exact(&mut head[7..])
+        .read_exact(head.get_mut(7..).unwrap_or_default())
         .map_err(|_| verify_failure(Error::DidNotVerify))?;
-    let view = medsec_envelope::HeaderView::parse(&head, &Default::default()).map_err(verify_failure)?;
+    let view =
+        medsec_envelope::HeaderView::parse(&head, &Default::default()).map_err(verify_failure)?;
     let streamed = view.chunk_size().is_some();
     let mut rest = Cursor::new(head).chain(input);
 
@@ -307,15 +321,15 @@ fn seal_stream<P: medsec_envelope::provider::AeadProvider>(
         None => Box::new(std::io::stdin().lock()),
     };
     let sink = OutputSink::new(out)?;
-    let mut writer =
-        SealingWriter::new(sealer, chunk_size, sink, &mut rng).map_err(|e| Failure::usage(e.to_string()))?;
+    let mut writer = SealingWriter::new(sealer, chunk_size, sink, &mut rng)
+        .map_err(|e| Failure::usage(e.to_string()))?;
     let mut buf = Zeroizing::new(vec![0u8; 64 * 1024]);
     loop {
         let n = reader.read(&mut buf)?;
         if n == 0 {
             break;
         }
-        writer.write_all(&buf[..n])?;
+        writer.write_all(buf.get(..n).unwrap_or_default())?;
     }
     writer.finish()?.commit()
 }
@@ -328,7 +342,7 @@ fn copy_verified<R: Read>(mut reader: R, out: Option<&Path>) -> Outcome {
     loop {
         match reader.read(&mut buf) {
             Ok(0) => break,
-            Ok(n) => sink.write_all(&buf[..n])?,
+            Ok(n) => sink.write_all(buf.get(..n).unwrap_or_default())?,
             Err(e) => {
                 sink.abandon();
                 return Err(io_verify(e));
