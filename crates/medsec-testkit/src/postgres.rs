@@ -37,7 +37,11 @@ impl PgCluster {
             .expect("create temp dir for PostgreSQL");
         let data_dir = dir.path().join("data");
         if as_postgres_user {
-            run_checked(Command::new("chown").arg("postgres:postgres").arg(dir.path()));
+            run_checked(
+                Command::new("chown")
+                    .arg("postgres:postgres")
+                    .arg(dir.path()),
+            );
             // The temp dir's parent must be traversable by `postgres`.
             run_checked(Command::new("chmod").arg("0755").arg(dir.path()));
         }
@@ -94,7 +98,11 @@ impl PgCluster {
             &pg_ctl,
             &["-D", path_str(&self.data_dir), "-m", "fast", "-w", "stop"],
         );
-        assert!(out.status.success(), "pg_ctl stop failed: {}", describe(&out));
+        assert!(
+            out.status.success(),
+            "pg_ctl stop failed: {}",
+            describe(&out)
+        );
     }
 
     /// Starts the server again after [`PgCluster::stop`], on the same port.
@@ -159,7 +167,14 @@ impl Drop for PgCluster {
         let pg_ctl = self.bin_dir.join("pg_ctl");
         let _ = self.run(
             &pg_ctl,
-            &["-D", path_str(&self.data_dir), "-m", "immediate", "-w", "stop"],
+            &[
+                "-D",
+                path_str(&self.data_dir),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ],
         );
     }
 }
@@ -207,7 +222,11 @@ fn path_str(path: &Path) -> &str {
 
 fn run_checked(command: &mut Command) {
     let out = command.output().expect("run helper command");
-    assert!(out.status.success(), "{command:?} failed: {}", describe(&out));
+    assert!(
+        out.status.success(),
+        "{command:?} failed: {}",
+        describe(&out)
+    );
 }
 
 fn describe(out: &Output) -> String {
