@@ -11,8 +11,7 @@
 //! code-path difference is not buried under Argon2's own jitter; 100,000 samples) and
 //! `login_server_preset` (the real m = 19 MiB, t = 2; 1,000 samples).
 //!
-//! Run: `cargo bench --bench credential_timing` (add `-- --continuous login_small_params` to
-//! keep sampling).
+//! Run: `cargo bench --bench credential_timing` (optionally `-- small` or `-- server` to pick one).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -22,8 +21,9 @@
     reason = "benchmark harness"
 )]
 
+use dudect_bencher::ctbench::{run_benches_console, BenchMetadata, BenchName, BenchOpts};
 use dudect_bencher::rand::Rng;
-use dudect_bencher::{ctbench_main, BenchRng, Class, CtRunner};
+use dudect_bencher::{BenchRng, Class, CtRunner};
 use medsec_credential::hash::hazmat;
 use medsec_credential::throttle::{MemoryThrottleStore, ThrottleKeyer};
 use medsec_credential::{
@@ -82,4 +82,32 @@ fn login_server_preset(runner: &mut CtRunner, rng: &mut BenchRng) {
     run(runner, rng, &hasher, 1_000);
 }
 
-ctbench_main!(login_small_params, login_server_preset);
+/// `cargo bench` passes `--bench`; `cargo test --all-targets` runs bench binaries without it, and
+/// a dudect run takes minutes, so without `--bench` this only says it was skipped. Filter with
+/// `cargo bench --bench credential_timing -- small` (a substring of the bench name).
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if !args.iter().any(|a| a == "--bench") {
+        println!("credential_timing: dudect check skipped outside `cargo bench`");
+        return;
+    }
+    let filter = args.iter().find(|a| !a.starts_with("--")).cloned();
+    let benches = vec![
+        BenchMetadata {
+            name: BenchName("login_small_params"),
+            seed: None,
+            benchfn: login_small_params,
+        },
+        BenchMetadata {
+            name: BenchName("login_server_preset"),
+            seed: None,
+            benchfn: login_server_preset,
+        },
+    ];
+    let opts = BenchOpts {
+        continuous: false,
+        filter,
+        file_out: None,
+    };
+    run_benches_console(opts, benches).unwrap();
+}
