@@ -26,7 +26,7 @@ pub mod flash;
 #[cfg(feature = "std")]
 mod memory;
 #[cfg(feature = "postgres")]
-mod postgres;
+pub mod postgres;
 mod table;
 
 pub use fixed::FixedThrottleStore;
