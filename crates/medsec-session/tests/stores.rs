@@ -1029,3 +1029,106 @@ mod pg {
         assert_eq!(s.resume(&ids[0], None).unwrap_err(), Error::Rejected);
     }
 }
+
+/// Several connections (as several server instances would hold) racing on one session:
+/// the compare-and-swap is the database's conditional UPDATE, not a process-local lock.
+fn counter_race_across_connections<S: SessionStore + Send + Sync>(stores: Vec<S>) {
+    const PER_THREAD: u64 = 15;
+    let clock = Arc::new(ManualClock::new(Timestamp::from_millis(T0)));
+    let revocation: Revocation = Arc::default();
+    let managers: Vec<_> = stores
+        .into_iter()
+        .map(|st| {
+            Sessions::with_revocation(
+                st,
+                clock.clone(),
+                revocation.clone(),
+                DataSecret::from_bytes([0x42; 32]),
+                SessionPolicy::BACKEND_L3,
+            )
+            .unwrap()
+        })
+        .collect();
+    let mut rng = ChaCha20Rng::seed_from_u64(9);
+    let e = managers[0]
+        .login(&mut rng, &user("shared-counter"), Role::Patient, None, None)
+        .unwrap();
+    let id = SessionId::from_bytes(*e.id().as_bytes());
+    let mut a = managers[0].activate(e, None).unwrap();
+    managers[0]
+        .set_data(&mut rng, &mut a, &0u64.to_be_bytes())
+        .unwrap();
+    let conflicts = std::sync::atomic::AtomicU64::new(0);
+    std::thread::scope(|scope| {
+        for (t, m) in managers.iter().enumerate() {
+            let id = SessionId::from_bytes(*id.as_bytes());
+            let conflicts = &conflicts;
+            scope.spawn(move || {
+                let mut rng = ChaCha20Rng::seed_from_u64(200 + t as u64);
+                let mut done = 0;
+                while done < PER_THREAD {
+                    let mut s = match m.resume(&id, None) {
+                        Ok(s) => s,
+                        Err(Error::Conflict) => continue,
+                        Err(e) => panic!("resume: {e:?}"),
+                    };
+                    let Ok(Some(d)) = m.data(&s) else { continue };
+                    let n = u64::from_be_bytes(d.as_bytes().try_into().unwrap());
+                    match m.set_data(&mut rng, &mut s, &(n + 1).to_be_bytes()) {
+                        Ok(()) => done += 1,
+                        Err(Error::Conflict) => {
+                            conflicts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                        Err(e) => panic!("set_data: {e:?}"),
+                    }
+                }
+            });
+        }
+    });
+    let s = managers[1].resume(&id, None).unwrap();
+    let n = u64::from_be_bytes(
+        managers[1]
+            .data(&s)
+            .unwrap()
+            .unwrap()
+            .as_bytes()
+            .try_into()
+            .unwrap(),
+    );
+    assert_eq!(
+        n,
+        managers.len() as u64 * PER_THREAD,
+        "no update lost across connections"
+    );
+    eprintln!(
+        "   lost compare-and-swaps retried: {}",
+        conflicts.into_inner()
+    );
+}
+
+#[test]
+fn sqlite_several_connections_race_without_losing_updates() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.db");
+    let stores = (0..3)
+        .map(|_| SqliteStore::open(&path, RecordKey::from_bytes([0x33; 32])).unwrap())
+        .collect();
+    counter_race_across_connections(stores);
+}
+
+#[test]
+fn postgres_several_connections_race_without_losing_updates() {
+    let Some(cluster) = medsec_testkit::PgCluster::start() else {
+        return;
+    };
+    let stores = (0..3)
+        .map(|_| {
+            store::PostgresStore::connect_local(
+                &cluster.connection_string(),
+                RecordKey::from_bytes([0x44; 32]),
+            )
+            .unwrap()
+        })
+        .collect();
+    counter_race_across_connections(stores);
+}
