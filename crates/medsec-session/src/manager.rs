@@ -381,7 +381,13 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
         binding: Option<&ChannelBinding>,
     ) -> Result<Session<Elevated>> {
         let s = self.resume(id, binding)?;
-        if s.meta.last_seen < s.meta.elevated_until {
+        // A policy shortened after the elevation applies at once.
+        let until = s.meta.elevated_until.min(
+            s.meta
+                .authenticated_at
+                .saturating_add(self.policy.timeouts.elevation),
+        );
+        if s.meta.last_seen < until {
             Ok(s.retype())
         } else {
             Err(Error::ElevationRequired)
@@ -463,6 +469,39 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
     pub fn logout_everywhere(&self, user: &UserId) -> Result<usize> {
         let n = self.store.remove_user(user)?;
         tracing::info!(count = n, "user's sessions ended: logout everywhere");
+        Ok(n)
+    }
+
+    /// Ends every session of the user except `current` (ASVS v5.0.0-7.4.3: after a password
+    /// or factor change, offer this). Returns how many ended.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`].
+    pub fn end_other_sessions<S: Live>(&self, current: &Session<S>) -> Result<usize> {
+        let mut others = [None; 8];
+        let mut n = 0usize;
+        loop {
+            // In batches, so this needs no heap on firmware.
+            let mut found = 0usize;
+            self.store
+                .for_each_of_user(&current.meta.user, &mut |k, _| {
+                    if *k != current.key {
+                        if let Some(slot) = others.get_mut(found) {
+                            *slot = Some(*k);
+                            found = found.saturating_add(1);
+                        }
+                    }
+                })?;
+            if found == 0 {
+                break;
+            }
+            for k in others.iter_mut().filter_map(Option::take) {
+                if self.store.remove(&k)? {
+                    n = n.saturating_add(1);
+                }
+            }
+        }
+        tracing::info!(count = n, "user's other sessions ended");
         Ok(n)
     }
 

@@ -230,9 +230,20 @@ fn logout_fixation_and_caps<F: Factory>(f: &mut F) {
     // Terminate one from the list; someone else's user id cannot.
     let list = s.list(&alice).unwrap();
     assert_eq!(list.len(), 3);
-    assert!(!s.terminate(&user("mallory"), &list[0].id_hash).unwrap());
-    assert!(s.terminate(&alice, &list[0].id_hash).unwrap());
+    assert!(list.iter().any(|x| x.id_hash == ids[1].id_hash()));
+    assert!(!s.terminate(&user("mallory"), &ids[1].id_hash()).unwrap());
+    assert!(s.terminate(&alice, &ids[1].id_hash()).unwrap());
     assert_eq!(s.list(&alice).unwrap().len(), 2);
+    // After a password change: end the other sessions, keep this one.
+    let keep = s.resume(&ids[3], None).unwrap();
+    assert_eq!(s.end_other_sessions(&keep).unwrap(), 1);
+    assert_eq!(s.list(&alice).unwrap().len(), 1);
+    assert_eq!(s.resume(&ids[2], None).unwrap_err(), Error::Rejected);
+    s.resume(&ids[3], None).unwrap();
+    let again = s
+        .login(&mut fx.rng, &alice, Role::Patient, None, None)
+        .unwrap();
+    let again_id = SessionId::from_bytes(*again.id().as_bytes());
     // Logout everywhere.
     let bob = user("patient-bob");
     let bob_s = s
@@ -240,6 +251,7 @@ fn logout_fixation_and_caps<F: Factory>(f: &mut F) {
         .unwrap();
     let bob_id = SessionId::from_bytes(*bob_s.id().as_bytes());
     assert_eq!(s.logout_everywhere(&alice).unwrap(), 2);
+    assert_eq!(s.resume(&again_id, None).unwrap_err(), Error::Rejected);
     for id in &ids {
         assert_eq!(s.resume(id, None).unwrap_err(), Error::Rejected);
     }
