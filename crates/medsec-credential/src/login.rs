@@ -144,6 +144,32 @@ impl<'a, S: ThrottleStore + ?Sized> LoginGuard<'a, S> {
         })
     }
 
+    /// Changes a password (ASVS 6.2.2, 6.2.3): the current password goes through the full,
+    /// throttled attempt for `attempt`; only then is the new one checked against `policy` and
+    /// `context` and hashed. Returns the new PHC string to store.
+    ///
+    /// # Errors
+    /// Any error of [`LoginGuard::attempt`] for the current password; [`Error::Rejected`] when
+    /// the new password fails the policy; errors of [`PasswordHasher::hash`].
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "each input is required and distinct"
+    )]
+    pub fn change_password(
+        &self,
+        attempt: &Attempt<'_>,
+        current: &Password,
+        new: &Password,
+        policy: &crate::PasswordPolicy,
+        context: &[&str],
+        now_ms: u64,
+        rng: &mut impl CryptoRng,
+    ) -> Result<PhcString> {
+        let _verified = self.attempt(attempt, current, now_ms)?;
+        policy.check(new, context)?;
+        self.hasher.hash(new, rng)
+    }
+
     /// Out-of-band unlock (after identity is re-established another way).
     ///
     /// # Errors

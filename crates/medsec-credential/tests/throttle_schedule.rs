@@ -121,6 +121,36 @@ fn account_schedule_free_failures_then_doubling_then_lock() {
 }
 
 #[test]
+fn password_change_needs_the_current_password_and_a_good_new_one() {
+    let w = World::new();
+    let store = MemoryThrottleStore::new(1000, 5).unwrap();
+    let guard = LoginGuard::new(&w.hasher, &store, &mut rng()).unwrap();
+    let a = w.attempt("erin", true);
+    let policy = medsec_credential::PasswordPolicy::WITH_SECOND_FACTOR;
+    let new = Password::new("amber teapot on the landing").unwrap();
+    // Wrong current password: refused, and counted like any failed login.
+    assert_eq!(
+        guard.change_password(&a, &wrong(), &new, &policy, &[], 1, &mut rng()),
+        Err(Error::NotVerified)
+    );
+    assert_eq!(store.load(&a.account).unwrap().failures, 1);
+    // Weak new password: typed rejection.
+    let weak = Password::new("password").unwrap();
+    assert_eq!(
+        guard.change_password(&a, &right(), &weak, &policy, &[], 2, &mut rng()),
+        Err(Error::Rejected(medsec_credential::Rejection::Common))
+    );
+    let phc = guard
+        .change_password(&a, &right(), &new, &policy, &["erin"], 3, &mut rng())
+        .unwrap();
+    assert!(w.hasher.verify(&new, phc.as_str()).is_ok());
+    assert_eq!(
+        w.hasher.verify(&right(), phc.as_str()),
+        Err(Error::NotVerified)
+    );
+}
+
+#[test]
 fn success_resets_and_is_not_counted() {
     let w = World::new();
     let store = MemoryThrottleStore::new(1000, 5).unwrap();
