@@ -13,6 +13,10 @@ pub struct Timestamp(u64);
 impl Timestamp {
     /// The origin (also used as "never" for optional deadlines in the stored format).
     pub const ZERO: Self = Self(0);
+    /// What a clock reports when it has no trusted time ([`TokenClock`] without a wall
+    /// clock): the far future. Every session is then over, logins are refused, and no
+    /// revocation epoch is derived from it.
+    pub const UNTRUSTED: Self = Self(u64::MAX);
 
     /// From milliseconds since the origin.
     #[must_use]
@@ -143,6 +147,23 @@ impl Clock for ManualClock {
     }
 }
 
+/// Reads time from a `medsec-token` [`medsec_token::Clock`] (the family's shared clock
+/// seam), so one platform clock drives both token checks and sessions. Fail closed: when the
+/// platform has no trusted wall-clock time, the reading is the far future, so every session
+/// ends and none can be created usefully; sessions never fall back to a monotonic counter,
+/// whose origin changes at every boot.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokenClock<C>(pub C);
+
+impl<C: medsec_token::Clock> Clock for TokenClock<C> {
+    fn now(&self) -> Timestamp {
+        match self.0.unix_time() {
+            Some(secs) => Timestamp::from_secs(secs),
+            None => Timestamp::UNTRUSTED,
+        }
+    }
+}
+
 /// The operating system's wall clock (`std`).
 #[cfg(feature = "std")]
 #[derive(Debug, Default, Clone, Copy)]
@@ -155,5 +176,18 @@ impl Clock for SystemClock {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or(Duration::ZERO);
         Timestamp(duration_millis(since))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_clock_reads_seconds_and_fails_closed() {
+        let c = TokenClock(medsec_token::FixedClock::at(1_700_000_000));
+        assert_eq!(c.now(), Timestamp::from_millis(1_700_000_000_000));
+        let none = TokenClock(medsec_token::FixedClock::default());
+        assert_eq!(none.now().as_millis(), u64::MAX);
     }
 }

@@ -20,7 +20,7 @@ pub mod store;
 
 #[cfg(feature = "std")]
 pub use clock::SystemClock;
-pub use clock::{Clock, ManualClock, Timestamp};
+pub use clock::{Clock, ManualClock, Timestamp, TokenClock};
 pub use error::{Error, Result};
 pub use id::{
     ChannelBinding, IdHash, SessionId, UserId, ENCODED_ID_LEN, SESSION_ID_LEN, TLS_EXPORTER_LABEL,

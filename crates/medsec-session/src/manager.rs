@@ -302,6 +302,10 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
             }
         }
         let now = self.clock.now();
+        if now == Timestamp::UNTRUSTED {
+            tracing::error!("login refused: no trusted time");
+            return Err(Error::Unavailable);
+        }
         self.enforce_cap(user, now)?;
         let id = SessionId::generate(rng);
         let key = id.id_hash();
@@ -516,7 +520,18 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
     /// [`Error::Unavailable`] when the epoch cannot be advanced or the store fails; the
     /// caller must retry: revocation is not complete.
     pub fn revoke_user(&self, user: &UserId) -> Result<usize> {
-        let epoch = epoch_after(self.clock.now());
+        let now = self.clock.now();
+        if now == Timestamp::UNTRUSTED {
+            // Without trusted time no epoch can be set safely (a far-future one would kill
+            // the user's tokens for good): end the sessions, report the revocation incomplete.
+            let n = self.store.remove_user(user)?;
+            tracing::error!(
+                count = n,
+                "user's sessions ended, tokens NOT revoked: no trusted time"
+            );
+            return Err(Error::Unavailable);
+        }
+        let epoch = epoch_after(now);
         self.revocation.raise(user, epoch)?;
         let n = self.store.remove_user(user)?;
         tracing::warn!(

@@ -1144,3 +1144,46 @@ fn postgres_several_connections_race_without_losing_updates() {
         .collect();
     counter_race_across_connections(stores);
 }
+
+#[test]
+fn no_trusted_time_fails_closed() {
+    use std::cell::Cell;
+    // A platform clock that loses its wall time (RTC reset) half way.
+    #[derive(Default)]
+    struct Flaky(Cell<Option<u64>>);
+    impl medsec_token::Clock for &Flaky {
+        fn unix_time(&self) -> Option<u64> {
+            self.0.get()
+        }
+    }
+    let flaky = Flaky(Cell::new(Some(T0 / 1000)));
+    let revocation: Revocation = Arc::default();
+    let s = Sessions::with_revocation(
+        MemoryStore::new(),
+        TokenClock(&flaky),
+        revocation.clone(),
+        DataSecret::from_bytes([1; 32]),
+        SessionPolicy::BACKEND_L3,
+    )
+    .unwrap();
+    let mut rng = ChaCha20Rng::seed_from_u64(3);
+    let u = user("patient-rtc");
+    let e = s.login(&mut rng, &u, Role::Patient, None, None).unwrap();
+    let id = SessionId::from_bytes(*e.id().as_bytes());
+    s.resume(&id, None).unwrap();
+    flaky.0.set(None);
+    assert_eq!(s.resume(&id, None).unwrap_err(), Error::Rejected);
+    assert_eq!(
+        s.login(&mut rng, &u, Role::Patient, None, None)
+            .unwrap_err(),
+        Error::Unavailable
+    );
+    assert_eq!(s.revoke_user(&u).unwrap_err(), Error::Unavailable);
+    // No far-future epoch was written.
+    assert_eq!(
+        revocation.read().unwrap().subject_epoch("patient-rtc"),
+        RevocationEpoch::ZERO
+    );
+    flaky.0.set(Some(T0 / 1000 + 10));
+    s.login(&mut rng, &u, Role::Patient, None, None).unwrap();
+}
