@@ -36,6 +36,8 @@ mod io;
 #[cfg(feature = "alloc")]
 mod keyring;
 #[cfg(feature = "alloc")]
+mod plaintext;
+#[cfg(feature = "alloc")]
 mod rewrap;
 
 pub use context::{
@@ -61,6 +63,8 @@ pub use wrap::{KeyWrap, Unwrap, UnwrapAny, UnwrapRequest, WrapRequest, KEK_WRAPP
 
 #[cfg(feature = "std")]
 pub use io::{OpeningReader, SealingWriter};
+#[cfg(feature = "alloc")]
+pub use plaintext::Plaintext;
 #[cfg(feature = "alloc")]
 pub use keyring::{Keyring, KEYRING_MAGIC, KEYRING_VERSION, MAX_KEYRING_KEYS};
 

@@ -116,12 +116,13 @@ impl<'a, P: AeadProvider> Opener<'a, P> {
     /// # Errors
     /// As [`Opener::open_in_place`].
     #[cfg(feature = "alloc")]
-    pub fn open(&self, envelope: &[u8]) -> Result<zeroize::Zeroizing<alloc::vec::Vec<u8>>> {
+    pub fn open(&self, envelope: &[u8]) -> Result<crate::Plaintext> {
         let view = HeaderView::parse(envelope, &self.limits)?;
         let body = envelope.get(view.len()..).ok_or(Error::DidNotVerify)?;
         self.check_body_len(&view, body.len())?;
-        let mut buf = zeroize::Zeroizing::new(body.to_vec());
-        let len = self.open_body(&view, &mut buf)?;
+        // Wrapped at once so that every exit path wipes the buffer.
+        let mut buf = crate::Plaintext::new(body.to_vec());
+        let len = self.open_body(&view, buf.as_mut_slice())?;
         buf.truncate(len);
         Ok(buf)
     }
