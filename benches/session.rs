@@ -31,7 +31,10 @@ use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion};
 use medsec_session::store::{MemoryStore, PostgresStore, SqliteStore};
-use medsec_session::{DataSecret, RecordKey, Role, SessionId, SessionPolicy, SessionStore, Sessions, SystemClock, UserId};
+use medsec_session::{
+    DataSecret, RecordKey, Role, SessionId, SessionPolicy, SessionStore, Sessions, SystemClock,
+    UserId,
+};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use time::OffsetDateTime;
@@ -69,7 +72,8 @@ fn user(i: usize) -> UserId {
 
 fn ours_with(n: usize) -> (Ours, Vec<SessionId>) {
     let sessions = Sessions::new(
-        MemoryStore::with_max_sessions(4 * n + 1_000_000),
+        // A bound well above what the create/rotate/end groups add in a full run.
+        MemoryStore::with_max_sessions(16 * n + 1_000_000),
         SystemClock,
         DataSecret::from_bytes([7; 32]),
         policy(),
@@ -78,7 +82,9 @@ fn ours_with(n: usize) -> (Ours, Vec<SessionId>) {
     let mut rng = rng();
     let ids = (0..n)
         .map(|i| {
-            let s = sessions.login(&mut rng, &user(i), Role::Patient, None, None).unwrap();
+            let s = sessions
+                .login(&mut rng, &user(i), Role::Patient, None, None)
+                .unwrap();
             SessionId::from_bytes(*s.id().as_bytes())
         })
         .collect();
@@ -87,8 +93,14 @@ fn ours_with(n: usize) -> (Ours, Vec<SessionId>) {
 
 fn tower_record(i: usize) -> Record {
     let mut data = HashMap::new();
-    data.insert("user".to_owned(), serde_json::Value::String(format!("patient-{i:07}")));
-    data.insert("role".to_owned(), serde_json::Value::String("patient".to_owned()));
+    data.insert(
+        "user".to_owned(),
+        serde_json::Value::String(format!("patient-{i:07}")),
+    );
+    data.insert(
+        "role".to_owned(),
+        serde_json::Value::String("patient".to_owned()),
+    );
     Record {
         id: Id::default(),
         data,
@@ -117,14 +129,18 @@ fn scattered(i: u64, n: usize) -> usize {
 
 fn in_memory(c: &mut Criterion) {
     let n = live_sessions();
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     eprintln!("filling {n} live sessions on each side...");
     let (ours, ids) = ours_with(n);
     let (tower, tower_ids) = tower_with(&rt, n);
     let mut rng = rng();
     // Requests arrive with their id in hand (from the network): each side reads its request
     // ids in sequence, while the sessions they name are scattered over the store.
-    let req: Vec<SessionId> = (0..n).map(|k| SessionId::from_bytes(*ids[scattered(k as u64, n)].as_bytes())).collect();
+    let req: Vec<SessionId> = (0..n)
+        .map(|k| SessionId::from_bytes(*ids[scattered(k as u64, n)].as_bytes()))
+        .collect();
     let tower_req: Vec<Id> = (0..n).map(|k| tower_ids[scattered(k as u64, n)]).collect();
 
     let mut g = c.benchmark_group("session-memory/lookup+touch");
@@ -166,12 +182,18 @@ fn in_memory(c: &mut Criterion) {
     g.finish();
 
     let mut g = c.benchmark_group("session-memory/create");
-    let mut next_user = n;
+    // A new user logging in each time (no cap eviction); user ids made outside the timing,
+    // as the peer's records are.
+    let mut next_user = 2 * n;
     g.bench_function("medsec", |b| {
-        b.iter(|| {
-            next_user += 1;
-            black_box(ours.login(&mut rng, &user(next_user % n), Role::Patient, None, None).unwrap());
-        })
+        b.iter_batched(
+            || {
+                next_user += 1;
+                user(next_user)
+            },
+            |u| black_box(ours.login(&mut rng, &u, Role::Patient, None, None).unwrap()),
+            BatchSize::SmallInput,
+        )
     });
     g.bench_function("tower-sessions", |b| {
         b.iter_custom(|iters| {
@@ -195,7 +217,9 @@ fn in_memory(c: &mut Criterion) {
         b.iter_batched(
             || {
                 k += 1;
-                let s = ours.login(&mut rng, &user(n + k), Role::Patient, None, None).unwrap();
+                let s = ours
+                    .login(&mut rng, &user(n + k), Role::Patient, None, None)
+                    .unwrap();
                 let id = SessionId::from_bytes(*s.id().as_bytes());
                 ours.resume(&id, None).unwrap()
             },
@@ -232,7 +256,8 @@ fn in_memory(c: &mut Criterion) {
         b.iter_batched(
             || {
                 k += 1;
-                ours.login(&mut rng, &user(n + k), Role::Patient, None, None).unwrap()
+                ours.login(&mut rng, &user(n + k), Role::Patient, None, None)
+                    .unwrap()
             },
             |s| black_box(ours.logout(s).unwrap()),
             BatchSize::SmallInput,
@@ -262,9 +287,19 @@ fn in_memory(c: &mut Criterion) {
 /// other. This alternates short runs of both sides, round after round, and reports the
 /// ratio of the fastest rounds (least disturbed) and the median of per-round ratios. Both
 /// sides serve the same positions of their request sequences.
-fn interleaved_lookup_touch(ours: &Ours, ids: &[SessionId], tower: &TowerMemoryStore, tower_ids: &[Id], rt: &tokio::runtime::Runtime) {
+fn interleaved_lookup_touch(
+    ours: &Ours,
+    ids: &[SessionId],
+    tower: &TowerMemoryStore,
+    tower_ids: &[Id],
+    rt: &tokio::runtime::Runtime,
+) {
     let n = ids.len();
-    let (rounds, per_round) = if full_run() { (40u64, 20_000u64) } else { (2, 100) };
+    let (rounds, per_round) = if full_run() {
+        (40u64, 20_000u64)
+    } else {
+        (2, 100)
+    };
     let mut ours_t = Vec::new();
     let mut tower_t = Vec::new();
     let mut i = 0usize;
@@ -294,20 +329,34 @@ fn interleaved_lookup_touch(ours: &Ours, ids: &[SessionId], tower: &TowerMemoryS
     ratios.sort_by(f64::total_cmp);
     let median = ratios[ratios.len() / 2];
     println!("\nlookup+touch, interleaved ({rounds} rounds x {per_round} ops each side, {n} live sessions):");
-    println!("  medsec-session fastest round : {:8.1} ns/op", min(&ours_t) * 1e9);
-    println!("  tower-sessions fastest round : {:8.1} ns/op", min(&tower_t) * 1e9);
-    println!("  speed ratio (fastest rounds) : {:8.3}x  (target >= 1.5)", min(&tower_t) / min(&ours_t));
+    println!(
+        "  medsec-session fastest round : {:8.1} ns/op",
+        min(&ours_t) * 1e9
+    );
+    println!(
+        "  tower-sessions fastest round : {:8.1} ns/op",
+        min(&tower_t) * 1e9
+    );
+    println!(
+        "  speed ratio (fastest rounds) : {:8.3}x  (target >= 1.5)",
+        min(&tower_t) / min(&ours_t)
+    );
     println!("  speed ratio (median round)   : {:8.3}x\n", median);
 }
 
 fn databases(c: &mut Criterion) {
     let n = if full_run() { 10_000 } else { 200 };
     let dir = tempfile::tempdir().unwrap();
-    let sqlite = SqliteStore::open(dir.path().join("bench.db"), RecordKey::from_bytes([3; 32])).unwrap();
+    let sqlite =
+        SqliteStore::open(dir.path().join("bench.db"), RecordKey::from_bytes([3; 32])).unwrap();
     db_group(c, "sqlite", sqlite, n);
     match medsec_testkit::PgCluster::start() {
         Some(cluster) => {
-            let pg = PostgresStore::connect_local(&cluster.connection_string(), RecordKey::from_bytes([3; 32])).unwrap();
+            let pg = PostgresStore::connect_local(
+                &cluster.connection_string(),
+                RecordKey::from_bytes([3; 32]),
+            )
+            .unwrap();
             db_group(c, "postgres", pg, n);
         }
         None => eprintln!("*** SKIPPING PostgreSQL bench: server binaries not installed ***"),
@@ -315,11 +364,19 @@ fn databases(c: &mut Criterion) {
 }
 
 fn db_group<S: SessionStore>(c: &mut Criterion, name: &str, store: S, n: usize) {
-    let sessions = Sessions::new(store, SystemClock, DataSecret::from_bytes([7; 32]), policy()).unwrap();
+    let sessions = Sessions::new(
+        store,
+        SystemClock,
+        DataSecret::from_bytes([7; 32]),
+        policy(),
+    )
+    .unwrap();
     let mut rng = rng();
     let ids: Vec<SessionId> = (0..n)
         .map(|i| {
-            let s = sessions.login(&mut rng, &user(i), Role::Patient, None, None).unwrap();
+            let s = sessions
+                .login(&mut rng, &user(i), Role::Patient, None, None)
+                .unwrap();
             SessionId::from_bytes(*s.id().as_bytes())
         })
         .collect();
@@ -329,7 +386,13 @@ fn db_group<S: SessionStore>(c: &mut Criterion, name: &str, store: S, n: usize) 
         let mut i = 0u64;
         b.iter(|| {
             i += 1;
-            black_box(sessions.store().load(&hashes[scattered(i, n)]).unwrap().unwrap());
+            black_box(
+                sessions
+                    .store()
+                    .load(&hashes[scattered(i, n)])
+                    .unwrap()
+                    .unwrap(),
+            );
         })
     });
     g.bench_function("lookup+touch", |b| {
@@ -362,7 +425,9 @@ fn memory_child(side: &str, n: usize) {
             println!("RSS {} {}", after - before - ids_bytes, ours.store().len());
         }
         _ => {
-            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
             let before = rss_bytes().max(before);
             let (store, ids) = tower_with(&rt, n);
             let ids_bytes = (ids.capacity() * size_of::<Id>()) as u64;
@@ -380,7 +445,10 @@ fn bytes_per_session(side: &str, n: usize) -> f64 {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    let line = text.lines().find(|l| l.starts_with("RSS ")).unwrap_or_else(|| panic!("child said: {text}"));
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("RSS "))
+        .unwrap_or_else(|| panic!("child said: {text}"));
     let mut parts = line.split_whitespace().skip(1);
     let bytes: f64 = parts.next().unwrap().parse().unwrap();
     let live: f64 = parts.next().unwrap().parse().unwrap();
@@ -394,12 +462,18 @@ fn report_memory() {
     println!("\nresident bytes per live session ({n} live, user id + role each):");
     println!("  medsec-session MemoryStore : {ours:8.1}");
     println!("  tower-sessions MemoryStore : {theirs:8.1}");
-    println!("  ratio medsec / tower       : {:8.3}  (target <= 0.7)\n", ours / theirs);
+    println!(
+        "  ratio medsec / tower       : {:8.3}  (target <= 0.7)\n",
+        ours / theirs
+    );
 }
 
 fn main() {
     if let Ok(side) = std::env::var(MEM_CHILD) {
-        let n = std::env::var("MEDSEC_SESSION_BENCH_N").unwrap().parse().unwrap();
+        let n = std::env::var("MEDSEC_SESSION_BENCH_N")
+            .unwrap()
+            .parse()
+            .unwrap();
         memory_child(&side, n);
         return;
     }
