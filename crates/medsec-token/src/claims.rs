@@ -211,7 +211,18 @@ impl<'a> Claims<'a> {
             .into_iter()
             .chain(self.patient)
             .all(|t| !t.is_empty() && t.len() <= MAX_TEXT_LEN);
-        if times_ok && texts_ok && !self.scopes.is_empty() && self.exi != Some(0) {
+        // What a caller can build but a verifier would refuse: a custom resource that is
+        // malformed or spells a known one, a `cnf` key id outside 1..=16 bytes.
+        let scopes_ok = !self.scopes.is_empty()
+            && self.scopes.iter().all(|s| match s.resource {
+                Resource::Custom(name) => Resource::custom(name).is_ok(),
+                _ => true,
+            });
+        let cnf_ok = match self.proof_key {
+            Some(ProofKey::KeyId(kid)) => !kid.is_empty() && kid.len() <= crate::KeyId::MAX_LEN,
+            _ => true,
+        };
+        if times_ok && texts_ok && scopes_ok && cnf_ok && self.exi != Some(0) {
             Ok(())
         } else {
             Err(Error::InvalidInput)
@@ -405,7 +416,9 @@ fn parse_cnf<'a>(r: &mut Reader<'a>) -> Parse<ProofKey<'a>> {
 }
 
 /// Builds the claims of a new token. Ends in a validating [`ClaimsBuilder::build`].
-#[derive(Debug, Clone)]
+///
+/// `Debug` shows neither subject nor patient (as [`Claims`]).
+#[derive(Clone)]
 pub struct ClaimsBuilder<'a> {
     policy: PolicyTable<'a>,
     issuer: &'a str,
@@ -420,6 +433,19 @@ pub struct ClaimsBuilder<'a> {
     exi: Option<u64>,
     proof_key: Option<ProofKey<'a>>,
     token_id: Option<TokenId>,
+}
+
+impl fmt::Debug for ClaimsBuilder<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClaimsBuilder")
+            .field("issuer", &self.issuer)
+            .field("role", &self.role)
+            .field("audience", &self.audience)
+            .field("issued_at", &self.issued_at)
+            .field("ttl", &self.ttl)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'a> ClaimsBuilder<'a> {
@@ -556,17 +582,35 @@ impl<'a> ClaimsBuilder<'a> {
 /// Derives a narrower token from a verified one (see
 /// [`VerifiedToken::narrow`](crate::VerifiedToken::narrow)): a subset of the scopes, a
 /// shorter lifetime, one patient. The result records the parent's `cti`, so revoking the
-/// parent revokes every token narrowed from it.
-#[derive(Debug, Clone)]
+/// parent revokes every token narrowed from it; for that reason a narrowed token is not
+/// narrowed again. The child keeps the parent's `nbf` (if still ahead), its patient (the
+/// binding, or a patient's own `sub`) and its proof-of-possession key unless another key is
+/// named for the new holder.
+///
+/// `Debug` shows neither subject nor patient (as [`Claims`]).
+#[derive(Clone)]
 pub struct Narrowing<'a> {
     parent: Claims<'a>,
     subject: Option<&'a str>,
     role: Option<Role>,
     scopes: Option<ScopeSet<'a>>,
     patient: Option<&'a str>,
+    proof_key: Option<ProofKey<'a>>,
     ttl: Option<u64>,
     issued_at: Option<u64>,
     token_id: Option<TokenId>,
+}
+
+impl fmt::Debug for Narrowing<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Narrowing")
+            .field("parent", &self.parent)
+            .field("role", &self.role)
+            .field("scopes", &self.scopes)
+            .field("ttl", &self.ttl)
+            .field("issued_at", &self.issued_at)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'a> Narrowing<'a> {
@@ -577,6 +621,7 @@ impl<'a> Narrowing<'a> {
             role: None,
             scopes: None,
             patient: None,
+            proof_key: None,
             ttl: None,
             issued_at: None,
             token_id: None,
@@ -606,6 +651,12 @@ impl<'a> Narrowing<'a> {
         self.patient = Some(patient);
         self
     }
+    /// The new holder's proof-of-possession key (default: the parent's, if it has one).
+    #[must_use]
+    pub fn proof_key(mut self, key: ProofKey<'a>) -> Self {
+        self.proof_key = Some(key);
+        self
+    }
     /// Lifetime from now, clamped to the parent's expiry.
     #[must_use]
     pub fn ttl(mut self, seconds: u64) -> Self {
@@ -629,25 +680,35 @@ impl<'a> Narrowing<'a> {
     ///
     /// # Errors
     /// [`Error::InvalidInput`] when issued-at is missing or before the parent's, the parent
-    /// has expired by then, the scopes are not a subset of the parent's, or the patient
-    /// differs from the parent's binding.
+    /// has expired by then, the parent is itself narrowed, the scopes are not a subset of
+    /// the parent's, or the patient differs from the one the parent reaches (its binding, or
+    /// a patient token's own subject).
     pub fn build<R: CryptoRng + ?Sized>(self, rng: &mut R) -> Result<Claims<'a>> {
         let p = &self.parent;
         let now = self.issued_at.ok_or(Error::InvalidInput)?;
         if now < p.issued_at || now >= p.expires_at {
             return Err(Error::InvalidInput);
         }
+        // One level only: a token names only its own parent, so revoking a root could not
+        // reach a grandchild.
+        if p.parent.is_some() {
+            return Err(Error::InvalidInput);
+        }
         let scopes = self.scopes.unwrap_or(p.scopes);
         if !scopes.is_subset_of(&p.scopes) {
             return Err(Error::InvalidInput);
         }
-        let patient = match (p.patient, self.patient) {
+        // The patient whose data the parent reaches (§3.4): its binding, or, for a patient's
+        // own unbound token, its subject. The child keeps it; naming another is refused.
+        let reaches = p.patient.or(if p.role == Role::Patient {
+            Some(p.subject)
+        } else {
+            None
+        });
+        let patient = match (reaches, self.patient) {
             (Some(bound), Some(asked)) if bound != asked => return Err(Error::InvalidInput),
             (Some(bound), _) => Some(bound),
-            (None, Some(asked)) => Some(asked),
-            // A patient's own token speaks for that patient: keep it bound when handed on.
-            (None, None) if p.role == Role::Patient => Some(p.subject),
-            (None, None) => None,
+            (None, asked) => asked,
         };
         let remaining = p.expires_at.saturating_sub(now);
         let ttl = self.ttl.unwrap_or(remaining).min(remaining);
@@ -660,10 +721,12 @@ impl<'a> Narrowing<'a> {
             subject: self.subject.unwrap_or(p.subject),
             audience: p.audience,
             expires_at: now.checked_add(ttl).ok_or(Error::InvalidInput)?,
-            not_before: None,
+            // Never valid before the parent is.
+            not_before: p.not_before.filter(|nbf| *nbf > now),
             issued_at: now,
             token_id: self.token_id.unwrap_or_else(|| TokenId::random(rng)),
-            proof_key: None,
+            // A proof-of-possession parent never yields a bearer child.
+            proof_key: self.proof_key.or(p.proof_key),
             exi,
             scopes,
             role: self.role.unwrap_or(p.role),

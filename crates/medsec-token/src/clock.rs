@@ -141,16 +141,14 @@ impl<C: Clock> RollbackGuard<C> {
 }
 
 impl<C: Clock> Clock for RollbackGuard<C> {
+    /// The inner reading, raised to the high-water mark. While the inner clock has no
+    /// reading this has none either: the last time seen is not "now" (real time has moved
+    /// on), and a frozen clock would keep a token valid for ever.
     fn unix_time(&self) -> Option<u64> {
-        let now = self.inner.unix_time();
-        let pinned = match (now, self.high_water.get()) {
-            (Some(n), Some(h)) => Some(n.max(h)),
-            (Some(n), None) => Some(n),
-            // A clock that stops answering keeps the last time seen: it never goes back.
-            (None, h) => h,
-        };
-        self.high_water.set(pinned);
-        pinned
+        let now = self.inner.unix_time()?;
+        let pinned = self.high_water.get().map_or(now, |h| now.max(h));
+        self.high_water.set(Some(pinned));
+        Some(pinned)
     }
     fn monotonic(&self) -> Option<MonotonicTime> {
         self.inner.monotonic()
@@ -159,14 +157,21 @@ impl<C: Clock> Clock for RollbackGuard<C> {
 
 /// Remembers when this device first saw each token (for `exi`). Object safe; implementations
 /// use interior mutability because verification takes shared references.
+///
+/// A store that forgets a record (to make room) must never let that token look new again,
+/// or an expired `exi` token would get a fresh window: it keeps the largest `iat` it has
+/// forgotten and from then on refuses every unseen token issued at or before it
+/// (`docs/token-profile.md` §5.2).
 pub trait FirstSight {
-    /// When the token `id` was first seen. If it has not been seen, records `now` and returns
-    /// it. `expires_after` is the token's `exi`, so a store can forget records whose window
-    /// has passed. Returns `None` when the store cannot record (full): the token is then
-    /// rejected, never accepted unrecorded.
+    /// When the token `id` (issued at `issued_at`, its `iat`) was first seen. If it has not
+    /// been seen, records `now` and returns it. `expires_after` is the token's `exi`, so a
+    /// store can tell which records' windows have passed. Returns `None` when the store
+    /// cannot record (full of live records), or when the token is unseen but issued at or
+    /// before a record it forgot: the token is then rejected, never accepted unrecorded.
     fn first_seen(
         &self,
         id: &TokenId,
+        issued_at: u64,
         now: MonotonicTime,
         expires_after: u64,
     ) -> Option<MonotonicTime>;
@@ -175,18 +180,24 @@ pub trait FirstSight {
 #[derive(Clone, Copy, Debug)]
 struct Sighting {
     id: TokenId,
+    issued_at: u64,
     at: MonotonicTime,
     until: u64,
 }
 
-/// A fixed-capacity first-sight table in RAM (firmware). Records from an earlier boot are
-/// treated as expired and may be replaced. Because RAM does not survive a reboot, a token
-/// seen before a reboot looks new afterwards; devices that must bound `exi` tokens across
-/// reboots persist the table (implement [`FirstSight`] over flash) or raise the revocation
-/// epoch at boot. See `docs/token-profile.md`, "Validity without a wall clock".
+/// A fixed-capacity first-sight table in RAM (firmware). A record whose window has passed,
+/// or from an earlier boot, may be replaced; the table then remembers the replaced token's
+/// `iat` and refuses every unseen token issued at or before it, so a forgotten token never
+/// gets a fresh window. (It replaces the record with the oldest `iat` first.) Because RAM
+/// does not survive a reboot, a token seen before a reboot looks new afterwards; devices
+/// that must bound `exi` tokens across reboots persist the table (implement [`FirstSight`]
+/// over flash) or raise the revocation epoch at boot. See `docs/token-profile.md`,
+/// "Validity without a wall clock".
 #[derive(Debug)]
 pub struct FixedFirstSight<const N: usize> {
     slots: RefCell<[Option<Sighting>; N]>,
+    /// The largest `iat` of a record that was replaced.
+    forgotten: Cell<Option<u64>>,
 }
 
 impl<const N: usize> Default for FixedFirstSight<N> {
@@ -200,6 +211,7 @@ impl<const N: usize> FixedFirstSight<N> {
     pub const fn new() -> Self {
         Self {
             slots: RefCell::new([None; N]),
+            forgotten: Cell::new(None),
         }
     }
 }
@@ -208,6 +220,7 @@ impl<const N: usize> FirstSight for FixedFirstSight<N> {
     fn first_seen(
         &self,
         id: &TokenId,
+        issued_at: u64,
         now: MonotonicTime,
         expires_after: u64,
     ) -> Option<MonotonicTime> {
@@ -215,16 +228,34 @@ impl<const N: usize> FirstSight for FixedFirstSight<N> {
         if let Some(s) = slots.iter().flatten().find(|s| s.id == *id) {
             return Some(s.at);
         }
-        let stale = |s: &Option<Sighting>| match s {
-            None => true,
-            Some(s) => s.at.boot != now.boot || s.until <= now.seconds,
+        // Unseen, or seen and forgotten: when in doubt it is not new.
+        if self.forgotten.get().is_some_and(|f| issued_at <= f) {
+            return None;
+        }
+        // A free slot, else the stale record (window passed, or another boot) with the
+        // oldest `iat`, so the refusal floor rises as little as possible.
+        let replaceable = |s: &Option<Sighting>| match s {
+            None => Some(None),
+            Some(s) if s.at.boot != now.boot || s.until <= now.seconds => Some(Some(s.issued_at)),
+            Some(_) => None,
         };
-        let slot = slots.iter_mut().find(|s| stale(s))?;
-        *slot = Some(Sighting {
+        let slot = slots
+            .iter_mut()
+            .filter_map(|s| replaceable(s).map(|iat| (iat, s)))
+            .min_by_key(|(iat, _)| *iat)
+            .map(|(_, s)| s)?;
+        if let Some(old) = slot.replace(Sighting {
             id: *id,
+            issued_at,
             at: now,
             until: now.seconds.saturating_add(expires_after),
-        });
+        }) {
+            let floor = self
+                .forgotten
+                .get()
+                .map_or(old.issued_at, |f| f.max(old.issued_at));
+            self.forgotten.set(Some(floor));
+        }
         Some(now)
     }
 }
@@ -246,7 +277,12 @@ mod tests {
         assert_eq!(g.unix_time(), Some(100));
         g.inner().0.set(Some(50));
         assert_eq!(g.unix_time(), Some(100));
+        // No reading: no wall time (a frozen clock would extend validity), and the
+        // high-water mark survives the gap.
         g.inner().0.set(None);
+        assert_eq!(g.unix_time(), None);
+        assert_eq!(g.high_water(), Some(100));
+        g.inner().0.set(Some(60));
         assert_eq!(g.unix_time(), Some(100));
         g.inner().0.set(Some(150));
         assert_eq!(g.unix_time(), Some(150));
@@ -261,11 +297,34 @@ mod tests {
             boot: 1,
             seconds: s,
         };
-        assert_eq!(t.first_seen(&a, m(10), 100), Some(m(10)));
-        assert_eq!(t.first_seen(&a, m(50), 100), Some(m(10)));
+        assert_eq!(t.first_seen(&a, 1_000, m(10), 100), Some(m(10)));
+        assert_eq!(t.first_seen(&a, 1_000, m(50), 100), Some(m(10)));
         // Full with a live record: refuse rather than forget.
-        assert_eq!(t.first_seen(&b, m(50), 100), None);
+        assert_eq!(t.first_seen(&b, 1_001, m(50), 100), None);
         // a's window ended at 110.
-        assert_eq!(t.first_seen(&b, m(110), 100), Some(m(110)));
+        assert_eq!(t.first_seen(&b, 1_001, m(110), 100), Some(m(110)));
+        // a was forgotten: it never looks new again, nor does anything issued with or
+        // before it; a later token does once a slot is free.
+        assert_eq!(t.first_seen(&a, 1_000, m(500), 100), None);
+        let c = TokenId::from_slice(&[3; 16]).unwrap();
+        assert_eq!(t.first_seen(&c, 999, m(500), 100), None);
+        assert_eq!(t.first_seen(&c, 1_002, m(500), 100), Some(m(500)));
+    }
+
+    #[test]
+    fn first_sight_replaces_the_oldest_stale_record() {
+        let t = FixedFirstSight::<2>::new();
+        let id = |b| TokenId::from_slice(&[b; 16]).unwrap();
+        let m = |s| MonotonicTime {
+            boot: 1,
+            seconds: s,
+        };
+        assert!(t.first_seen(&id(1), 2_000, m(0), 10).is_some());
+        assert!(t.first_seen(&id(2), 1_000, m(0), 10).is_some());
+        // Both stale; the one issued at 1000 goes (had the one issued at 2000 gone, a
+        // token issued at 1500 would now be refused).
+        assert!(t.first_seen(&id(3), 3_000, m(20), 10).is_some());
+        assert!(t.first_seen(&id(4), 1_500, m(20), 10).is_some());
+        assert!(t.first_seen(&id(2), 1_000, m(20), 10).is_none());
     }
 }

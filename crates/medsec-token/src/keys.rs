@@ -534,6 +534,16 @@ mod tests {
         assert!(std::format!("{sk:?}").starts_with("SigningKey { kid: KeyId("));
     }
 
+    /// `MacKey` keeps the keyed HMAC state: two SHA-256 midstates that are as good as the
+    /// key. hmac 0.13 has no `Drop` of its own; the midstates are wiped only by SHA-256's
+    /// core when sha2's `zeroize` feature is on. This fails to compile otherwise.
+    #[test]
+    fn hmac_key_state_is_wiped_on_drop() {
+        fn wiped_on_drop<T: ZeroizeOnDrop>() {}
+        wiped_on_drop::<sha2::block_api::Sha256VarCore>();
+        wiped_on_drop::<ed25519_dalek::SigningKey>();
+    }
+
     #[test]
     fn key_set_rejects_duplicate_kids_and_overflow() {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(8);

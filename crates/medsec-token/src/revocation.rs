@@ -72,6 +72,12 @@ pub trait RevocationCheck {
     }
 }
 
+/// Whether a token expiring at `expires_at` is rejected at `now` whatever leeway a verifier
+/// uses (`now >= exp + MAX_LEEWAY`): only then may its revocation entry go.
+fn past_every_leeway(expires_at: u64, now: u64) -> bool {
+    now >= expires_at.saturating_add(crate::Expectations::MAX_LEEWAY)
+}
+
 /// Revokes nothing. For tests and for deployments that rely on short lifetimes alone.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoRevocation;
@@ -200,12 +206,13 @@ impl<const N: usize> FixedRevocationList<N> {
         }
     }
 
-    /// Drops entries for tokens that expired before `now` (Unix seconds, minus any leeway the
-    /// caller verifies with). Returns how many were dropped.
+    /// Drops entries for tokens that no verifier can accept any more at `now` (Unix
+    /// seconds): `now >= exp + MAX_LEEWAY`, so that pruning never revives a revoked token
+    /// that a verifier's leeway would still let through. Returns how many were dropped.
     pub fn prune_expired(&mut self, now: u64) -> usize {
         let mut dropped = 0usize;
         for slot in &mut self.entries {
-            if matches!(slot, Some(e) if e.expires_at < now) {
+            if matches!(slot, Some(e) if past_every_leeway(e.expires_at, now)) {
                 *slot = None;
                 dropped = dropped.saturating_add(1);
             }
@@ -327,11 +334,14 @@ mod growable {
             }
         }
 
-        /// Drops token-id entries whose tokens expired before `now` (Unix seconds). Returns
-        /// how many were dropped. Subject epochs are kept.
+        /// Drops token-id entries whose tokens no verifier can accept any more at `now`
+        /// (Unix seconds; `now >= exp + MAX_LEEWAY`, as
+        /// [`FixedRevocationList::prune_expired`](super::FixedRevocationList::prune_expired)).
+        /// Returns how many were dropped. Subject epochs are kept.
         pub fn prune_expired(&mut self, now: u64) -> usize {
             let before = self.revoked.len();
-            self.revoked.retain(|_, exp| *exp >= now);
+            self.revoked
+                .retain(|_, exp| !super::past_every_leeway(*exp, now));
             before.saturating_sub(self.revoked.len())
         }
 
@@ -395,7 +405,10 @@ mod tests {
         l.revoke(id(1), 30).unwrap();
         assert_eq!(l.revoke(id(3), 5), Err(Error::CapacityExceeded));
         assert!(l.is_revoked(&id(1)) && l.is_revoked(&id(2)) && !l.is_revoked(&id(3)));
-        assert_eq!(l.prune_expired(25), 1);
+        // Kept while any leeway (up to 600 s) could still accept the token.
+        assert_eq!(l.prune_expired(25), 0);
+        assert_eq!(l.prune_expired(20 + 599), 0);
+        assert_eq!(l.prune_expired(20 + 600), 1);
         assert!(!l.is_revoked(&id(2)));
         l.revoke(id(3), 5).unwrap();
         assert_eq!(l.len(), 2);
@@ -499,7 +512,8 @@ mod tests {
         assert!(l.is_dead(&id(2), "alice", 9));
         assert!(!l.is_dead(&id(2), "bob", 9));
         assert!(l.is_dead(&id(1), "bob", 9));
-        assert_eq!(l.prune_expired(101), 1);
+        assert_eq!(l.prune_expired(101), 0);
+        assert_eq!(l.prune_expired(100 + 600), 1);
         assert!(l.is_empty());
     }
 }

@@ -266,7 +266,7 @@ impl<'a> UnverifiedToken<'a> {
             let store = exp.first_sight.ok_or(Reject::NoTimeSource)?;
             let now = clock.monotonic().ok_or(Reject::NoTimeSource)?;
             let first = store
-                .first_seen(&claims.token_id, now, exi)
+                .first_seen(&claims.token_id, claims.issued_at, now, exi)
                 .ok_or(Reject::FirstSight)?;
             // Another boot, or a counter that went backwards: elapsed time is unknown, and
             // unknown time never extends validity.

@@ -48,8 +48,9 @@ impl RevocationUpdate<'_> {
     /// Signs the update with the issuer key into `out`; returns its length.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for empty or oversize texts or more than [`MAX_UPDATE_IDS`]
-    /// ids; [`Error::BufferTooSmall`] when `out` is too short.
+    /// [`Error::InvalidInput`] for empty or oversize texts, more than [`MAX_UPDATE_IDS`]
+    /// ids, or an update longer than [`MAX_TOKEN_LEN`](crate::MAX_TOKEN_LEN) bytes (long
+    /// token ids: send fewer per update); [`Error::BufferTooSmall`] when `out` is too short.
     pub fn sign(&self, key: &SigningKey, out: &mut [u8]) -> Result<usize> {
         let texts_ok = [self.issuer, self.audience]
             .iter()
@@ -98,6 +99,10 @@ impl RevocationUpdate<'_> {
         w.map(0).map_err(full)?;
         w.bstr(payload).map_err(full)?;
         w.bstr(&sig).map_err(full)?;
+        if w.position() > MAX_TOKEN_LEN {
+            // Never sign what every device would refuse: split the ids over several updates.
+            return Err(Error::InvalidInput);
+        }
         Ok(w.position())
     }
 }

@@ -627,8 +627,12 @@ fn narrowing_subsets_only() {
         .patient("patient-8f3a2c")
         .ttl(3600)
         .issued_at(NOW + 60)
+        .token_id(TokenId::from_slice(&[0xc1; 16]).unwrap())
         .build(&mut rng())
         .unwrap();
+    // `rng()` is reseeded per call, so without a fixed id the child would share the
+    // parent's id and "revoking the parent kills the child" would prove nothing.
+    assert_ne!(child.token_id(), parent.token_id());
     assert_eq!(child.expires_at(), NOW + 60 + 3600);
     assert_eq!(child.parent(), Some(parent.token_id()));
     let ct = sign1(&child);
@@ -782,4 +786,327 @@ fn rejection_is_opaque() {
     assert_eq!(e1, e2);
     assert_eq!(e2, e3);
     assert_eq!(std::format!("{e1}"), "the token did not verify");
+}
+
+// ---------------------------------------------------------------------------------------
+// Security review (issue 4): each test below failed before its fix.
+// ---------------------------------------------------------------------------------------
+
+fn verified(token: &[u8], now: u64) -> VerifiedToken<'_> {
+    UnverifiedToken::parse(token)
+        .unwrap()
+        .verify(&keys(), &FixedClock::at(now), &expect())
+        .unwrap()
+}
+
+#[test]
+fn narrowing_a_patients_own_token_cannot_bind_another_patient() {
+    // The patient's own unbound token speaks for that patient only (§3.4).
+    let own = sign1(&claims(Role::Patient)); // sub patient-8f3a2c, no binding
+    let v = verified(&own, NOW);
+    assert!(!v.allows_for_patient(&Resource::Summaries, Action::Read, "patient-other"));
+    let child = v
+        .narrow()
+        .subject("caregiver-1")
+        .role(Role::Caregiver)
+        .patient("patient-other")
+        .issued_at(NOW)
+        .build(&mut rng());
+    assert_eq!(
+        child.err(),
+        Some(Error::InvalidInput),
+        "a patient's token must not be narrowed onto another patient's data"
+    );
+    // Naming the same patient explicitly is fine.
+    let same = v
+        .narrow()
+        .patient("patient-8f3a2c")
+        .issued_at(NOW)
+        .build(&mut rng())
+        .unwrap();
+    assert_eq!(same.patient(), Some("patient-8f3a2c"));
+    // A root bound to one patient is not re-bound either (the child of a narrowed token is
+    // refused for another reason, so test it on a root).
+    let bound = ClaimsBuilder::new(ISS, Role::Clinician)
+        .subject("dr-who")
+        .audience(AUD)
+        .issued_at(NOW)
+        .ttl(3600)
+        .patient("patient-1")
+        .build(&mut rng())
+        .unwrap();
+    let bt = sign1(&bound);
+    let bv = verified(&bt, NOW);
+    let rebound = bv
+        .narrow()
+        .patient("patient-2")
+        .issued_at(NOW)
+        .build(&mut rng());
+    assert_eq!(rebound.err(), Some(Error::InvalidInput));
+    let kept = bv.narrow().issued_at(NOW).build(&mut rng()).unwrap();
+    assert_eq!(kept.patient(), Some("patient-1"));
+}
+
+#[test]
+fn narrowing_never_starts_before_the_parents_not_before() {
+    let parent = ClaimsBuilder::new(ISS, Role::Clinician)
+        .subject("dr-who")
+        .audience(AUD)
+        .issued_at(NOW)
+        .not_before(NOW + 3600)
+        .ttl(8 * 3600)
+        .build(&mut rng())
+        .unwrap();
+    let t = sign1(&parent);
+    // Verified within leeway of nbf... or on a device that ignores it: the issuer narrows
+    // at NOW + 10, long before the parent becomes valid.
+    let v = UnverifiedToken::parse(&t)
+        .unwrap()
+        .verify(&keys(), &FixedClock::at(NOW + 3600), &expect())
+        .unwrap();
+    let child = v.narrow().issued_at(NOW + 10).ttl(7200).build(&mut rng());
+    if let Ok(child) = child {
+        let ct = sign1(&child);
+        assert_eq!(
+            check(&ct, &FixedClock::at(NOW + 100), &expect()),
+            Err(Reject::NotYetValid),
+            "the child must not be valid before its parent"
+        );
+    }
+}
+
+#[test]
+fn revoking_the_root_kills_every_descendant() {
+    let root = claims(Role::Clinician);
+    let rt = sign1(&root);
+    let v = verified(&rt, NOW);
+    let child = v
+        .narrow()
+        .subject("caregiver-1")
+        .role(Role::Caregiver)
+        .patient("patient-8f3a2c")
+        .issued_at(NOW)
+        .token_id(TokenId::from_slice(&[0xc1; 16]).unwrap())
+        .build(&mut rng())
+        .unwrap();
+    // (`rng()` is reseeded per call: fixed ids keep root, child and grandchild distinct.)
+    assert_ne!(child.token_id(), root.token_id());
+    let ct = sign1(&child);
+    let cv = verified(&ct, NOW);
+    let grandchild = cv
+        .narrow()
+        .subject("neighbour-2")
+        .issued_at(NOW)
+        .token_id(TokenId::from_slice(&[0xc2; 16]).unwrap())
+        .build(&mut rng());
+    let mut rev = FixedRevocationList::<2>::new();
+    rev.revoke(root.token_id(), root.expires_at()).unwrap();
+    assert_eq!(
+        check(&ct, &FixedClock::at(NOW), &expect().revocation(&rev)),
+        Err(Reject::Revoked)
+    );
+    if let Ok(gc) = grandchild {
+        let gt = sign1(&gc);
+        assert_eq!(
+            check(&gt, &FixedClock::at(NOW), &expect().revocation(&rev)),
+            Err(Reject::Revoked),
+            "a token narrowed from a narrowed token outlives the revocation of its root"
+        );
+    }
+}
+
+#[test]
+fn narrowing_keeps_proof_of_possession() {
+    let parent = ClaimsBuilder::new(ISS, Role::Clinician)
+        .subject("dr-who")
+        .audience(AUD)
+        .issued_at(NOW)
+        .ttl(3600)
+        .proof_key(ProofKey::Ed25519([4; 32]))
+        .build(&mut rng())
+        .unwrap();
+    let t = sign1(&parent);
+    let v = verified(&t, NOW);
+    let child = v
+        .narrow()
+        .scopes(ScopeSet::from_scopes(&[Scope::new(Resource::ReadingsRaw, Actions::READ)]).unwrap())
+        .issued_at(NOW)
+        .build(&mut rng())
+        .unwrap();
+    assert_eq!(
+        child.proof_key(),
+        Some(ProofKey::Ed25519([4; 32])),
+        "a proof-of-possession token must not narrow into a bearer token"
+    );
+    // A new holder can be named with their own key, never with none.
+    let handed = v
+        .narrow()
+        .subject("caregiver-1")
+        .proof_key(ProofKey::Ed25519([5; 32]))
+        .issued_at(NOW)
+        .build(&mut rng())
+        .unwrap();
+    assert_eq!(handed.proof_key(), Some(ProofKey::Ed25519([5; 32])));
+}
+
+#[test]
+fn an_expired_exi_token_never_looks_new_again() {
+    let exi_token = |id: u8, iat: u64| {
+        sign1(
+            &ClaimsBuilder::new(ISS, Role::Technician)
+                .subject("tech-1")
+                .audience(AUD)
+                .issued_at(iat)
+                .ttl(86_400)
+                .exi(100)
+                .token_id(TokenId::from_slice(&[id; 16]).unwrap())
+                .build(&mut rng())
+                .unwrap(),
+        )
+    };
+    let stolen = exi_token(1, NOW);
+    let other = exi_token(2, NOW + 5);
+    let store = FixedFirstSight::<1>::new();
+    let e = expect().first_sight(&store);
+    let mono = |s| FixedClock::monotonic_only(1, s);
+    assert_eq!(check(&stolen, &mono(10), &e), Ok(()));
+    assert_eq!(check(&stolen, &mono(110), &e), Err(Reject::Expired));
+    // Ordinary traffic: another token's sighting takes the (stale) slot...
+    assert_eq!(check(&other, &mono(120), &e), Ok(()));
+    // ...and after that one's window too, the stolen token is replayed.
+    assert!(
+        check(&stolen, &mono(300), &e).is_err(),
+        "an exi token whose first-sight record was evicted must not get a fresh window"
+    );
+    // A newer token is still accepted once a slot is free.
+    let newer = exi_token(3, NOW + 10);
+    assert_eq!(check(&newer, &mono(300), &e), Ok(()));
+}
+
+#[test]
+fn a_clock_that_stops_answering_does_not_freeze_time() {
+    struct Flaky(core::cell::Cell<Option<u64>>);
+    impl Clock for Flaky {
+        fn unix_time(&self) -> Option<u64> {
+            self.0.get()
+        }
+    }
+    let t = sign1(&claims(Role::Patient)); // valid NOW .. NOW + 3600
+    let clock = RollbackGuard::new(Flaky(core::cell::Cell::new(Some(NOW + 10))));
+    let parsed = UnverifiedToken::parse_inner(&t).unwrap();
+    assert!(parsed.verify_inner(&keys(), &clock, &expect()).is_ok());
+    // The RTC fails. Real time keeps going; a pinned reading would keep this token valid
+    // forever.
+    clock.inner().0.set(None);
+    assert_eq!(
+        parsed.verify_inner(&keys(), &clock, &expect()).err(),
+        Some(Reject::NoTimeSource)
+    );
+    // It comes back earlier than it was: the high-water mark still holds.
+    clock.inner().0.set(Some(NOW));
+    assert_eq!(clock.unix_time(), Some(NOW + 10));
+}
+
+#[test]
+fn pruning_never_revives_a_revoked_token_inside_the_leeway() {
+    let c = claims(Role::Patient);
+    let t = sign1(&c);
+    let now = c.expires_at() + 30; // past exp, inside the default 60 s leeway
+    let mut rev = FixedRevocationList::<2>::new();
+    rev.revoke(c.token_id(), c.expires_at()).unwrap();
+    rev.prune_expired(now);
+    assert_eq!(
+        check(&t, &FixedClock::at(now), &expect().revocation(&rev)),
+        Err(Reject::Revoked)
+    );
+    let mut grow = crate::RevocationList::new();
+    grow.revoke(c.token_id(), c.expires_at());
+    grow.prune_expired(now);
+    let max_leeway = expect().leeway(u64::MAX);
+    assert_eq!(
+        check(&t, &FixedClock::at(now), &max_leeway.revocation(&grow)),
+        Err(Reject::Revoked)
+    );
+    // Once no leeway could accept it, the entry goes.
+    assert_eq!(
+        rev.prune_expired(c.expires_at() + Expectations::MAX_LEEWAY),
+        1
+    );
+}
+
+#[test]
+fn the_issuer_never_mints_what_a_verifier_refuses() {
+    let build = |scope: Scope<'static>, pk: Option<ProofKey<'static>>| {
+        let table: &'static [(Role, &'static [Scope<'static>])] =
+            vec![(Role::Technician, &*vec![scope].leak())].leak();
+        let mut b = ClaimsBuilder::new(ISS, Role::Technician)
+            .policy(PolicyTable::new(table))
+            .subject("t")
+            .audience(AUD)
+            .issued_at(NOW)
+            .ttl(60);
+        if let Some(pk) = pk {
+            b = b.proof_key(pk);
+        }
+        b.build(&mut rng())
+    };
+    // A custom resource spelled like a known one, or outside the alphabet.
+    for name in ["alarms", "Pump", "", "a b"] {
+        let r = build(Scope::new(Resource::Custom(name), Actions::READ), None);
+        assert_eq!(r.err(), Some(Error::InvalidInput), "{name:?}");
+    }
+    // A cnf key id the verifier refuses.
+    for kid in [&[][..], &[1u8; 17][..]] {
+        let r = build(
+            Scope::new(Resource::DeviceLogs, Actions::READ),
+            Some(ProofKey::KeyId(kid)),
+        );
+        assert_eq!(r.err(), Some(Error::InvalidInput), "kid {}", kid.len());
+    }
+    // A revocation update that would exceed the 1024-byte limit is refused, not signed.
+    let ids: Vec<crate::RevokedToken> = (0..crate::revocation::MAX_UPDATE_IDS)
+        .map(|i| crate::RevokedToken {
+            id: TokenId::from_slice(&[i as u8; 32]).unwrap(),
+            expires_at: NOW,
+        })
+        .collect();
+    for n in 1..=ids.len() {
+        let u = crate::RevocationUpdate {
+            issuer: ISS,
+            audience: AUD,
+            issued_at: NOW,
+            sequence: 1,
+            epoch: RevocationEpoch::ZERO,
+            revoked: &ids[..n],
+        };
+        let mut out = [0u8; 4096];
+        if let Ok(len) = u.sign(&signing_key(), &mut out) {
+            let mut list = FixedRevocationList::<64>::new();
+            assert_eq!(
+                list.apply_update(&out[..len], &keys(), ISSUERS, AUD),
+                Ok(n),
+                "{n} ids: signed {len} bytes that no device accepts"
+            );
+        }
+    }
+}
+
+#[test]
+fn builder_debug_shows_no_subject_or_patient() {
+    let b = ClaimsBuilder::new(ISS, Role::Patient)
+        .subject("subject-secret-name")
+        .patient("patient-secret-id")
+        .audience(AUD);
+    let t = sign1(&claims(Role::Clinician));
+    let v = verified(&t, NOW);
+    let n = v
+        .narrow()
+        .subject("subject-secret-name")
+        .patient("patient-secret-id");
+    for text in [std::format!("{b:?}"), std::format!("{n:?}")] {
+        assert!(
+            !text.contains("secret"),
+            "Debug leaks an identifier: {text}"
+        );
+    }
 }
