@@ -64,9 +64,9 @@ pub use wrap::{KeyWrap, Unwrap, UnwrapAny, UnwrapRequest, WrapRequest, KEK_WRAPP
 #[cfg(feature = "std")]
 pub use io::{OpeningReader, SealingWriter};
 #[cfg(feature = "alloc")]
-pub use plaintext::Plaintext;
-#[cfg(feature = "alloc")]
 pub use keyring::{Keyring, KEYRING_MAGIC, KEYRING_VERSION, MAX_KEYRING_KEYS};
+#[cfg(feature = "alloc")]
+pub use plaintext::Plaintext;
 
 /// The operating system's CSPRNG (`getrandom`), panicking if the OS cannot supply randomness.
 #[cfg(feature = "std")]
