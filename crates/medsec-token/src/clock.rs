@@ -80,7 +80,10 @@ impl Clock for FixedClock {
 }
 
 /// The operating system's clocks (`std`): wall time from `SystemTime`, monotonic time from
-/// `Instant` since the first reading in this process (boot id 0).
+/// `Instant` since the first reading in this process. Each process is its own "boot", with a
+/// random boot id, so a first-sight record that outlives the process (a persisted store) is
+/// never measured against another process's uptime. If the OS random source fails there is
+/// no monotonic reading (`exi` tokens are then refused).
 #[cfg(feature = "std")]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SystemClock;
@@ -94,10 +97,16 @@ impl Clock for SystemClock {
             .map(|d| d.as_secs())
     }
     fn monotonic(&self) -> Option<MonotonicTime> {
-        static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-        let start = START.get_or_init(std::time::Instant::now);
+        static START: std::sync::OnceLock<Option<(std::time::Instant, u32)>> =
+            std::sync::OnceLock::new();
+        let (start, boot) = START
+            .get_or_init(|| {
+                let boot = getrandom::u32().ok()?;
+                Some((std::time::Instant::now(), boot))
+            })
+            .as_ref()?;
         Some(MonotonicTime {
-            boot: 0,
+            boot: *boot,
             seconds: start.elapsed().as_secs(),
         })
     }
@@ -188,11 +197,14 @@ struct Sighting {
 /// A fixed-capacity first-sight table in RAM (firmware). A record whose window has passed,
 /// or from an earlier boot, may be replaced; the table then remembers the replaced token's
 /// `iat` and refuses every unseen token issued at or before it, so a forgotten token never
-/// gets a fresh window. (It replaces the record with the oldest `iat` first.) Because RAM
-/// does not survive a reboot, a token seen before a reboot looks new afterwards; devices
-/// that must bound `exi` tokens across reboots persist the table (implement [`FirstSight`]
-/// over flash) or raise the revocation epoch at boot. See `docs/token-profile.md`,
-/// "Validity without a wall clock".
+/// gets a fresh window. (It replaces the record with the oldest `iat` first.)
+///
+/// RAM does not survive a reboot, and a table that starts empty would let a token seen
+/// before the reboot look new. So a device persists one number,
+/// [`FixedFirstSight::iat_high_water`] (after each new sighting), and after a reboot starts
+/// from [`FixedFirstSight::resume`]: every record is then forgotten, so tokens issued at or
+/// before that `iat` are refused and later ones are seen afresh. (Or implement
+/// [`FirstSight`] over flash.) See `docs/token-profile.md`, "Validity without a wall clock".
 #[derive(Debug)]
 pub struct FixedFirstSight<const N: usize> {
     slots: RefCell<[Option<Sighting>; N]>,
@@ -212,6 +224,30 @@ impl<const N: usize> FixedFirstSight<N> {
         Self {
             slots: RefCell::new([None; N]),
             forgotten: Cell::new(None),
+        }
+    }
+
+    /// An empty table after a reboot, resuming from the persisted
+    /// [`FixedFirstSight::iat_high_water`] of the previous boot: the records it lost count
+    /// as forgotten, so no token issued at or before `iat_high_water` looks new.
+    pub const fn resume(iat_high_water: u64) -> Self {
+        Self {
+            slots: RefCell::new([None; N]),
+            forgotten: Cell::new(Some(iat_high_water)),
+        }
+    }
+
+    /// The largest `iat` recorded or forgotten so far (`None` before the first sighting).
+    /// Persist it whenever it changes and pass it to [`FixedFirstSight::resume`] at boot.
+    pub fn iat_high_water(&self) -> Option<u64> {
+        let recorded = self
+            .slots
+            .try_borrow()
+            .ok()
+            .and_then(|slots| slots.iter().flatten().map(|s| s.issued_at).max());
+        match (recorded, self.forgotten.get()) {
+            (Some(r), Some(f)) => Some(r.max(f)),
+            (r, f) => r.or(f),
         }
     }
 }
@@ -309,6 +345,53 @@ mod tests {
         let c = TokenId::from_slice(&[3; 16]).unwrap();
         assert_eq!(t.first_seen(&c, 999, m(500), 100), None);
         assert_eq!(t.first_seen(&c, 1_002, m(500), 100), Some(m(500)));
+    }
+
+    /// Run as a child process by `system_clock_boot_id_is_per_process`.
+    #[cfg(feature = "std")]
+    #[test]
+    fn print_system_clock_boot_id() {
+        if std::env::var_os("MEDSEC_TOKEN_PRINT_BOOT").is_some() {
+            let m = SystemClock.monotonic().unwrap();
+            std::println!("BOOT={}", m.boot);
+        }
+    }
+
+    /// `SystemClock` counts seconds from the start of the process, so each process must be
+    /// another "boot": with a shared boot id, a first-sight record kept across a restart
+    /// (a persisted store) would take the new process's uptime for the time since the
+    /// sighting, and an `exi` token would live longer than `exi`.
+    #[cfg(feature = "std")]
+    #[test]
+    fn system_clock_boot_id_is_per_process() {
+        let a = SystemClock.monotonic().unwrap();
+        let b = SystemClock.monotonic().unwrap();
+        assert_eq!(a.boot, b.boot);
+        assert!(b.seconds >= a.seconds);
+        let child_boot = || {
+            let out = std::process::Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "--exact",
+                    "clock::tests::print_system_clock_boot_id",
+                    "--nocapture",
+                ])
+                .env("MEDSEC_TOKEN_PRINT_BOOT", "1")
+                .output()
+                .unwrap();
+            let text = std::string::String::from_utf8(out.stdout).unwrap();
+            text.lines()
+                .find_map(|l| l.strip_prefix("BOOT="))
+                .and_then(|b| b.trim().parse::<u32>().ok())
+                .unwrap()
+        };
+        let (c1, c2) = (child_boot(), child_boot());
+        assert!(
+            c1 != c2 && c1 != a.boot && c2 != a.boot,
+            "boot ids {} {} {}",
+            a.boot,
+            c1,
+            c2
+        );
     }
 
     #[test]

@@ -1110,3 +1110,46 @@ fn builder_debug_shows_no_subject_or_patient() {
         );
     }
 }
+
+#[test]
+fn a_reboot_does_not_give_an_exi_token_a_fresh_window() {
+    let exi_token = |id: u8, iat: u64| {
+        sign1(
+            &ClaimsBuilder::new(ISS, Role::Technician)
+                .subject("tech-1")
+                .audience(AUD)
+                .issued_at(iat)
+                .ttl(86_400)
+                .exi(100)
+                .token_id(TokenId::from_slice(&[id; 16]).unwrap())
+                .build(&mut rng())
+                .unwrap(),
+        )
+    };
+    let stolen = exi_token(1, NOW);
+    let store = FixedFirstSight::<4>::new();
+    let before = expect().first_sight(&store);
+    assert_eq!(
+        check(&stolen, &FixedClock::monotonic_only(1, 10), &before),
+        Ok(())
+    );
+    // The device persists one number (after each new sighting); RAM is lost at reboot.
+    let persisted = store.iat_high_water().unwrap();
+    let rebooted = FixedFirstSight::<4>::resume(persisted);
+    let after = expect().first_sight(&rebooted);
+    assert_eq!(
+        check(&stolen, &FixedClock::monotonic_only(2, 5), &after),
+        Err(Reject::FirstSight),
+        "a reboot must not give an exi token a fresh window"
+    );
+    // Tokens issued later are seen afresh.
+    assert_eq!(
+        check(
+            &exi_token(2, NOW + 1),
+            &FixedClock::monotonic_only(2, 6),
+            &after
+        ),
+        Ok(())
+    );
+    assert_eq!(rebooted.iat_high_water(), Some(NOW + 1));
+}
