@@ -1040,6 +1040,95 @@ mod pg {
         s.logout(a).unwrap();
         assert_eq!(s.resume(&ids[0], None).unwrap_err(), Error::Rejected);
     }
+
+    /// Backends on the server waiting for a lock (polled, never timed).
+    fn wait_for_lock_waiters(client: &mut postgres::Client, n: i64) {
+        loop {
+            let row = client
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'",
+                    &[],
+                )
+                .unwrap();
+            if row.get::<_, i64>(0) >= n {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// An id rotation on one instance racing a logout-everywhere on another: whichever
+    /// the database orders first, no session of the user outlives the logout. (Rotation
+    /// used to delete the old row and insert a new one; a concurrent `DELETE ... WHERE
+    /// user_id` at READ COMMITTED could not see the new row and let it survive.)
+    #[test]
+    fn postgres_rotation_racing_logout_everywhere_leaves_nothing() {
+        let Some(cluster) = PgCluster::start() else {
+            return;
+        };
+        let params = cluster.connection_string();
+        let key = || RecordKey::from_bytes([0x66; 32]);
+        let mut fa = fixture(
+            PostgresStore::connect_local(&params, key()).unwrap(),
+            SessionPolicy::BACKEND_L3,
+        );
+        let fb = Sessions::with_revocation(
+            PostgresStore::connect_local(&params, key()).unwrap(),
+            fa.clock.clone(),
+            fa.revocation.clone(),
+            DataSecret::from_bytes([0x42; 32]),
+            SessionPolicy::BACKEND_L3,
+        )
+        .unwrap();
+        let u = user("patient-race");
+        let e = fa
+            .sessions
+            .login(&mut fa.rng, &u, Role::Patient, None, None)
+            .unwrap();
+        let a = fa.sessions.activate(e, None).unwrap();
+        let hash = *a.id_hash();
+
+        // A third connection holds the row lock so both operations queue behind it in a
+        // known order: the rotation first, then the logout-everywhere.
+        let mut blocker = postgres::Client::connect(&params, postgres::NoTls).unwrap();
+        let mut watcher = postgres::Client::connect(&params, postgres::NoTls).unwrap();
+        let mut tx = blocker.transaction().unwrap();
+        tx.query(
+            "SELECT 1 FROM medsec_sessions WHERE id_hash = $1 FOR UPDATE",
+            &[&hash.as_bytes().as_slice()],
+        )
+        .unwrap();
+        let (rotated, ended) = std::thread::scope(|scope| {
+            let sa = &fa.sessions;
+            let rotation = scope.spawn(move || {
+                let mut rng = ChaCha20Rng::seed_from_u64(77);
+                sa.rotate(&mut rng, a)
+                    .map(|s| SessionId::from_bytes(*s.id().as_bytes()))
+            });
+            wait_for_lock_waiters(&mut watcher, 1);
+            let fb = &fb;
+            let u = &u;
+            let logout = scope.spawn(move || fb.logout_everywhere(u));
+            wait_for_lock_waiters(&mut watcher, 2);
+            tx.commit().unwrap();
+            (rotation.join().unwrap(), logout.join().unwrap())
+        });
+        let ended = ended.unwrap();
+        assert_eq!(ended, 1, "the session existed when logout-everywhere began");
+        if let Ok(new_id) = rotated {
+            assert_eq!(
+                fa.sessions.resume(&new_id, None).unwrap_err(),
+                Error::Rejected,
+                "a rotated session survived logout-everywhere"
+            );
+        }
+        let mut left = 0;
+        fa.sessions
+            .store()
+            .for_each_of_user(&u, &mut |_, _| left += 1)
+            .unwrap();
+        assert_eq!(left, 0, "no session of the user may remain");
+    }
 }
 
 /// Several connections (as several server instances would hold) racing on one session:

@@ -215,40 +215,28 @@ impl SessionStore for PostgresStore {
         data: &[u8],
     ) -> Result<()> {
         let rec = record::encode(&self.key, new, meta, data)?;
+        // One UPDATE that moves the row to its new key, not DELETE + INSERT: a concurrent
+        // `DELETE ... WHERE user_id` (logout everywhere, revocation) that waits on this row
+        // then re-checks the *updated* row and deletes it, whereas a freshly inserted row
+        // would be invisible to its snapshot and survive (READ COMMITTED).
         self.with_client(|c| {
-            let mut tx = c.transaction()?;
-            let deleted = tx.execute(
-                "DELETE FROM medsec_sessions WHERE id_hash = $1 AND version = $2 AND user_id = $3",
+            let updated = c.execute(
+                "UPDATE medsec_sessions SET id_hash = $1, version = $2, expires_at = $3, record = $4
+                 WHERE id_hash = $5 AND version = $6 AND user_id = $7",
                 &[
+                    &new.as_bytes().as_slice(),
+                    &to_i64(meta.version),
+                    &to_i64(meta.expires_at().as_millis()),
+                    &rec,
                     &old.as_bytes().as_slice(),
                     &to_i64(expected_version),
                     &meta.user.as_bytes(),
                 ],
-            )?;
-            if deleted != 1 {
-                tx.rollback()?;
-                return Ok(Err(Error::Conflict));
-            }
-            let inserted = tx.execute(
-                "INSERT INTO medsec_sessions (id_hash, user_id, version, expires_at, record)
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id_hash) DO NOTHING",
-                &[
-                    &new.as_bytes().as_slice(),
-                    &meta.user.as_bytes(),
-                    &to_i64(meta.version),
-                    &to_i64(meta.expires_at().as_millis()),
-                    &rec,
-                ],
             );
-            match inserted {
-                Ok(1) => {
-                    tx.commit()?;
-                    Ok(Ok(()))
-                }
-                Ok(_) => {
-                    tx.rollback()?;
-                    Ok(Err(Error::Conflict))
-                }
+            match updated {
+                Ok(1) => Ok(Ok(())),
+                Ok(_) => Ok(Err(Error::Conflict)),
+                // The new key exists already.
                 Err(e) if is_unique_violation(&e) => Ok(Err(Error::Conflict)),
                 Err(e) => Err(e),
             }
