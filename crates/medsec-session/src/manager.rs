@@ -647,14 +647,17 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
     }
 
     /// This session's data, decrypted (`None` when none was set). Another session's data
-    /// can never come back here: the key is derived from this session's id.
+    /// can never come back here: the key is derived from this session's id. The session's
+    /// clocks and revocation epoch are checked first (without touching it): a handle kept
+    /// past the end of its session reads nothing, and the session is ended.
     ///
     /// # Errors
-    /// [`Error::Rejected`] when the session is gone or the stored data does not verify;
+    /// [`Error::Rejected`] when the session is gone, expired or revoked, or the stored data
+    /// does not verify;
     /// [`Error::Conflict`] when the data changed concurrently; [`Error::Unavailable`].
     #[cfg(feature = "alloc")]
     pub fn data<S: Live>(&self, session: &Session<S>) -> Result<Option<SessionData>> {
-        let meta = self.store.load(&session.key)?.ok_or(Error::Rejected)?;
+        let (meta, _) = self.live_stored(&session.key, None)?;
         if meta.data_len == 0 {
             return Ok(None);
         }
@@ -673,7 +676,7 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
     /// # Errors
     /// As [`Sessions::data`], plus [`Error::TooLarge`] when `out` is too small.
     pub fn read_data_into<S: Live>(&self, session: &Session<S>, out: &mut [u8]) -> Result<usize> {
-        let meta = self.store.load(&session.key)?.ok_or(Error::Rejected)?;
+        let (meta, _) = self.live_stored(&session.key, None)?;
         let sealed_len = meta.data_len as usize;
         if sealed_len == 0 {
             return Ok(0);
@@ -809,18 +812,27 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
     /// Re-checks a handle's session against the store's current version and the clocks;
     /// returns the effective now. Used before every write through a handle.
     fn live_now<S>(&self, session: &Session<S>) -> Result<Timestamp> {
-        let stored = self.store.load(&session.key)?.ok_or(Error::Rejected)?;
-        if stored.version != session.meta.version {
+        self.live_stored(&session.key, Some(session.meta.version))
+            .map(|(_, t)| t)
+    }
+
+    /// Loads the stored session and checks that it is still live (clocks, revocation
+    /// epoch), ending it if not; with `version`, also that no one changed it since. Used
+    /// before every read or write through a handle, so a handle held past the end of its
+    /// session gives nothing.
+    fn live_stored(&self, key: &IdHash, version: Option<u64>) -> Result<(SessionMeta, Timestamp)> {
+        let stored = self.store.load(key)?.ok_or(Error::Rejected)?;
+        if version.is_some_and(|v| v != stored.version) {
             return Err(Error::Conflict);
         }
         match self.check_times(&stored, self.clock.now()) {
             Ok(t) => {
                 if self.is_revoked(&stored)? {
-                    return Err(self.refuse(&session.key, Refusal::End(EndReason::Revoked)));
+                    return Err(self.refuse(key, Refusal::End(EndReason::Revoked)));
                 }
-                Ok(t)
+                Ok((stored, t))
             }
-            Err(r) => Err(self.refuse(&session.key, r)),
+            Err(r) => Err(self.refuse(key, r)),
         }
     }
 

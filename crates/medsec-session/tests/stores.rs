@@ -497,6 +497,86 @@ fn binding_and_data_isolation<F: Factory>(f: &mut F) {
     assert!(s.store().load(&key).unwrap().is_none());
 }
 
+/// A handle kept past its session's end (a long request, a handle cached by firmware
+/// between BLE messages) must not keep reading the session's data: reads re-check the
+/// clocks and the revocation epoch exactly as writes do.
+fn stale_handles_read_nothing_after_the_end<F: Factory>(f: &mut F) {
+    let mut fx = fixture(f.make(), SessionPolicy::BACKEND_L3);
+    let idle = TimeoutPolicy::BACKEND_L3.idle.as_millis() as u64;
+    let s = &fx.sessions;
+    let mut buf = [0u8; 64];
+
+    // Idle timeout passes while the handle is held.
+    let e = s
+        .login(
+            &mut fx.rng,
+            &user("patient-stale"),
+            Role::Patient,
+            None,
+            None,
+        )
+        .unwrap();
+    let mut a = s.activate(e, None).unwrap();
+    s.set_data(&mut fx.rng, &mut a, b"PHI: last bolus 2.5 U")
+        .unwrap();
+    fx.clock.advance(ms(idle - 1));
+    assert!(s.data(&a).unwrap().is_some(), "live: readable");
+    fx.clock.advance(ms(1));
+    assert_eq!(s.data(&a).unwrap_err(), Error::Rejected, "idle-expired");
+    assert_eq!(s.read_data_into(&a, &mut buf).unwrap_err(), Error::Rejected);
+    assert!(
+        s.store().load(a.id_hash()).unwrap().is_none(),
+        "the expired session is ended (deleted) when found"
+    );
+
+    // Absolute timeout passes while the handle is held (touched through another handle).
+    fx.clock.set(Timestamp::from_millis(T0));
+    let e = s
+        .login(
+            &mut fx.rng,
+            &user("patient-stale-2"),
+            Role::Patient,
+            None,
+            None,
+        )
+        .unwrap();
+    let id = SessionId::from_bytes(*e.id().as_bytes());
+    let mut a = s.activate(e, None).unwrap();
+    s.set_data(&mut fx.rng, &mut a, b"PHI: glucose 142 mg/dL")
+        .unwrap();
+    let abs = TimeoutPolicy::BACKEND_L3.absolute.as_millis() as u64;
+    let mut at = 0;
+    while at + idle / 2 < abs {
+        at += idle / 2;
+        fx.clock.set(Timestamp::from_millis(T0 + at));
+        s.resume(&id, None).unwrap();
+    }
+    fx.clock.set(Timestamp::from_millis(T0 + abs));
+    assert_eq!(s.data(&a).unwrap_err(), Error::Rejected, "past absolute");
+
+    // Revoked by epoch on another instance while the handle is held.
+    fx.clock.set(Timestamp::from_millis(T0));
+    let e = s
+        .login(
+            &mut fx.rng,
+            &user("patient-stale-3"),
+            Role::Patient,
+            None,
+            None,
+        )
+        .unwrap();
+    let mut a = s.activate(e, None).unwrap();
+    s.set_data(&mut fx.rng, &mut a, b"PHI: therapy draft")
+        .unwrap();
+    fx.clock.advance(Duration::from_secs(2));
+    fx.revocation.write().unwrap().raise_subject_epoch(
+        "patient-stale-3",
+        RevocationEpoch::from_unix_seconds(T0 / 1000 + 1),
+    );
+    assert_eq!(s.data(&a).unwrap_err(), Error::Rejected, "revoked");
+    assert_eq!(s.read_data_into(&a, &mut buf).unwrap_err(), Error::Rejected);
+}
+
 fn concurrent_updates<F: Factory>(f: &mut F)
 where
     F::Store: Sync,
@@ -602,6 +682,7 @@ where
             clock_going_backwards,
             revocation_and_roles,
             binding_and_data_isolation,
+            stale_handles_read_nothing_after_the_end,
             concurrent_updates,
             sweeping
         ]
@@ -641,6 +722,7 @@ fn fixed_store_no_heap() {
             logout_fixation_and_caps,
             clock_going_backwards,
             revocation_and_roles,
+            stale_handles_read_nothing_after_the_end,
             sweeping
         ]
     );
