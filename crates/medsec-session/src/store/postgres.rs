@@ -46,6 +46,12 @@ impl core::fmt::Debug for PostgresStore {
     }
 }
 
+/// Reads return the `record` column only up to the longest well-formed record: a longer one
+/// (someone wrote to the database) comes back empty, which the decoder refuses, instead of
+/// being sent over and copied into process memory whatever its size. `octet_length()` of a
+/// TOASTed value reads only its header.
+const MAX_STORED: i64 = record::MAX_RECORD_LEN as i64;
+
 fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
@@ -129,8 +135,9 @@ impl PostgresStore {
     fn fetch(&self, key: &IdHash) -> Result<Option<Vec<u8>>> {
         self.with_client(|c| {
             let row = c.query_opt(
-                "SELECT record FROM medsec_sessions WHERE id_hash = $1",
-                &[&key.as_bytes().as_slice()],
+                "SELECT CASE WHEN octet_length(record) <= $2::bigint THEN record ELSE ''::bytea END
+                 FROM medsec_sessions WHERE id_hash = $1",
+                &[&key.as_bytes().as_slice(), &MAX_STORED],
             )?;
             Ok(Ok(row.map(|r| r.get::<_, Vec<u8>>(0))))
         })
@@ -270,8 +277,9 @@ impl SessionStore for PostgresStore {
     ) -> Result<()> {
         let rows: Vec<(Vec<u8>, Vec<u8>)> = self.with_client(|c| {
             let rows = c.query(
-                "SELECT id_hash, record FROM medsec_sessions WHERE user_id = $1",
-                &[&user.as_bytes()],
+                "SELECT id_hash, CASE WHEN octet_length(record) <= $2::bigint THEN record ELSE ''::bytea END
+                 FROM medsec_sessions WHERE user_id = $1",
+                &[&user.as_bytes(), &MAX_STORED],
             )?;
             Ok(Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect()))
         })?;

@@ -46,6 +46,12 @@ fn db<E: core::fmt::Display>(e: E) -> Error {
     Error::Unavailable
 }
 
+/// Reads return the `record` column only up to the longest well-formed record: a longer one
+/// (someone wrote to the database) comes back empty, which the decoder refuses, instead of
+/// being copied into process memory whatever its size. `length()` of a BLOB reads only its
+/// header.
+const MAX_STORED: i64 = record::MAX_RECORD_LEN as i64;
+
 fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
@@ -77,11 +83,16 @@ impl SqliteStore {
     }
 
     fn fetch(conn: &Connection, key: &IdHash) -> Result<Option<Vec<u8>>> {
-        conn.prepare_cached("SELECT record FROM medsec_sessions WHERE id_hash = ?1")
-            .map_err(db)?
-            .query_row(params![key.as_bytes()], |r| r.get::<_, Vec<u8>>(0))
-            .optional()
-            .map_err(db)
+        conn.prepare_cached(
+            "SELECT CASE WHEN length(record) <= ?2 THEN record ELSE x'' END
+             FROM medsec_sessions WHERE id_hash = ?1",
+        )
+        .map_err(db)?
+        .query_row(params![key.as_bytes(), MAX_STORED], |r| {
+            r.get::<_, Vec<u8>>(0)
+        })
+        .optional()
+        .map_err(db)
     }
 
     fn decode<'a>(&self, key: &IdHash, bytes: &'a [u8]) -> Result<(SessionMeta, &'a [u8])> {
@@ -247,10 +258,15 @@ impl SessionStore for SqliteStore {
         let rows: Vec<(Vec<u8>, Vec<u8>)> = {
             let conn = self.conn()?;
             let mut stmt = conn
-                .prepare_cached("SELECT id_hash, record FROM medsec_sessions WHERE user_id = ?1")
+                .prepare_cached(
+                    "SELECT id_hash, CASE WHEN length(record) <= ?2 THEN record ELSE x'' END
+                     FROM medsec_sessions WHERE user_id = ?1",
+                )
                 .map_err(db)?;
             let rows = stmt
-                .query_map(params![user.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))
+                .query_map(params![user.as_bytes(), MAX_STORED], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
                 .map_err(db)?;
             rows.collect::<core::result::Result<_, _>>().map_err(db)?
         };
