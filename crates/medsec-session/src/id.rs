@@ -305,34 +305,13 @@ impl fmt::Debug for ChannelBinding {
     }
 }
 
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-fn b64_char(v: u32) -> u8 {
-    B64.get((v & 63) as usize).copied().unwrap_or(b'A')
-}
+// Text form: `base64ct`, whose encoder and decoder take the same time whatever the bytes
+// (no table lookups or early exits on secret values), and which refuses non-canonical input.
+use base64ct::{Base64UrlUnpadded, Encoding};
 
 fn base64url_encode(input: &[u8; SESSION_ID_LEN], out: &mut [u8; ENCODED_ID_LEN]) {
-    let mut o = out.iter_mut();
-    for chunk in input.chunks(3) {
-        let b0 = u32::from(chunk.first().copied().unwrap_or(0));
-        let b1 = u32::from(chunk.get(1).copied().unwrap_or(0));
-        let b2 = u32::from(chunk.get(2).copied().unwrap_or(0));
-        let n = (b0 << 16) | (b1 << 8) | b2;
-        let symbols = chunk.len().saturating_add(1);
-        for (i, shift) in [18u32, 12, 6, 0].into_iter().enumerate() {
-            if i < symbols {
-                if let Some(slot) = o.next() {
-                    *slot = b64_char(n >> shift);
-                }
-            }
-        }
-    }
-}
-
-fn b64_value(c: u8) -> Option<u32> {
-    B64.iter()
-        .position(|&x| x == c)
-        .and_then(|p| u32::try_from(p).ok())
+    // 32 bytes always encode to exactly 43 symbols; the buffer is sized for it.
+    let _ = Base64UrlUnpadded::encode(input, out);
 }
 
 /// Strict decode of exactly 43 symbols into 32 bytes; false on any deviation.
@@ -340,28 +319,7 @@ fn base64url_decode(text: &[u8], out: &mut [u8; SESSION_ID_LEN]) -> bool {
     if text.len() != ENCODED_ID_LEN {
         return false;
     }
-    let mut o = out.iter_mut();
-    for chunk in text.chunks(4) {
-        let mut n = 0u32;
-        for (&c, shift) in chunk.iter().zip([18u32, 12, 6, 0]) {
-            let Some(v) = b64_value(c) else { return false };
-            n |= v << shift;
-        }
-        let bytes = chunk.len().saturating_sub(1);
-        // The final 3-symbol chunk carries 2 bytes; its 2 spare low bits must be zero.
-        if chunk.len() == 3 && n & 0xff != 0 {
-            return false;
-        }
-        for (i, shift) in [16u32, 8, 0].into_iter().enumerate() {
-            if i < bytes {
-                match o.next() {
-                    Some(slot) => *slot = ((n >> shift) & 0xff) as u8,
-                    None => return false,
-                }
-            }
-        }
-    }
-    o.next().is_none()
+    matches!(Base64UrlUnpadded::decode(text, out), Ok(d) if d.len() == SESSION_ID_LEN)
 }
 
 #[cfg(test)]
@@ -399,6 +357,32 @@ mod tests {
         assert!(SessionId::decode(&(s.clone() + "A")).is_err());
         assert!(SessionId::decode(&s.replace('_', "/")).is_err());
         assert!(SessionId::decode(&s.replace('_', "=")).is_err());
+    }
+
+    #[test]
+    fn final_symbol_must_be_canonical() {
+        // The last of 43 symbols carries 4 data bits and 2 spare bits: exactly the 16
+        // symbols whose spare bits are zero are accepted, and they decode back to themselves.
+        let base = SessionId::from_bytes([0x3c; 32]).encode();
+        let head = &base.as_str()[..42];
+        let mut accepted = 0;
+        for (v, &c) in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+            .iter()
+            .enumerate()
+        {
+            let text = std::format!("{head}{}", c as char);
+            let ok = SessionId::decode(&text).is_ok();
+            assert_eq!(ok, v % 4 == 0, "final symbol {}", c as char);
+            if ok {
+                accepted += 1;
+                assert_eq!(SessionId::decode(&text).unwrap().encode().as_str(), text);
+            }
+        }
+        assert_eq!(accepted, 16);
+        for bad in ["+", "/", "=", " ", "\u{e9}"] {
+            let text = std::format!("{}{bad}", &base.as_str()[..43 - bad.len()]);
+            assert!(SessionId::decode(&text).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
