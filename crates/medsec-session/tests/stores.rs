@@ -1032,6 +1032,40 @@ mod pg {
         assert_no_raw_id(&dump, &[SessionId::from_bytes(*id.as_bytes())]);
         assert!(dump.windows(32).any(|w| w == id.id_hash().as_bytes()));
         assert!(!dump.windows(10).any(|w| w == b"PHI-MARKER"));
+
+        // And on disk: the table's heap and index files and the write-ahead log, after a
+        // checkpoint, byte for byte.
+        client.batch_execute("CHECKPOINT").unwrap();
+        let data_dir: String = client.query_one("SHOW data_directory", &[]).unwrap().get(0);
+        let data_dir = std::path::PathBuf::from(data_dir);
+        let mut disk = Vec::new();
+        let mut files = 0;
+        for rel in [
+            "medsec_sessions",
+            "medsec_sessions_pkey",
+            "medsec_sessions_user",
+        ] {
+            let p: String = client
+                .query_one("SELECT pg_relation_filepath($1::text::regclass)", &[&rel])
+                .unwrap()
+                .get(0);
+            disk.extend_from_slice(&std::fs::read(data_dir.join(p)).unwrap());
+            files += 1;
+        }
+        for wal in std::fs::read_dir(data_dir.join("pg_wal")).unwrap() {
+            let wal = wal.unwrap().path();
+            if wal.is_file() {
+                disk.extend_from_slice(&std::fs::read(&wal).unwrap());
+                files += 1;
+            }
+        }
+        assert!(files >= 4, "heap, indexes and WAL read");
+        assert_no_raw_id(&disk, &[SessionId::from_bytes(*id.as_bytes())]);
+        assert!(
+            disk.windows(32).any(|w| w == id.id_hash().as_bytes()),
+            "the id hash is what is on disk"
+        );
+        assert!(!disk.windows(10).any(|w| w == b"PHI-MARKER"));
         fb.logout(on_b).unwrap();
         assert_eq!(fa.sessions.resume(&id, None).unwrap_err(), Error::Rejected);
     }
