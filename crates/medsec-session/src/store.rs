@@ -3,7 +3,7 @@
 //! | store | feature | for |
 //! |---|---|---|
 //! | [`FixedStore`] | none (no heap) | firmware: a handful of sessions |
-//! | [`MemoryStore`] | `memory` | one server process; sharded, bounded, swept |
+//! | [`MemoryStore`] | `memory` | one server process; one lock, bounded, swept |
 //! | [`SqliteStore`] | `sqlite` | apps and the server example's embedded default |
 //! | [`PostgresStore`] | `postgres` | several server instances sharing sessions |
 //!
