@@ -8,6 +8,8 @@
     clippy::panic,
     clippy::indexing_slicing,
     clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
     reason = "tests: fixed inputs, a panic is a failure"
 )]
 
