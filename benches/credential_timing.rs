@@ -9,7 +9,12 @@
 //!
 //! Two runs: `login_small_params` (Argon2id m = 64 KiB, t = 1: about 100 µs per attempt, so the
 //! code-path difference is not buried under Argon2's own jitter; 100,000 samples) and
-//! `login_server_preset` (the real m = 19 MiB, t = 2; 1,000 samples).
+//! `login_server_preset` (the real m = 19 MiB, t = 2; 1,000 samples). Two more,
+//! `login_broken_hash_small_params` and `login_broken_hash_server_preset`, put an existing account
+//! whose stored hash is malformed or over the ceilings (the guard then verifies the dummy hash) in
+//! class Right instead. That path does one PHC parse more than an unknown user's (the stored
+//! string's, which fails); at the small parameters 100,000 samples resolve that difference (tens
+//! of nanoseconds), at the server preset it is lost in Argon2's own jitter.
 //!
 //! Run: `cargo bench --bench credential_timing` (optionally `-- small` or `-- server` to pick one).
 #![allow(
@@ -31,7 +36,13 @@ use medsec_credential::{
 };
 use rand_chacha::rand_core::SeedableRng;
 
-fn run(runner: &mut CtRunner, rng: &mut BenchRng, hasher: &PasswordHasher, samples: usize) {
+fn run(
+    runner: &mut CtRunner,
+    rng: &mut BenchRng,
+    hasher: &PasswordHasher,
+    samples: usize,
+    broken: bool,
+) {
     let mut seed = rand_chacha::ChaCha20Rng::seed_from_u64(11);
     let store = MemoryThrottleStore::new(2 * samples + 16, 5).unwrap();
     let keyer = ThrottleKeyer::new([9; 32]);
@@ -43,6 +54,11 @@ fn run(runner: &mut CtRunner, rng: &mut BenchRng, hasher: &PasswordHasher, sampl
         )
         .unwrap();
     let wrong = Password::new("a wrong guess at the password").unwrap();
+    // Malformed (no hash field) and over the memory ceiling, alternately.
+    let broken_hashes = [
+        "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA".to_owned(),
+        stored.as_str().replacen("m=", "m=99999", 1),
+    ];
     let names: Vec<String> = (0..samples).map(|i| format!("user-{i}")).collect();
     let classes: Vec<Class> = (0..samples)
         .map(|_| {
@@ -59,6 +75,7 @@ fn run(runner: &mut CtRunner, rng: &mut BenchRng, hasher: &PasswordHasher, sampl
             source: None,
             stored_hash: match class {
                 Class::Left => None,
+                Class::Right if broken => Some(broken_hashes[i % 2].as_str()),
                 Class::Right => Some(stored.as_str()),
             },
             protects: Protected::PatientData,
@@ -74,12 +91,22 @@ fn run(runner: &mut CtRunner, rng: &mut BenchRng, hasher: &PasswordHasher, sampl
 
 fn login_small_params(runner: &mut CtRunner, rng: &mut BenchRng) {
     let hasher = hazmat::hasher_below_minimum(HashParams::new(64, 1, 1).unwrap()).unwrap();
-    run(runner, rng, &hasher, 100_000);
+    run(runner, rng, &hasher, 100_000, false);
+}
+
+fn login_broken_hash_small_params(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let hasher = hazmat::hasher_below_minimum(HashParams::new(64, 1, 1).unwrap()).unwrap();
+    run(runner, rng, &hasher, 100_000, true);
+}
+
+fn login_broken_hash_server_preset(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let hasher = PasswordHasher::new(HashParams::SERVER).unwrap();
+    run(runner, rng, &hasher, 1_000, true);
 }
 
 fn login_server_preset(runner: &mut CtRunner, rng: &mut BenchRng) {
     let hasher = PasswordHasher::new(HashParams::SERVER).unwrap();
-    run(runner, rng, &hasher, 1_000);
+    run(runner, rng, &hasher, 1_000, false);
 }
 
 /// `cargo bench` passes `--bench`; `cargo test --all-targets` runs bench binaries without it, and
@@ -97,6 +124,16 @@ fn main() {
             name: BenchName("login_small_params"),
             seed: None,
             benchfn: login_small_params,
+        },
+        BenchMetadata {
+            name: BenchName("login_broken_hash_small_params"),
+            seed: None,
+            benchfn: login_broken_hash_small_params,
+        },
+        BenchMetadata {
+            name: BenchName("login_broken_hash_server_preset"),
+            seed: None,
+            benchfn: login_broken_hash_server_preset,
         },
         BenchMetadata {
             name: BenchName("login_server_preset"),

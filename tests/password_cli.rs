@@ -37,7 +37,11 @@ fn run(bin: &PathBuf, args: &[&str], stdin: &[u8]) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    if let Err(e) = child.stdin.take().unwrap().write_all(stdin) {
+        // A child that stops before reading stdin (a usage error, an input cap) may close the
+        // pipe first; its exit code is what the contract checks.
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
+    }
     child.wait_with_output().unwrap()
 }
 
@@ -79,6 +83,16 @@ fn check_contract() {
     assert!(!stderr(&ctx).contains("welcome"));
     let not_utf8 = run(&bin, &["password", "check"], &[0xff, 0xfe, 0x00]);
     assert_eq!(not_utf8.status.code(), Some(2));
+    // The longest accepted input (4,096 bytes) with its line ending passes the length limit;
+    // one byte more is a usage error, as is far more (the read stops at the cap).
+    let longest = format!("{}\r\n", "violet kettle ".repeat(293).get(..4096).unwrap());
+    let out = run(&bin, &["password", "check"], longest.as_bytes());
+    assert_ne!(out.status.code(), Some(2), "{}", stderr(&out));
+    for n in [4097, 40_000] {
+        let out = run(&bin, &["password", "check"], &vec![b'k'; n]);
+        assert_eq!(out.status.code(), Some(2), "{n}");
+        assert!(stderr(&out).contains("too long"), "{}", stderr(&out));
+    }
 }
 
 #[test]

@@ -108,8 +108,21 @@ fn verify(args: VerifyArgs) -> Outcome {
 }
 
 /// Reads stdin as the password, removing one trailing line ending.
+///
+/// The buffer is allocated once at its final size and the read is capped there, so stdin cannot
+/// grow it without bound and no reallocation leaves a copy of the password in freed memory.
 fn read_password() -> Result<Password, Failure> {
-    let mut raw = Zeroizing::new(crate::io::read_input(None)?);
+    use std::io::Read as _;
+    // The longest password, its line ending, and one byte to tell "too long".
+    const CAP: usize = Password::MAX_INPUT_BYTES + 3;
+    let mut raw = Zeroizing::new(Vec::with_capacity(CAP));
+    std::io::stdin()
+        .lock()
+        .take(CAP as u64)
+        .read_to_end(&mut raw)?;
+    if raw.len() == CAP {
+        return Err(Failure::usage("password too long"));
+    }
     if raw.ends_with(b"\n") {
         raw.pop();
         if raw.ends_with(b"\r") {

@@ -70,11 +70,12 @@ impl Model {
         }
         let d = self.delay(rec.failures);
         if d > 0 {
-            let retry = if now < rec.last_failure_ms {
-                now.saturating_add(d)
-            } else {
-                rec.last_failure_ms.saturating_add(d)
-            };
+            // A clock that went back restarts the wait from the new clock, persisted (so the
+            // retry time given is honoured).
+            if now < rec.last_failure_ms {
+                rec.last_failure_ms = now;
+            }
+            let retry = rec.last_failure_ms.saturating_add(d);
             if now < retry {
                 return Err(Error::Throttled { retry_at_ms: retry });
             }

@@ -402,10 +402,7 @@ impl PasswordHasher {
     /// # Errors
     /// [`Error::MemoryTooSmall`] when the memory cannot be allocated.
     pub fn hash(&self, password: &Password, rng: &mut impl CryptoRng) -> Result<PhcString> {
-        let mut memory = alloc_blocks(self.params.blocks())?;
-        let out = self.hash_with_memory(password, rng, &mut memory);
-        memory.zeroize();
-        out
+        self.hash_bytes(password.as_bytes(), rng, None)
     }
 
     /// Hashes `password` in caller-provided memory (no allocation).
@@ -418,15 +415,34 @@ impl PasswordHasher {
         rng: &mut impl CryptoRng,
         memory: &mut [Block],
     ) -> Result<PhcString> {
+        self.hash_bytes(password.as_bytes(), rng, Some(memory))
+    }
+
+    /// Hashes the (already normalised) bytes `password` with a fresh salt, in `memory` or in
+    /// memory allocated here.
+    pub(crate) fn hash_bytes(
+        &self,
+        password: &[u8],
+        rng: &mut impl CryptoRng,
+        memory: Option<&mut [Block]>,
+    ) -> Result<PhcString> {
         let mut salt = [0u8; phc::SALT_LEN];
         rng.fill_bytes(&mut salt);
-        self.hash_with_salt(password, &salt, memory)
+        match memory {
+            Some(memory) => self.hash_with_salt(password, &salt, memory),
+            None => {
+                let mut memory = alloc_blocks(self.params.blocks())?;
+                let out = self.hash_with_salt(password, &salt, &mut memory);
+                memory.zeroize();
+                out
+            }
+        }
     }
 
     /// Hashes with a given salt: for known-answer vectors only (a salt must be fresh and random).
     pub(crate) fn hash_with_salt(
         &self,
-        password: &Password,
+        password: &[u8],
         salt: &[u8],
         memory: &mut [Block],
     ) -> Result<PhcString> {
@@ -435,7 +451,7 @@ impl PasswordHasher {
         let result = argon2id(
             &self.params,
             pepper.map(|p| &p.secret[..]),
-            password.as_bytes(),
+            password,
             salt,
             &mut out,
             memory,
@@ -592,7 +608,7 @@ pub mod hazmat {
         salt: &[u8],
         memory: &mut [Block],
     ) -> Result<PhcString> {
-        hasher.hash_with_salt(password, salt, memory)
+        hasher.hash_with_salt(password.as_bytes(), salt, memory)
     }
 }
 

@@ -3,6 +3,7 @@
 use core::fmt;
 
 use rand_core::CryptoRng;
+use zeroize::Zeroize;
 
 use crate::hash::Block;
 use crate::throttle::{self, Schedule, ThrottleKey, ThrottleStore};
@@ -26,16 +27,20 @@ pub enum Protected {
     Service,
 }
 
-/// Called once when an account reaches its hard limit of consecutive failures (for example the
-/// device PIN's optional wipe). It may erase data and credentials of `protected`; it must never
-/// stop therapy or silence alarms.
+/// Called when an account reaches its hard limit of consecutive failures (for example the device
+/// PIN's optional wipe), and again for every attempt later refused because the account is locked.
+///
+/// The repeat is deliberate: the failure that reaches the limit is persisted *before* the
+/// password is checked, so a power cut during that check would otherwise skip the hook for good.
+/// Make the hook idempotent. It may erase data and credentials of `protected`; it must never stop
+/// therapy or silence alarms.
 pub trait LockoutHook {
     /// The account `account` just locked while guarding `protected`.
     fn locked_out(&self, account: &ThrottleKey, protected: Protected);
 }
 
-/// One login attempt.
-#[derive(Debug, Clone, Copy)]
+/// One login attempt. `Debug` omits the stored hash (its salt and tag are what a cracker needs).
+#[derive(Clone, Copy)]
 pub struct Attempt<'a> {
     /// The account's throttle key (from [`throttle::ThrottleKeyer::account`] of the name as
     /// typed, whether or not the account exists).
@@ -54,7 +59,10 @@ pub struct Attempt<'a> {
 /// Unknown users go through the same steps as known ones: their name's throttle record is
 /// consulted and counted, and a dummy hash with the hasher's parameters and pepper is verified.
 /// So the answer — [`Error::NotVerified`], [`Error::Throttled`] or [`Error::LockedOut`] — and
-/// its timing depend only on the history of the name, never on whether the account exists.
+/// its timing depend only on the history of the name, never on whether the account exists. A
+/// stored hash that is malformed or over the ceilings is treated as an unknown user's. One
+/// residual: a stored hash whose cost parameters differ from the hasher's (legacy, imported)
+/// takes *its* time; rehash such hashes to the policy (see docs/credential-rate-limits.md).
 pub struct LoginGuard<'a, S: ThrottleStore + ?Sized> {
     hasher: &'a PasswordHasher,
     store: &'a S,
@@ -71,25 +79,38 @@ impl<'a, S: ThrottleStore + ?Sized> LoginGuard<'a, S> {
     /// # Errors
     /// As [`PasswordHasher::hash`].
     pub fn new(hasher: &'a PasswordHasher, store: &'a S, rng: &mut impl CryptoRng) -> Result<Self> {
-        let mut random = [0u8; 24];
-        rng.fill_bytes(&mut random);
-        let mut text = [0u8; 48];
-        const LETTERS: &[u8; 16] = b"abcdefghijklmnop";
-        for (pair, b) in text.chunks_exact_mut(2).zip(random.iter()) {
-            for (out, nibble) in pair.iter_mut().zip([b >> 4, b & 0x0f]) {
-                *out = LETTERS.get(usize::from(nibble)).copied().unwrap_or(b'a');
-            }
-        }
-        let password = Password::new(core::str::from_utf8(&text).unwrap_or("dummy"))?;
-        let dummy = hasher.hash(&password, rng)?;
-        Ok(Self {
+        let mut random = dummy_password(rng);
+        let dummy = hasher.hash_bytes(&random, rng, None);
+        random.zeroize();
+        Ok(Self::with_dummy(hasher, store, dummy?))
+    }
+
+    /// As [`LoginGuard::new`], computing the dummy hash in caller-provided memory (firmware: no
+    /// heap is used here or by [`LoginGuard::attempt_with_memory`]).
+    ///
+    /// # Errors
+    /// As [`PasswordHasher::hash_with_memory`].
+    pub fn new_with_memory(
+        hasher: &'a PasswordHasher,
+        store: &'a S,
+        rng: &mut impl CryptoRng,
+        memory: &mut [Block],
+    ) -> Result<Self> {
+        let mut random = dummy_password(rng);
+        let dummy = hasher.hash_bytes(&random, rng, Some(memory));
+        random.zeroize();
+        Ok(Self::with_dummy(hasher, store, dummy?))
+    }
+
+    fn with_dummy(hasher: &'a PasswordHasher, store: &'a S, dummy: PhcString) -> Self {
+        Self {
             hasher,
             store,
             account_schedule: Schedule::ACCOUNT,
             source_schedule: Schedule::SOURCE,
             dummy,
             hook: None,
-        })
+        }
     }
 
     /// Uses `schedule` for accounts (for example [`Schedule::DEVICE_PIN`]).
@@ -115,8 +136,10 @@ impl<'a, S: ThrottleStore + ?Sized> LoginGuard<'a, S> {
     /// # Errors
     /// [`Error::NotVerified`] (wrong user or password), [`Error::Throttled`],
     /// [`Error::LockedOut`]; [`Error::Store`] when the failure could not be counted (the password
-    /// is then not checked); [`Error::MalformedHash`] / [`Error::LimitExceeded`] for a stored
-    /// hash outside the profile or ceilings (log it; answer the user as for `NotVerified`).
+    /// is then not checked). A stored hash outside the profile or the ceilings is answered with
+    /// `NotVerified` after verifying the dummy hash, exactly as for an unknown user (so neither
+    /// the answer nor its timing tells that the account exists); the guard logs it as a
+    /// `stored_hash_rejected` event.
     pub fn attempt(
         &self,
         attempt: &Attempt<'_>,
@@ -140,7 +163,8 @@ impl<'a, S: ThrottleStore + ?Sized> LoginGuard<'a, S> {
         memory: &mut [Block],
     ) -> Result<Verified> {
         self.run(attempt, now_ms, |stored| {
-            self.hasher.verify_with_memory(password, stored, memory)
+            self.hasher
+                .verify_with_memory(password, stored, &mut *memory)
         })
     }
 
@@ -182,16 +206,18 @@ impl<'a, S: ThrottleStore + ?Sized> LoginGuard<'a, S> {
         &self,
         attempt: &Attempt<'_>,
         now_ms: u64,
-        verify: impl FnOnce(&str) -> Result<Verified>,
+        verify: impl FnMut(&str) -> Result<Verified>,
     ) -> Result<Verified> {
-        let outcome = self.run_inner(attempt, now_ms, verify);
+        let mut stored_hash_rejected = false;
+        let outcome = self.run_inner(attempt, now_ms, verify, &mut stored_hash_rejected);
         let label = match &outcome {
             Ok(_) => "verified",
+            Err(Error::NotVerified) if stored_hash_rejected => "stored_hash_rejected",
             Err(Error::NotVerified) => "not_verified",
             Err(Error::Throttled { .. }) => "throttled",
             Err(Error::LockedOut) => "locked_out",
             Err(Error::Store) => "store_failure",
-            Err(_) => "stored_hash_rejected",
+            Err(_) => "error",
         };
         // ASVS 16.3.1: every attempt is an event. The key is a keyed hash, not the name.
         tracing::info!(
@@ -208,7 +234,8 @@ impl<'a, S: ThrottleStore + ?Sized> LoginGuard<'a, S> {
         &self,
         attempt: &Attempt<'_>,
         now_ms: u64,
-        verify: impl FnOnce(&str) -> Result<Verified>,
+        mut verify: impl FnMut(&str) -> Result<Verified>,
+        stored_hash_rejected: &mut bool,
     ) -> Result<Verified> {
         // 1. Decide before hashing: a refused attempt costs the server almost nothing.
         if let Some(source) = &attempt.source {
@@ -216,14 +243,28 @@ impl<'a, S: ThrottleStore + ?Sized> LoginGuard<'a, S> {
         }
         // 2. Count the failure durably *before* checking the password.
         let counted =
-            throttle::begin(self.store, &attempt.account, &self.account_schedule, now_ms)?;
+            match throttle::begin(self.store, &attempt.account, &self.account_schedule, now_ms) {
+                Err(Error::LockedOut) => {
+                    // Again on every locked refusal: see `LockoutHook`.
+                    self.locked_out(attempt);
+                    return Err(Error::LockedOut);
+                }
+                other => other?,
+            };
         if let Some(source) = &attempt.source {
             throttle::begin(self.store, source, &self.source_schedule, now_ms)?;
         }
         // 3. Verify; an unknown user verifies the dummy hash and always fails.
         let known = attempt.stored_hash.is_some();
         let stored = attempt.stored_hash.unwrap_or(self.dummy.as_str());
-        let result = verify(stored);
+        let mut result = verify(stored);
+        if known && matches!(result, Err(Error::MalformedHash | Error::LimitExceeded)) {
+            // A broken stored hash was refused before any work: do the unknown user's work and
+            // give its answer, so the account's existence shows neither in the answer nor in
+            // the time taken. Its own cost parameters were never trusted.
+            *stored_hash_rejected = true;
+            result = verify(self.dummy.as_str()).and(Err(Error::NotVerified));
+        }
         match result {
             Ok(v) if known => {
                 // 4. Success resets the account (not the source: one good account must not
@@ -233,14 +274,43 @@ impl<'a, S: ThrottleStore + ?Sized> LoginGuard<'a, S> {
             }
             Ok(_) | Err(Error::NotVerified) => {
                 if self.account_schedule.hard_limit() == Some(counted.failures) {
-                    if let Some(hook) = self.hook {
-                        hook.locked_out(&attempt.account, attempt.protects);
-                    }
+                    self.locked_out(attempt);
                 }
                 Err(Error::NotVerified)
             }
             Err(e) => Err(e),
         }
+    }
+
+    fn locked_out(&self, attempt: &Attempt<'_>) {
+        if let Some(hook) = self.hook {
+            hook.locked_out(&attempt.account, attempt.protects);
+        }
+    }
+}
+
+/// 48 random letters (192 bits): the password of the dummy hash, never known to anyone.
+fn dummy_password(rng: &mut impl CryptoRng) -> [u8; 48] {
+    let mut random = [0u8; 24];
+    rng.fill_bytes(&mut random);
+    let mut text = [0u8; 48];
+    const LETTERS: &[u8; 16] = b"abcdefghijklmnop";
+    for (pair, b) in text.chunks_exact_mut(2).zip(random.iter()) {
+        for (out, nibble) in pair.iter_mut().zip([b >> 4, b & 0x0f]) {
+            *out = LETTERS.get(usize::from(nibble)).copied().unwrap_or(b'a');
+        }
+    }
+    random.zeroize();
+    text
+}
+
+impl fmt::Debug for Attempt<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Attempt")
+            .field("account", &self.account)
+            .field("source", &self.source)
+            .field("protects", &self.protects)
+            .finish_non_exhaustive()
     }
 }
 

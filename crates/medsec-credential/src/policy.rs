@@ -234,8 +234,9 @@ impl PinPolicy {
         })
     }
 
-    /// Checks a new PIN: digits only, length, not repetitive, not sequential, no context word
-    /// (a device serial's digits, for example).
+    /// Checks a new PIN: digits only, length, not repetitive, not sequential, not on the
+    /// built-in common list (its all-digit entries, 8 digits or more), no context word (a device
+    /// serial's digits, for example).
     ///
     /// # Errors
     /// [`Error::Rejected`] with the first reason that applies.
@@ -262,6 +263,10 @@ impl PinPolicy {
         }
         if patterns::is_sequential(&chars) {
             return reject(Rejection::Sequential);
+        }
+        // ASVS counts PINs as passwords: the list's all-digit entries (8 digits or more) apply.
+        if blocklist::contains(pin.as_str()) {
+            return reject(Rejection::Common);
         }
         if contains_context_word(pin.as_str(), context) {
             return reject(Rejection::ContextWord);

@@ -195,7 +195,8 @@ impl Schedule {
 
     /// Decides whether an attempt at `now_ms` is admitted. A clock that went backwards (a reboot
     /// of a device with only a boot-relative clock) never shortens a wait: the full delay runs
-    /// again from `now_ms`.
+    /// again from `now_ms` ([`begin`] and [`peek`] persist that restart, so a later attempt at
+    /// the retry time is admitted).
     pub const fn admit(&self, record: &ThrottleRecord, now_ms: u64) -> Admission {
         let record = self.effective(record, now_ms);
         if let Some(h) = self.hard_limit {
@@ -269,9 +270,14 @@ impl<T: ThrottleStore + ?Sized> ThrottleStore for &T {
 /// Decides an attempt for `key` and, when it is admitted, counts it as a failure durably —
 /// before the caller checks the credential (persist before verify). Returns the counted record.
 ///
+/// A refused attempt writes nothing, except when the clock went back behind the key's last
+/// failure (a device reboot with a boot-relative clock): the record's time is then moved back to
+/// `now_ms` (see [`Schedule::admit`]), so the wait runs in full from the new clock and ends at
+/// the `retry_at_ms` given, instead of lasting until the new clock passes the old one.
+///
 /// # Errors
-/// [`Error::Throttled`] or [`Error::LockedOut`] when the schedule refuses the attempt (nothing is
-/// written); [`Error::Store`] when the store fails or stays contended.
+/// [`Error::Throttled`] or [`Error::LockedOut`] when the schedule refuses the attempt;
+/// [`Error::Store`] when the store fails or stays contended.
 pub fn begin<S: ThrottleStore + ?Sized>(
     store: &S,
     key: &ThrottleKey,
@@ -279,8 +285,9 @@ pub fn begin<S: ThrottleStore + ?Sized>(
     now_ms: u64,
 ) -> Result<ThrottleRecord> {
     for _ in 0..MAX_CAS_ROUNDS {
-        let current = store.load(key)?;
-        refuse_unless_admitted(schedule.admit(&current, now_ms))?;
+        let Some(current) = decide(store, key, schedule, now_ms)? else {
+            continue;
+        };
         let counted = schedule.count_failure(&current, now_ms);
         if store.compare_and_swap(key, &current, &counted)? {
             return Ok(counted);
@@ -289,7 +296,8 @@ pub fn begin<S: ThrottleStore + ?Sized>(
     Err(Error::Store)
 }
 
-/// Checks an attempt for `key` without counting it.
+/// Checks an attempt for `key` without counting it (moving the record's time back when the
+/// clock went back, as [`begin`] does).
 ///
 /// # Errors
 /// As [`begin`].
@@ -299,7 +307,39 @@ pub fn peek<S: ThrottleStore + ?Sized>(
     schedule: &Schedule,
     now_ms: u64,
 ) -> Result<()> {
-    refuse_unless_admitted(schedule.admit(&store.load(key)?, now_ms))
+    for _ in 0..MAX_CAS_ROUNDS {
+        if decide(store, key, schedule, now_ms)?.is_some() {
+            return Ok(());
+        }
+    }
+    Err(Error::Store)
+}
+
+/// Loads `key` and applies the schedule: `Ok(Some(record))` when admitted, the refusal as an
+/// error, `Ok(None)` when a concurrent writer changed the record (try again).
+fn decide<S: ThrottleStore + ?Sized>(
+    store: &S,
+    key: &ThrottleKey,
+    schedule: &Schedule,
+    now_ms: u64,
+) -> Result<Option<ThrottleRecord>> {
+    let current = store.load(key)?;
+    let admission = schedule.admit(&current, now_ms);
+    if let Admission::Wait { .. } = admission {
+        if now_ms < current.last_failure_ms {
+            // The clock went back: persist the restart of the wait, or the next attempt (at the
+            // retry time we are about to give) would be told to wait again.
+            let restarted = ThrottleRecord {
+                last_failure_ms: now_ms,
+                ..current
+            };
+            if !store.compare_and_swap(key, &current, &restarted)? {
+                return Ok(None);
+            }
+        }
+    }
+    refuse_unless_admitted(admission)?;
+    Ok(Some(current))
 }
 
 /// Resets `key` after a success, or as the out-of-band unlock of a locked key.

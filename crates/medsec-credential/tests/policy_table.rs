@@ -208,3 +208,16 @@ fn breached_corpus_is_pluggable() {
     let other = Password::new("amber teapot on the landing").unwrap();
     assert_eq!(SF.check_with(&other, &[], &Corpus), Ok(()));
 }
+
+/// PINs are passwords too (ASVS 6.2.1): a PIN on the built-in common list is refused.
+#[test]
+fn pins_on_the_common_list_are_refused() {
+    for pin in ["11223344", "00112233", "12344321", "0147258369", "01011980"] {
+        assert!(blocklist::contains(pin), "{pin}");
+        assert_eq!(
+            PinPolicy::DEFAULT.check(&Password::new(pin).unwrap(), &[]),
+            Err(Error::Rejected(Rejection::Common)),
+            "{pin}"
+        );
+    }
+}

@@ -1,7 +1,7 @@
 //! The PostgreSQL store on a real throwaway cluster (`medsec_testkit::PgCluster`): no lost
 //! counts under concurrent attempts from several threads, each with its own connection, as
 //! several server instances would; backoff cannot be bypassed by a burst of parallel attempts;
-//! records survive a server restart.
+//! records survive a server restart; with the database down every attempt fails closed.
 #![cfg(feature = "postgres")]
 #![allow(
     clippy::unwrap_used,
@@ -149,4 +149,21 @@ fn postgres_store_under_concurrency() {
         assert_eq!(k.len(), 16);
         assert!(!k.windows(5).any(|w| w == b"alice"));
     }
+
+    // 5. The database unreachable: every attempt fails closed, even with the right password,
+    //    and nothing is verified; a new instance cannot start without its store.
+    let store = PgThrottleStore::connect(&conn).unwrap();
+    let guard = LoginGuard::new(&hasher, &store, &mut rng).unwrap();
+    let right = Password::new("right password").unwrap();
+    assert!(guard.attempt(&attempt, &right, now).is_ok());
+    cluster.stop();
+    assert_eq!(guard.attempt(&attempt, &right, now + 1), Err(Error::Store));
+    let unknown = Attempt {
+        account: keyer.account(b"nobody"),
+        stored_hash: None,
+        ..attempt
+    };
+    assert_eq!(guard.attempt(&unknown, &right, now + 2), Err(Error::Store));
+    assert_eq!(guard.unlock(&attempt.account), Err(Error::Store));
+    assert!(matches!(PgThrottleStore::connect(&conn), Err(Error::Store)));
 }

@@ -224,7 +224,11 @@ fn device_pin_preset_allows_at_most_ten_attempts_and_calls_the_wipe_hook() {
     let mut last_delay = 0;
     for _ in 0..1000 {
         match guard.attempt(&a, &wrong(), now) {
-            Err(Error::NotVerified) => admitted += 1,
+            Err(Error::NotVerified) => {
+                admitted += 1;
+                // The hook runs when the tenth failure is answered, not before.
+                assert_eq!(wipe.0.get(), u32::from(admitted == 10));
+            }
             Err(Error::Throttled { retry_at_ms }) => {
                 let delay = retry_at_ms - now;
                 assert!(delay >= last_delay || delay < 30_000, "delays grow");
@@ -237,7 +241,9 @@ fn device_pin_preset_allows_at_most_ten_attempts_and_calls_the_wipe_hook() {
         }
     }
     assert_eq!(admitted, 10);
-    assert_eq!(wipe.0.get(), 1);
+    // And again for the attempt refused as locked (see `LockoutHook`: a power cut during the
+    // tenth verification must not skip it).
+    assert_eq!(wipe.0.get(), 2);
     let delays: Vec<u64> = (0..=10)
         .map(|f| Schedule::DEVICE_PIN.delay_after(f))
         .collect();
@@ -401,4 +407,183 @@ proptest! {
             }
         }
     }
+}
+
+/// A clock that went back (a device reboot with a boot-relative clock) restarts the wait from the
+/// new clock: the `retry_at_ms` the caller is given is honoured, not moved on at every retry
+/// until the clock catches up with the old last failure.
+#[test]
+fn after_the_clock_went_back_the_wait_ends_at_the_time_given() {
+    let s = Schedule::ACCOUNT;
+    let store = MemoryThrottleStore::new(100, s.free_failures()).unwrap();
+    let key = ThrottleKey::from_bytes([4; 16]);
+    // Eight failures, the last at 1,000 s of the old clock: the next wait is 4 s.
+    for i in 0..8u64 {
+        throttle::begin(&store, &key, &s, 900_000 + i * 100_000).unwrap();
+    }
+    assert_eq!(store.load(&key).unwrap().last_failure_ms, 1_600_000);
+    // Reboot: the clock now reads 5 s.
+    assert_eq!(
+        throttle::begin(&store, &key, &s, 5_000),
+        Err(Error::Throttled { retry_at_ms: 9_000 })
+    );
+    // Retrying at the time given is admitted (and counted at the new clock).
+    let counted = throttle::begin(&store, &key, &s, 9_000).unwrap();
+    assert_eq!(counted.failures, 9);
+    assert_eq!(counted.last_failure_ms, 9_000);
+    // The same for a key that is only checked (a source before the account is counted).
+    let source = ThrottleKey::from_bytes([5; 16]);
+    let src = Schedule::new(0, 4_000, 60_000, None, Some(3_600_000)).unwrap();
+    throttle::begin(&store, &source, &src, 1_000_000).unwrap();
+    assert_eq!(
+        throttle::peek(&store, &source, &src, 5_000),
+        Err(Error::Throttled { retry_at_ms: 9_000 })
+    );
+    assert_eq!(throttle::peek(&store, &source, &src, 9_000), Ok(()));
+    // Never shorter than a full delay from the new clock.
+    assert_eq!(
+        throttle::peek(&store, &source, &src, 8_999),
+        Err(Error::Throttled { retry_at_ms: 9_000 })
+    );
+}
+
+/// A known account whose stored hash is malformed or over the ceilings takes the unknown-user
+/// path: the dummy hash is verified (same work, same failure modes) and the answer is the one
+/// opaque `NotVerified`.
+#[test]
+fn a_broken_stored_hash_answers_exactly_like_an_unknown_user() {
+    use medsec_credential::hash::Block;
+    let w = World::new();
+    let store = MemoryThrottleStore::new(1000, 5).unwrap();
+    let guard = LoginGuard::new(&w.hasher, &store, &mut rng()).unwrap();
+    let over_limit = w.stored.replace("m=64,", "m=4194304,");
+    assert!(over_limit.contains("m=4194304,"), "{over_limit}");
+    let truncated = &w.stored[..w.stored.len() - 3];
+    for (i, broken) in ["", "not a hash", truncated, over_limit.as_str()]
+        .into_iter()
+        .enumerate()
+    {
+        let known = Attempt {
+            stored_hash: Some(broken),
+            ..w.attempt(&format!("broken-{i}"), true)
+        };
+        let unknown = w.attempt(&format!("unknown-{i}"), false);
+        let t = 1_000 + i as u64;
+        assert_eq!(
+            guard.attempt(&known, &right(), t),
+            Err(Error::NotVerified),
+            "{broken}"
+        );
+        assert_eq!(
+            guard.attempt(&unknown, &right(), t),
+            Err(Error::NotVerified)
+        );
+        // The dummy really runs: in memory too small for it, both fail the same way.
+        let mut tiny = vec![Block::new(); 8];
+        assert_eq!(
+            guard.attempt_with_memory(&known, &right(), t, &mut tiny),
+            guard.attempt_with_memory(&unknown, &right(), t, &mut tiny),
+        );
+        assert_eq!(
+            guard.attempt_with_memory(&known, &right(), t, &mut tiny),
+            Err(Error::MemoryTooSmall)
+        );
+        // And each of the three attempts is counted like any other failure.
+        assert_eq!(store.load(&known.account).unwrap().failures, 3);
+    }
+}
+
+/// The lockout hook cannot be skipped by cutting the power between counting the attempt that
+/// reaches the hard limit and the end of its verification: the next attempt, refused as locked,
+/// runs it.
+#[test]
+fn the_lockout_hook_runs_even_if_the_limit_was_reached_without_an_answer() {
+    struct Wipe(Cell<u32>);
+    impl LockoutHook for Wipe {
+        fn locked_out(&self, _: &ThrottleKey, _: Protected) {
+            self.0.set(self.0.get() + 1);
+        }
+    }
+    let w = World::new();
+    let store = FixedThrottleStore::<16>::new(3);
+    let a = w.attempt("device", true);
+    let mut now = 0;
+    {
+        let guard = LoginGuard::new(&w.hasher, &store, &mut rng())
+            .unwrap()
+            .with_account_schedule(Schedule::DEVICE_PIN);
+        for _ in 0..9 {
+            now += 10_000_000;
+            assert_eq!(guard.attempt(&a, &wrong(), now), Err(Error::NotVerified));
+        }
+    }
+    // The tenth attempt is counted, then the power goes before the PIN is checked.
+    now += 10_000_000;
+    throttle::begin(&store, &a.account, &Schedule::DEVICE_PIN, now).unwrap();
+    // After the reboot.
+    let wipe = Wipe(Cell::new(0));
+    let guard = LoginGuard::new(&w.hasher, &store, &mut rng())
+        .unwrap()
+        .with_account_schedule(Schedule::DEVICE_PIN)
+        .with_lockout_hook(&wipe);
+    assert_eq!(guard.attempt(&a, &right(), now + 1), Err(Error::LockedOut));
+    assert_eq!(wipe.0.get(), 1);
+}
+
+/// `Debug` of an attempt must not print the stored hash (salt and tag are what a cracker needs).
+#[test]
+fn attempt_debug_does_not_print_the_stored_hash() {
+    let w = World::new();
+    let a = w.attempt("alice", true);
+    let shown = format!("{a:?}");
+    let tail = w.stored.rsplit('$').next().unwrap();
+    assert!(!shown.contains(tail), "{shown}");
+    let salt = w.stored.rsplit('$').nth(1).unwrap();
+    assert!(!shown.contains(salt), "{shown}");
+}
+
+/// Alternating sources does not spread an account's failures: the account locks at its limit.
+#[test]
+fn alternating_sources_cannot_bypass_the_account_limit() {
+    let w = World::new();
+    let store = MemoryThrottleStore::new(1000, 3).unwrap();
+    let guard = LoginGuard::new(&w.hasher, &store, &mut rng())
+        .unwrap()
+        .with_account_schedule(Schedule::DEVICE_PIN);
+    let mut admitted = 0;
+    for i in 0..100u64 {
+        let a = Attempt {
+            source: Some(w.keyer.source(&i.to_be_bytes())),
+            ..w.attempt("pump-7", true)
+        };
+        match guard.attempt(&a, &wrong(), i * 10_000_000) {
+            Err(Error::NotVerified) => admitted += 1,
+            Err(Error::LockedOut) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(admitted, 10);
+}
+
+/// Parallel attempts on the in-memory store cannot slip past a backoff.
+#[test]
+fn a_parallel_burst_on_the_memory_store_admits_one() {
+    let store = std::sync::Arc::new(MemoryThrottleStore::new(1000, 0).unwrap());
+    let strict = Schedule::new(0, 3_600_000, 3_600_000, Some(100), None).unwrap();
+    let key = ThrottleKey::from_bytes([6; 16]);
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(8));
+    let handles: Vec<_> = (0..8)
+        .map(|_| {
+            let (store, barrier) = (store.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                (0..50)
+                    .filter(|_| throttle::begin(&*store, &key, &strict, 7).is_ok())
+                    .count()
+            })
+        })
+        .collect();
+    let admitted: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    assert_eq!(admitted, 1);
+    assert_eq!(store.load(&key).unwrap().failures, 1);
 }

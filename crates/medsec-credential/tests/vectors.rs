@@ -18,7 +18,10 @@ use std::path::PathBuf;
 
 use medsec_credential::hash::{hazmat, Block};
 use medsec_credential::throttle::flash::{RecordCodec, SlotRecord};
-use medsec_credential::throttle::{Schedule, ThrottleKey, ThrottleKeyer, ThrottleRecord};
+use medsec_credential::throttle::{
+    self, FixedThrottleStore, Schedule, ThrottleKey, ThrottleKeyer, ThrottleRecord, ThrottleStore,
+};
+use medsec_credential::Error;
 use medsec_credential::{HashParams, Password, PasswordHasher, Pepper, PepperRing};
 use serde_json::{json, Value};
 
@@ -173,6 +176,75 @@ fn schedule_vectors() -> Value {
     Value::Array(out)
 }
 
+/// Event sequences through `begin`/`clear` (docs/credential-format.md section 7), including a
+/// clock that goes back: each event's answer and the record stored after it.
+fn sequence_vectors() -> Value {
+    // (schedule name, schedule, events: (now_ms, is_attempt)); `false` is a success (clear).
+    type Script = (&'static str, Schedule, Vec<(u64, bool)>);
+    let scripts: [Script; 2] = [
+        (
+            "ACCOUNT",
+            Schedule::ACCOUNT,
+            vec![
+                (1_000, true),
+                (1_001, true),
+                (1_002, true),
+                (1_003, true),
+                (1_004, true),
+                (1_005, true),
+                (1_500, true),
+                (2_005, true),
+                (3_000, true),
+                // The clock goes back (reboot with a boot-relative clock).
+                (100, true),
+                (2_099, true),
+                (2_100, true),
+                (2_200, false),
+                (2_300, true),
+            ],
+        ),
+        (
+            "DEVICE_PIN",
+            Schedule::DEVICE_PIN,
+            (0..12u64).map(|i| (i * 3_600_000, true)).collect(),
+        ),
+    ];
+    let mut out = Vec::new();
+    for (name, schedule, events) in scripts {
+        let store = FixedThrottleStore::<4>::new(0);
+        let key = ThrottleKey::from_bytes([1; 16]);
+        let mut rows = Vec::new();
+        for (now, is_attempt) in events {
+            let answer = if is_attempt {
+                match throttle::begin(&store, &key, &schedule, now) {
+                    Ok(_) => json!({ "answer": "admitted" }),
+                    Err(Error::Throttled { retry_at_ms }) => {
+                        json!({ "answer": "wait", "retry_at_ms": retry_at_ms })
+                    }
+                    Err(Error::LockedOut) => json!({ "answer": "locked" }),
+                    Err(e) => panic!("{e:?}"),
+                }
+            } else {
+                throttle::clear(&store, &key).unwrap();
+                json!({ "answer": "cleared" })
+            };
+            let after = store.load(&key).unwrap();
+            let mut row = json!({
+                "now_ms": now,
+                "event": if is_attempt { "attempt" } else { "success" },
+                "failures_after": after.failures,
+                "last_failure_ms_after": after.last_failure_ms,
+            });
+            for (k, v) in answer.as_object().unwrap() {
+                row[k] = v.clone();
+            }
+            rows.push(row);
+        }
+        out.push(json!({ "schedule": name, "events": rows }));
+    }
+    Value::Array(out)
+}
+
 fn all_vectors() -> Value {
     json!({
         "description": "Known-answer vectors for docs/credential-format.md (medsec-credential). Regenerated and compared by crates/medsec-credential/tests/vectors.rs.",
@@ -180,6 +252,7 @@ fn all_vectors() -> Value {
         "throttle_keys": throttle_key_vectors(),
         "throttle_records": record_vectors(),
         "schedules": schedule_vectors(),
+        "throttle_sequences": sequence_vectors(),
     })
 }
 

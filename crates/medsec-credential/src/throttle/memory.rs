@@ -13,8 +13,9 @@ const SHARDS: usize = 16;
 /// millions of user names evicts the least severe records (never those in backoff or locked)
 /// instead of growing memory. Sharded behind 16 mutexes for concurrent use.
 ///
-/// Memory: `32 * slots` bytes, `slots = (2 * max_tracked).next_power_of_two()` (at most 64 bytes
-/// per tracked key), reported by [`MemoryThrottleStore::memory_bytes`].
+/// Memory: `32 * slots` bytes, `slots = (2 * max_tracked).next_power_of_two()` (64 to 128 bytes
+/// per tracked key; at least 16 shards of 16 slots, 8 KiB), reported by
+/// [`MemoryThrottleStore::memory_bytes`].
 #[derive(Debug)]
 pub struct MemoryThrottleStore {
     shards: Vec<Mutex<Vec<Slot>>>,
