@@ -231,3 +231,62 @@ impl<const N: usize, const D: usize> SessionStore for FixedStore<N, D> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "test code")]
+    use super::*;
+    use crate::record::StoredState;
+    use medsec_token::Role;
+
+    fn meta(user: &str) -> SessionMeta {
+        SessionMeta {
+            version: 1,
+            user: UserId::new(user).unwrap(),
+            role: Role::Patient,
+            state: StoredState::Active,
+            created_at: Timestamp::from_millis(0),
+            authenticated_at: Timestamp::from_millis(0),
+            last_seen: Timestamp::from_millis(0),
+            idle_timeout_ms: 1000,
+            absolute_deadline: Timestamp::from_millis(10_000),
+            elevated_until: Timestamp::ZERO,
+            binding: None,
+            data_len: 40,
+        }
+    }
+
+    /// The counter is cleared before the next person steps up: every way a session ends
+    /// (logout, logout everywhere, sweep, rotation to a shorter blob) leaves no byte of its
+    /// sealed data in the slot.
+    #[test]
+    fn ended_sessions_leave_zeroed_slots() {
+        let s = FixedStore::<3, 64>::new();
+        let (a, b, c) = (
+            IdHash::from_bytes([1; 32]),
+            IdHash::from_bytes([2; 32]),
+            IdHash::from_bytes([3; 32]),
+        );
+        s.insert(&a, &meta("u"), &[0xA5; 40]).unwrap();
+        s.insert(&b, &meta("v"), &[0xA5; 40]).unwrap();
+        s.insert(&c, &meta("v"), &[0xA5; 40]).unwrap();
+        let wiped = |s: &FixedStore<3, 64>, i: usize| {
+            let slots = s.slots.borrow();
+            slots[i].entry.is_none() && slots[i].data_len == 0 && slots[i].data == [0; 64]
+        };
+        // Rotation to a shorter blob: the tail of the old one is wiped.
+        let mut m = meta("u");
+        m.version = 2;
+        m.data_len = 28;
+        s.rotate(&a, 1, &IdHash::from_bytes([9; 32]), &m, &[0x11; 28])
+            .unwrap();
+        assert!(s.slots.borrow()[0].data[28..].iter().all(|&x| x == 0));
+        assert!(s.remove(&IdHash::from_bytes([9; 32])).unwrap());
+        assert!(wiped(&s, 0));
+        assert_eq!(s.remove_user(&UserId::new("v").unwrap()).unwrap(), 2);
+        assert!(wiped(&s, 1) && wiped(&s, 2));
+        s.insert(&a, &meta("u"), &[0xA5; 40]).unwrap();
+        assert_eq!(s.sweep(Timestamp::from_millis(1000)).unwrap(), 1);
+        assert!(wiped(&s, 0));
+    }
+}
