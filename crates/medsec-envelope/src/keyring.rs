@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 use crate::error::{Error, Result};
 use crate::header::Reader;
 use crate::keys::{DataKey, Kek, KeyId, KeyState, KEY_LEN};
-use crate::wrap::{kek_unwrap, kek_wrap, KeyWrap, UnwrapRequest, WrapRequest, KEK_WRAPPED_LEN};
+use crate::wrap::{KeyWrap, UnwrapRequest, WrapRequest, KEK_WRAPPED_LEN};
 
 /// Magic bytes of the keyring file format.
 pub const KEYRING_MAGIC: [u8; 4] = *b"MSKR";
@@ -239,11 +239,11 @@ impl KeyWrap for Keyring {
         KEK_WRAPPED_LEN
     }
 
+    // Each key is a `Kek`; the keyring only chooses which one.
     fn wrap(&self, request: &WrapRequest<'_>, data_key: &DataKey, out: &mut [u8]) -> Result<()> {
-        let kek = self
-            .primary()
-            .ok_or(Error::InvalidConfiguration("keyring has no primary key"))?;
-        kek_wrap(kek.secret(), request, data_key, out)
+        self.primary()
+            .ok_or(Error::InvalidConfiguration("keyring has no primary key"))?
+            .wrap(request, data_key, out)
     }
 
     fn unwrap(
@@ -253,7 +253,7 @@ impl KeyWrap for Keyring {
         wrapped: &[u8],
     ) -> Result<Option<DataKey>> {
         match self.find(key_id).and_then(|e| e.kek.as_ref()) {
-            Some(kek) => kek_unwrap(kek.secret(), request, wrapped).map(Some),
+            Some(kek) => kek.unwrap(request, key_id, wrapped),
             None => Ok(None),
         }
     }

@@ -37,6 +37,17 @@ struct ChunkState<K> {
 }
 
 impl<K> ChunkState<K> {
+    fn new(key: K, binding: [u8; DIGEST_LEN], chunk_size: u32, max_len: u64) -> Self {
+        Self {
+            key,
+            binding,
+            chunk_size,
+            next_index: 0,
+            processed: 0,
+            max_len,
+        }
+    }
+
     /// Advances the counter, enforcing the chunk-count and total-length limits.
     fn advance(&mut self, len: usize) -> Result<u32> {
         let index = self.next_index;
@@ -65,14 +76,7 @@ pub struct StreamSealer<K: AeadKey> {
 impl<K: AeadKey> StreamSealer<K> {
     pub(crate) fn new(key: K, binding: [u8; DIGEST_LEN], chunk_size: u32, max_len: u64) -> Self {
         Self {
-            state: ChunkState {
-                key,
-                binding,
-                chunk_size,
-                next_index: 0,
-                processed: 0,
-                max_len,
-            },
+            state: ChunkState::new(key, binding, chunk_size, max_len),
         }
     }
 
@@ -147,14 +151,7 @@ pub struct StreamOpener<K: AeadKey> {
 impl<K: AeadKey> StreamOpener<K> {
     pub(crate) fn new(key: K, binding: [u8; DIGEST_LEN], chunk_size: u32, max_len: u64) -> Self {
         Self {
-            state: ChunkState {
-                key,
-                binding,
-                chunk_size,
-                next_index: 0,
-                processed: 0,
-                max_len,
-            },
+            state: ChunkState::new(key, binding, chunk_size, max_len),
         }
     }
 

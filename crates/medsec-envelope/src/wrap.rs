@@ -194,7 +194,7 @@ const ZERO_NONCE: [u8; NONCE_LEN] = [0; NONCE_LEN];
 
 /// The in-process wrap: `wrap_key = HKDF(salt, KEK)`, then the suite's AEAD with a zero nonce
 /// (the wrap key is used once) over the data key, binding the request's AAD.
-pub(crate) fn kek_wrap(
+fn kek_wrap(
     kek: &[u8; KEY_LEN],
     request: &WrapRequest<'_>,
     data_key: &DataKey,
@@ -214,11 +214,7 @@ pub(crate) fn kek_wrap(
     Ok(())
 }
 
-pub(crate) fn kek_unwrap(
-    kek: &[u8; KEY_LEN],
-    request: &UnwrapRequest<'_>,
-    wrapped: &[u8],
-) -> Result<DataKey> {
+fn kek_unwrap(kek: &[u8; KEY_LEN], request: &UnwrapRequest<'_>, wrapped: &[u8]) -> Result<DataKey> {
     let wrapped: &[u8; KEK_WRAPPED_LEN] = wrapped.try_into().map_err(|_| Error::DidNotVerify)?;
     let (salt, ct_and_tag) = wrapped.split_at(DIGEST_LEN);
     let salt: &[u8; DIGEST_LEN] = salt.try_into().map_err(|_| Error::DidNotVerify)?;
