@@ -10,71 +10,19 @@
     clippy::cast_possible_truncation
 )]
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Output};
 
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The CLI binary built by this same `cargo test` run (examples are built with the tests).
-fn cli_path() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().unwrap().parent().unwrap();
-    let path = profile_dir.join("examples").join("medsec-cli");
-    if !path.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--example", "medsec-cli"])
-            .current_dir(workspace())
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-    assert!(path.exists(), "medsec-cli not found at {}", path.display());
-    path
-}
-
-fn run(program: &Path, args: &[&str], dir: &Path, stdin: &[u8]) -> Output {
-    let mut child = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    let data = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&data);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    out
-}
+#[path = "support/cli.rs"]
+mod cli_support;
+use cli_support::{cli_path, python, run_program as run, workspace};
 
 fn cli(args: &[&str], dir: &Path, stdin: &[u8]) -> Output {
-    run(&cli_path(), args, dir, stdin)
+    run(&cli_path(), args, Some(dir), stdin)
 }
 
 fn code(o: &Output) -> i32 {
     o.status.code().unwrap()
-}
-
-fn python() -> Option<PathBuf> {
-    let candidate = std::env::var_os("MEDSEC_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv/bin/python"));
-    if candidate.exists() {
-        Some(candidate)
-    } else {
-        eprintln!(
-            "\n*** SKIPPING cross-implementation check: no Python venv (run scripts/python-env.sh; \
-             scripts/test-all.sh does) ***\n"
-        );
-        None
-    }
 }
 
 #[test]
@@ -359,7 +307,7 @@ fn independent_python_implementation_agrees() {
     let refd = |args: &[&str], stdin: &[u8]| {
         let mut full = vec![reference.to_str().unwrap()];
         full.extend_from_slice(args);
-        run(&py, &full, d, stdin)
+        run(&py, &full, Some(d), stdin)
     };
     for (suite, stream) in [
         ("aes-256-gcm-siv", false),

@@ -10,39 +10,18 @@
     reason = "tests"
 )]
 
-use std::io::Write as _;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
+
+#[path = "support/cli.rs"]
+mod cli_support;
 
 fn cli() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let dir = exe.parent()?.parent()?;
-    let bin = dir.join("examples").join("medsec-cli");
-    if bin.exists() {
-        Some(bin)
-    } else {
-        eprintln!(
-            "\n!!!!!!!! SKIPPED: medsec-cli example binary not built at {} !!!!!!!!\n",
-            bin.display()
-        );
-        None
-    }
+    Some(cli_support::cli_path())
 }
 
-fn run(bin: &PathBuf, args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(bin)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Err(e) = child.stdin.take().unwrap().write_all(stdin) {
-        // A child that stops before reading stdin (a usage error, an input cap) may close the
-        // pipe first; its exit code is what the contract checks.
-        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
-    }
-    child.wait_with_output().unwrap()
+fn run(bin: &std::path::Path, args: &[&str], stdin: &[u8]) -> Output {
+    cli_support::run_program(bin, args, None, stdin)
 }
 
 fn stderr(o: &Output) -> String {

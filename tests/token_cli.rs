@@ -9,36 +9,18 @@
     reason = "tests"
 )]
 
-use std::io::Write as _;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
+
+#[path = "support/cli.rs"]
+mod cli_support;
 
 fn cli() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let dir = exe.parent()?.parent()?;
-    let bin = dir.join("examples").join("medsec-cli");
-    if bin.exists() {
-        Some(bin)
-    } else {
-        eprintln!(
-            "\n!!!!!!!! SKIPPED: medsec-cli example binary not built at {} !!!!!!!!\n",
-            bin.display()
-        );
-        None
-    }
+    Some(cli_support::cli_path())
 }
 
-fn run(bin: &PathBuf, args: &[&str], stdin: &[u8], dir: &std::path::Path) -> Output {
-    let mut child = Command::new(bin)
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    child.wait_with_output().unwrap()
+fn run(bin: &std::path::Path, args: &[&str], stdin: &[u8], dir: &std::path::Path) -> Output {
+    cli_support::run_program(bin, args, Some(dir), stdin)
 }
 
 #[test]
