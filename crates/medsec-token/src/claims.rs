@@ -681,8 +681,8 @@ impl<'a> Narrowing<'a> {
     /// # Errors
     /// [`Error::InvalidInput`] when issued-at is missing or before the parent's, the parent
     /// has expired by then, the parent is itself narrowed, the scopes are not a subset of
-    /// the parent's, or the patient differs from the one the parent reaches (its binding, or
-    /// a patient token's own subject).
+    /// the parent's, a caregiver would get more than read access, or the patient differs from
+    /// the one the parent reaches (its binding, or a patient token's own subject).
     pub fn build<R: CryptoRng + ?Sized>(self, rng: &mut R) -> Result<Claims<'a>> {
         let p = &self.parent;
         let now = self.issued_at.ok_or(Error::InvalidInput)?;
@@ -696,6 +696,16 @@ impl<'a> Narrowing<'a> {
         }
         let scopes = self.scopes.unwrap_or(p.scopes);
         if !scopes.is_subset_of(&p.scopes) {
+            return Err(Error::InvalidInput);
+        }
+        // Caregivers act for a patient read-only (ARCHITECTURE.md roles): a delegated token
+        // never carries write or export.
+        let role = self.role.unwrap_or(p.role);
+        if role == Role::Caregiver
+            && scopes
+                .iter()
+                .any(|s| !s.actions.is_subset_of(Actions::READ))
+        {
             return Err(Error::InvalidInput);
         }
         // The patient whose data the parent reaches (§3.4): its binding, or, for a patient's
@@ -729,7 +739,7 @@ impl<'a> Narrowing<'a> {
             proof_key: self.proof_key.or(p.proof_key),
             exi,
             scopes,
-            role: self.role.unwrap_or(p.role),
+            role,
             patient,
             parent: Some(p.token_id),
         };

@@ -884,6 +884,8 @@ fn revoking_the_root_kills_every_descendant() {
         .narrow()
         .subject("caregiver-1")
         .role(Role::Caregiver)
+        // Caregivers are read-only.
+        .scopes(ScopeSet::from_scopes(&[Scope::new(Resource::ReadingsRaw, Actions::READ)]).unwrap())
         .patient("patient-8f3a2c")
         .issued_at(NOW)
         .token_id(TokenId::from_slice(&[0xc1; 16]).unwrap())
@@ -1152,4 +1154,49 @@ fn a_reboot_does_not_give_an_exi_token_a_fresh_window() {
         Ok(())
     );
     assert_eq!(rebooted.iat_high_water(), Some(NOW + 1));
+}
+
+#[test]
+fn a_caregiver_child_is_read_only() {
+    let parent = ClaimsBuilder::new(ISS, Role::Clinician)
+        .subject("dr-who")
+        .audience(AUD)
+        .issued_at(NOW)
+        .ttl(8 * 3600)
+        .build(&mut rng())
+        .unwrap();
+    let t = sign1(&parent);
+    let v = UnverifiedToken::parse(&t)
+        .unwrap()
+        .verify(&keys(), &FixedClock::at(NOW + 60), &expect())
+        .unwrap();
+    let narrow = |scopes| {
+        v.narrow()
+            .subject("caregiver-7")
+            .role(Role::Caregiver)
+            .scopes(scopes)
+            .patient("patient-8f3a2c")
+            .ttl(3600)
+            .issued_at(NOW + 60)
+            .build(&mut rng())
+    };
+    let export =
+        ScopeSet::from_scopes(&[Scope::new(Resource::ReadingsExport, Actions::EXPORT)]).unwrap();
+    assert_eq!(narrow(export).err(), Some(Error::InvalidInput));
+    let write =
+        ScopeSet::from_scopes(&[Scope::new(Resource::TherapySettings, Actions::READ_WRITE)])
+            .unwrap();
+    assert_eq!(narrow(write).err(), Some(Error::InvalidInput));
+    let read = ScopeSet::from_scopes(&[Scope::new(Resource::ReadingsRaw, Actions::READ)]).unwrap();
+    assert!(narrow(read).is_ok());
+    // Without a role change the caller keeps the parent's (clinician) rights to narrow from.
+    let clinician_child = v
+        .narrow()
+        .scopes(
+            ScopeSet::from_scopes(&[Scope::new(Resource::TherapySettings, Actions::READ_WRITE)])
+                .unwrap(),
+        )
+        .issued_at(NOW + 60)
+        .build(&mut rng());
+    assert!(clinician_child.is_ok());
 }
