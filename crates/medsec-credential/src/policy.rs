@@ -234,7 +234,8 @@ impl PinPolicy {
         })
     }
 
-    /// Checks a new PIN: digits only, length, not repetitive, not sequential, not on the
+    /// Checks a new PIN: digits only, length, not repetitive, not sequential, not a common PIN
+    /// shape (a mirror such as `123321`, a doubled run such as `112233`), not on the
     /// built-in common list (its all-digit entries, 8 digits or more), no context word (a device
     /// serial's digits, for example).
     ///
@@ -263,6 +264,9 @@ impl PinPolicy {
         }
         if patterns::is_sequential(&chars) {
             return reject(Rejection::Sequential);
+        }
+        if patterns::is_pin_shape(&chars) {
+            return reject(Rejection::Common);
         }
         // ASVS counts PINs as passwords: the list's all-digit entries (8 digits or more) apply.
         if blocklist::contains(pin.as_str()) {

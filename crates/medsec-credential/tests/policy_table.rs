@@ -221,3 +221,23 @@ fn pins_on_the_common_list_are_refused() {
         );
     }
 }
+
+/// Six- and seven-digit PINs are shorter than every list entry; the common shapes people pick
+/// when runs and repeats are refused (mirrors, doubled runs) are refused by shape.
+#[test]
+fn common_pin_shapes_are_refused() {
+    for pin in ["123321", "112233", "998877", "445566", "1234321", "9000009"] {
+        assert_eq!(
+            PinPolicy::DEFAULT.check(&Password::new(pin).unwrap(), &[]),
+            Err(Error::Rejected(Rejection::Common)),
+            "{pin}"
+        );
+    }
+    for pin in ["480917", "902718", "3719046"] {
+        assert_eq!(
+            PinPolicy::DEFAULT.check(&Password::new(pin).unwrap(), &[]),
+            Ok(()),
+            "{pin}"
+        );
+    }
+}

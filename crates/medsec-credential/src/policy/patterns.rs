@@ -61,6 +61,27 @@ pub(crate) fn is_sequential(chars: &[char]) -> bool {
     }
 }
 
+/// PIN-only shapes people pick when told to avoid repeats and runs: a mirror (`123321`,
+/// `4004`) and a doubled run or repeat (`112233`, `998877`, `445566`: every digit written twice,
+/// and the halved string is sequential or repetitive).
+pub(crate) fn is_pin_shape(chars: &[char]) -> bool {
+    let n = chars.len();
+    if n < 4 {
+        return false;
+    }
+    let mirror = chars.iter().eq(chars.iter().rev());
+    let doubled =
+        n.is_multiple_of(2) && chars.chunks(2).all(|pair| matches!(pair, [a, b] if a == b));
+    if mirror {
+        return true;
+    }
+    if doubled {
+        let halved: alloc::vec::Vec<char> = chars.iter().step_by(2).copied().collect();
+        return is_sequential(&halved) || is_repetitive(&halved);
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,6 +120,18 @@ mod tests {
         }
         for s in ["ab", "abd", "135790", "abcdefghijklmnoq", "aaaa"] {
             assert!(!is_sequential(&v(s)), "{s}");
+        }
+    }
+
+    #[test]
+    fn pin_shapes() {
+        for s in [
+            "123321", "4004", "112233", "998877", "00112233", "445566", "135531",
+        ] {
+            assert!(is_pin_shape(&v(s)), "{s}");
+        }
+        for s in ["480917", "112234", "1212", "123", "902718", "5589"] {
+            assert!(!is_pin_shape(&v(s)), "{s}");
         }
     }
 }
