@@ -3,7 +3,7 @@
 use std::io::{self, Read, Write};
 use std::vec::Vec;
 
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::Error;
 use crate::header::peek_header_len;
@@ -205,18 +205,26 @@ impl<R: Read, K: AeadKey> OpeningReader<R, K> {
             opener.open_last(chunk).map(|(n, done)| (n, Some(done)))
         };
         match result {
-            Ok((n, done)) => {
+            Ok((n, None)) => {
                 self.pos = 0;
                 self.len = n;
-                if done.is_some() {
-                    self.complete = done;
-                    // Anything after the last chunk is tampering.
-                    let mut probe = [0u8; 1];
-                    if self.inner.read(&mut probe)? != 0 {
-                        self.len = 0;
-                        return Err(io_error(Error::DidNotVerify));
+                Ok(())
+            }
+            Ok((n, Some(done))) => {
+                // Anything after the last chunk is tampering: check before releasing the last
+                // chunk's plaintext or reporting completion.
+                match at_end(&mut self.inner) {
+                    Ok(true) => {}
+                    not_at_end => {
+                        self.buf.as_mut_slice().zeroize();
+                        return Err(not_at_end
+                            .err()
+                            .unwrap_or_else(|| io_error(Error::DidNotVerify)));
                     }
                 }
+                self.pos = 0;
+                self.len = n;
+                self.complete = Some(done);
                 Ok(())
             }
             Err(e) => {
@@ -224,6 +232,18 @@ impl<R: Read, K: AeadKey> OpeningReader<R, K> {
                 self.len = 0;
                 Err(io_error(e))
             }
+        }
+    }
+}
+
+/// Whether `inner` has nothing more to give (retrying interrupted reads).
+fn at_end<R: Read>(inner: &mut R) -> io::Result<bool> {
+    let mut probe = [0u8; 1];
+    loop {
+        match inner.read(&mut probe) {
+            Ok(n) => return Ok(n == 0),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
 }

@@ -11,6 +11,8 @@
 
 use core::fmt;
 
+use zeroize::Zeroize;
+
 use crate::derive::DIGEST_LEN;
 use crate::error::{Error, Result};
 use crate::provider::{AeadKey, NONCE_LEN, TAG_LEN};
@@ -34,6 +36,9 @@ struct ChunkState<K> {
     next_index: u32,
     processed: u64,
     max_len: u64,
+    /// Set when a chunk failed to open: nothing after it may verify, so a caller that ignores
+    /// the error can neither read on nor obtain a completion proof.
+    failed: bool,
 }
 
 impl<K> ChunkState<K> {
@@ -45,22 +50,54 @@ impl<K> ChunkState<K> {
             next_index: 0,
             processed: 0,
             max_len,
+            failed: false,
         }
     }
 
-    /// Advances the counter, enforcing the chunk-count and total-length limits.
-    fn advance(&mut self, len: usize) -> Result<u32> {
+    /// Advances the counter for a chunk of `len` plaintext bytes, enforcing the chunk-count
+    /// and total-length limits, and returns the chunk's index.
+    fn advance(&mut self, len: usize, last: bool) -> Result<u32> {
         let index = self.next_index;
+        // Index u32::MAX is reserved for a last chunk, so a stream always can end; a last
+        // chunk ends the stream (its caller consumes the state), so nothing follows it.
+        let next = match index.checked_add(1) {
+            Some(next) => next,
+            None if last => index,
+            None => return Err(Error::MessageTooLarge),
+        };
         let len = u64::try_from(len).map_err(|_| Error::MessageTooLarge)?;
         let processed = self
             .processed
             .checked_add(len)
             .filter(|&n| n <= self.max_len)
             .ok_or(Error::MessageTooLarge)?;
-        // Index u32::MAX is reserved for a last chunk, so a stream always can end.
-        self.next_index = index.checked_add(1).ok_or(Error::MessageTooLarge)?;
+        self.next_index = next;
         self.processed = processed;
         Ok(index)
+    }
+
+    /// Opens one chunk at the next index; on any failure the state is poisoned.
+    fn open(&mut self, chunk_and_tag: &mut [u8], last: bool) -> Result<usize>
+    where
+        K: AeadKey,
+    {
+        let result = if self.failed {
+            Err(Error::DidNotVerify)
+        } else {
+            let len = chunk_and_tag.len().saturating_sub(TAG_LEN);
+            self.advance(len, last)
+                .map_err(|_| Error::DidNotVerify)
+                .and_then(|index| {
+                    self.key
+                        .open_in_place(&chunk_nonce(index, last), &self.binding, chunk_and_tag)
+                })
+        };
+        if result.is_err() {
+            self.failed = true;
+            // Never hand back the bytes of a chunk that did not verify.
+            chunk_and_tag.zeroize();
+        }
+        result
     }
 
     fn chunk_len(&self) -> usize {
@@ -100,7 +137,7 @@ impl<K: AeadKey> StreamSealer<K> {
         if self.state.next_index == u32::MAX {
             return Err(Error::MessageTooLarge);
         }
-        let index = self.state.advance(chunk.len())?;
+        let index = self.state.advance(chunk.len(), false)?;
         self.state
             .key
             .seal_in_place(&chunk_nonce(index, false), &self.state.binding, chunk)
@@ -118,7 +155,7 @@ impl<K: AeadKey> StreamSealer<K> {
                 "the last chunk must be shorter than chunk_size",
             ));
         }
-        let index = self.state.advance(chunk.len())?;
+        let index = self.state.advance(chunk.len(), true)?;
         self.state
             .key
             .seal_in_place(&chunk_nonce(index, true), &self.state.binding, chunk)
@@ -134,11 +171,18 @@ impl<K: AeadKey> fmt::Debug for StreamSealer<K> {
     }
 }
 
-/// Proof that a stream's last chunk verified: only [`StreamOpener::open_last`] makes one.
+/// Proof that every chunk of a stream verified, the last one included: only
+/// [`StreamOpener::open_last`] makes one (the field is private, so callers cannot).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StreamComplete {
+    total_len: u64,
+}
+
+impl StreamComplete {
     /// Total plaintext bytes in the stream.
-    pub total_len: u64,
+    pub fn total_len(&self) -> u64 {
+        self.total_len
+    }
 }
 
 /// Opens the chunks of a streamed envelope, in order. Each chunk's plaintext is released only
@@ -167,39 +211,34 @@ impl<K: AeadKey> StreamOpener<K> {
 
     /// Decrypts a full middle chunk (`chunk || tag`, exactly
     /// [`StreamOpener::sealed_chunk_len`] bytes) in place; returns the plaintext length.
-    /// On failure the buffer is wiped and the opener must be discarded.
+    /// On failure the buffer is wiped and the opener is spent: every later chunk, and
+    /// [`StreamOpener::open_last`], fails too.
     ///
     /// # Errors
-    /// [`Error::DidNotVerify`] when the chunk does not verify or has the wrong size.
+    /// [`Error::DidNotVerify`] when the chunk does not verify or has the wrong size, or an
+    /// earlier chunk did not verify.
     pub fn open_chunk(&mut self, chunk_and_tag: &mut [u8]) -> Result<usize> {
         if chunk_and_tag.len() != self.sealed_chunk_len() || self.state.next_index == u32::MAX {
+            self.state.failed = true;
+            chunk_and_tag.zeroize();
             return Err(Error::DidNotVerify);
         }
-        let len = chunk_and_tag.len().saturating_sub(TAG_LEN);
-        let index = self.state.advance(len).map_err(|_| Error::DidNotVerify)?;
-        self.state.key.open_in_place(
-            &chunk_nonce(index, false),
-            &self.state.binding,
-            chunk_and_tag,
-        )
+        self.state.open(chunk_and_tag, false)
     }
 
     /// Decrypts the last chunk (16 bytes up to, not including, a full sealed chunk) in place
-    /// and returns its plaintext length with the proof that the stream is complete.
+    /// and returns its plaintext length with the proof that the stream is complete. On failure
+    /// the buffer is wiped.
     ///
     /// # Errors
-    /// [`Error::DidNotVerify`] when the chunk does not verify or has the wrong size.
+    /// [`Error::DidNotVerify`] when the chunk does not verify or has the wrong size, or an
+    /// earlier chunk did not verify.
     pub fn open_last(mut self, chunk_and_tag: &mut [u8]) -> Result<(usize, StreamComplete)> {
         if chunk_and_tag.len() < TAG_LEN || chunk_and_tag.len() >= self.sealed_chunk_len() {
+            chunk_and_tag.zeroize();
             return Err(Error::DidNotVerify);
         }
-        let len = chunk_and_tag.len().saturating_sub(TAG_LEN);
-        let index = self.state.advance(len).map_err(|_| Error::DidNotVerify)?;
-        let len = self.state.key.open_in_place(
-            &chunk_nonce(index, true),
-            &self.state.binding,
-            chunk_and_tag,
-        )?;
+        let len = self.state.open(chunk_and_tag, true)?;
         Ok((
             len,
             StreamComplete {
@@ -221,6 +260,43 @@ impl<K: AeadKey> fmt::Debug for StreamOpener<K> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provider::{AeadProvider, RustCrypto};
+    use crate::suite::Suite;
+
+    fn key() -> <RustCrypto as AeadProvider>::Key {
+        RustCrypto.key(Suite::Aes256Gcm, &[0x24; 32])
+    }
+
+    /// The format allows 2^32 chunks: indexes 0 ..= u32::MAX, the last one at u32::MAX.
+    #[test]
+    fn last_chunk_may_use_the_final_index() {
+        let mut sealer = StreamSealer::new(key(), [1; 32], 4096, u64::MAX);
+        sealer.state.next_index = u32::MAX - 1;
+        let mut middle = [7u8; 4096];
+        let middle_tag = sealer.seal_chunk(&mut middle).unwrap();
+        // A middle chunk may not take the final index (the stream could then never end).
+        assert_eq!(
+            sealer.seal_chunk(&mut [0u8; 4096]),
+            Err(Error::MessageTooLarge)
+        );
+        let mut last = [9u8; 10];
+        let last_tag = sealer.seal_last(&mut last).unwrap();
+
+        let mut opener = StreamOpener::new(key(), [1; 32], 4096, u64::MAX);
+        opener.state.next_index = u32::MAX - 1;
+        let mut sealed_middle = [0u8; 4096 + TAG_LEN];
+        sealed_middle[..4096].copy_from_slice(&middle);
+        sealed_middle[4096..].copy_from_slice(&middle_tag);
+        assert_eq!(opener.open_chunk(&mut sealed_middle), Ok(4096));
+        assert!(sealed_middle[..4096].iter().all(|&b| b == 7));
+        let mut sealed_last = [0u8; 10 + TAG_LEN];
+        sealed_last[..10].copy_from_slice(&last);
+        sealed_last[10..].copy_from_slice(&last_tag);
+        let (n, done) = opener.open_last(&mut sealed_last).unwrap();
+        assert_eq!(n, 10);
+        assert_eq!(done.total_len(), 4096 + 10);
+        assert!(sealed_last[..10].iter().all(|&b| b == 9));
+    }
 
     #[test]
     fn nonce_layout() {

@@ -245,3 +245,125 @@ fn stream_length_limit_is_enforced_when_opening() {
     assert!(r.read_to_end(&mut out).is_err());
     assert!(out.len() <= 2 * CHUNK as usize);
 }
+
+/// A source that ends (`Ok(0)`) once after `first`, then goes on with `events`: what a
+/// terminal, a FIFO with a new writer, or a spliced transport can do. `None` is one
+/// `Interrupted` error.
+struct EndsThenContinues<'a> {
+    first: &'a [u8],
+    events: Vec<Option<&'a [u8]>>,
+    ended: bool,
+}
+
+impl Read for EndsThenContinues<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if !self.first.is_empty() {
+            let n = out.len().min(self.first.len());
+            out[..n].copy_from_slice(&self.first[..n]);
+            self.first = &self.first[n..];
+            return Ok(n);
+        }
+        if !self.ended {
+            self.ended = true;
+            return Ok(0);
+        }
+        match self.events.first().copied() {
+            None => Ok(0),
+            Some(None) => {
+                self.events.remove(0);
+                Err(std::io::ErrorKind::Interrupted.into())
+            }
+            Some(Some(bytes)) => {
+                let n = out.len().min(bytes.len());
+                out[..n].copy_from_slice(&bytes[..n]);
+                if n == bytes.len() {
+                    self.events.remove(0);
+                } else {
+                    self.events[0] = Some(&bytes[n..]);
+                }
+                Ok(n)
+            }
+        }
+    }
+}
+
+/// Bytes after a verified last chunk are tampering: the reader reports an error, and it stays
+/// failed — no later `read` turns into a clean end of stream and no completion proof exists.
+#[test]
+fn trailing_data_after_last_chunk_never_completes() {
+    let kek = kek();
+    let pt = data(2 * CHUNK as usize + 50);
+    let sealed = seal_stream(&kek, &pt, 1);
+    let opener = Opener::new(&kek).context(ctx());
+    let src = EndsThenContinues {
+        first: &sealed,
+        events: vec![Some(b"appended")],
+        ended: false,
+    };
+    let mut reader = OpeningReader::new(&opener, src).unwrap();
+    let mut out = Vec::new();
+    let e = reader.read_to_end(&mut out).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
+    assert!(
+        reader.complete().is_none(),
+        "trailing data yields no completion proof"
+    );
+    let mut buf = [0u8; 64];
+    assert!(
+        reader.read(&mut buf).is_err(),
+        "a reader that rejected trailing data must not report a clean end afterwards"
+    );
+    assert!(reader.complete().is_none());
+    // Only the verified middle chunks were released; the last chunk's plaintext was not.
+    assert_eq!(out, pt[..2 * CHUNK as usize]);
+}
+
+/// An `Interrupted` error while probing for trailing data is retried, not taken as the end.
+#[test]
+fn trailing_data_check_survives_interrupted_reads() {
+    let kek = kek();
+    let pt = data(CHUNK as usize + 10);
+    let sealed = seal_stream(&kek, &pt, 1);
+    let opener = Opener::new(&kek).context(ctx());
+    let open = |events: Vec<Option<&[u8]>>| {
+        let src = EndsThenContinues {
+            first: &sealed,
+            events,
+            ended: false,
+        };
+        let mut reader = OpeningReader::new(&opener, src)?;
+        let mut out = Vec::new();
+        reader.read_to_end(&mut out)?;
+        assert!(reader.complete().is_some());
+        Ok::<_, std::io::Error>(out)
+    };
+    assert_eq!(open(vec![]).unwrap(), pt);
+    assert_eq!(open(vec![None]).unwrap(), pt);
+    assert!(
+        open(vec![None, Some(b"x")]).is_err(),
+        "trailing byte accepted after an interrupted probe"
+    );
+}
+
+/// The completion proof attests that *every* chunk verified: a caller that ignores a failed
+/// middle chunk and carries on cannot obtain it.
+#[test]
+fn completion_requires_every_chunk_to_verify() {
+    let kek = kek();
+    let pt = data(3 * CHUNK as usize + 5);
+    let sealed = seal_stream(&kek, &pt, 1);
+    let (h, mut chunks) = split(&sealed);
+    assert_eq!(chunks.len(), 4);
+    chunks[1][3] ^= 1;
+    let opener = Opener::new(&kek).context(ctx());
+    let (hl, mut stream) = opener.begin_stream(&h).unwrap();
+    assert_eq!(hl, h.len());
+    assert!(stream.open_chunk(&mut chunks[0]).is_ok());
+    assert_eq!(stream.open_chunk(&mut chunks[1]), Err(Error::DidNotVerify));
+    // Ignoring the error: nothing further may verify, and no completion proof is issued.
+    assert_eq!(stream.open_chunk(&mut chunks[2]), Err(Error::DidNotVerify));
+    assert_eq!(
+        stream.open_last(&mut chunks[3]).map(|(n, _)| n),
+        Err(Error::DidNotVerify)
+    );
+}
