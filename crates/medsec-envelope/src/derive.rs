@@ -98,3 +98,17 @@ pub(crate) fn binding(preamble: &[u8], context_digest: &[u8; DIGEST_LEN]) -> [u8
     h.update(context_digest);
     h.finalize().into()
 }
+
+#[cfg(test)]
+mod tests {
+    /// The HMAC and SHA-256 states that hold data-key, PRK and KEK material are wiped when
+    /// dropped (the `zeroize` features of `hmac` and `sha2`); HKDF keeps its PRK in an HMAC.
+    #[test]
+    fn keyed_hash_states_zeroize_on_drop() {
+        fn wiped<T: zeroize::ZeroizeOnDrop>() {}
+        // HMAC's inner and outer states (keyed with the PRK, the header MAC key, a salt over
+        // a KEK) are two of these cores.
+        wiped::<<sha2::Sha256 as hmac::EagerHash>::Core>();
+        wiped::<sha2::Sha256>();
+    }
+}

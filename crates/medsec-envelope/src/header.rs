@@ -91,8 +91,9 @@ impl<'a> RecipientSlot<'a> {
     }
 }
 
-/// A stored (clear) context entry of a parsed header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A stored (clear) context entry of a parsed header. `Debug` shows the key and the value's
+/// length only: stored values are in clear in the envelope, but logs should not copy them.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct StoredEntry<'a> {
     /// The entry's key.
     pub key: &'a str,
@@ -101,8 +102,9 @@ pub struct StoredEntry<'a> {
 }
 
 /// A structurally valid header, borrowed from the envelope bytes. Nothing in it is
-/// authenticated until a data key has been unwrapped and the header MAC checked.
-#[derive(Debug, Clone, Copy)]
+/// authenticated until a data key has been unwrapped and the header MAC checked. `Debug` shows
+/// the sizes and the suite, not the bytes (stored context values may be sensitive).
+#[derive(Clone, Copy)]
 pub struct HeaderView<'a> {
     bytes: &'a [u8],
     suite: Suite,
@@ -250,6 +252,27 @@ impl<'a> HeaderView<'a> {
     pub(crate) fn through_preamble(&self) -> &'a [u8] {
         let end = PREAMBLE_OFFSET.saturating_add(self.preamble.len());
         self.bytes.get(..end).unwrap_or(&[])
+    }
+}
+
+impl core::fmt::Debug for StoredEntry<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("StoredEntry")
+            .field("key", &self.key)
+            .field("value_len", &self.value.len())
+            .finish()
+    }
+}
+
+impl core::fmt::Debug for HeaderView<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("HeaderView")
+            .field("len", &self.bytes.len())
+            .field("suite", &self.suite)
+            .field("chunk_size", &self.chunk_size)
+            .field("stored_entries", &self.stored_count)
+            .field("recipients", &self.recipient_count)
+            .finish_non_exhaustive()
     }
 }
 

@@ -1,13 +1,14 @@
 //! The in-process keyring: key-encryption keys with ids and states, rotation, destruction, and
 //! a documented file format.
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::fmt;
 
 use rand_core::CryptoRng;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::{Error, Result};
 use crate::header::Reader;
@@ -24,8 +25,10 @@ pub const MAX_KEYRING_KEYS: usize = 255;
 struct Entry {
     id: KeyId,
     state: KeyState,
-    // `None` once destroyed; the `Kek` zeroizes itself when dropped.
-    kek: Option<Kek>,
+    // `None` once destroyed; the `Kek` zeroizes itself when dropped. Boxed so that growing
+    // `Keyring::entries` moves pointers, never key bytes: a reallocated `Vec` frees its old
+    // buffer without wiping it.
+    kek: Option<Box<Kek>>,
 }
 
 /// Key-encryption keys with ids and states: at most one primary (wraps new data keys), any
@@ -101,7 +104,7 @@ impl Keyring {
         self.entries.push(Entry {
             id: kek.id(),
             state,
-            kek: Some(kek),
+            kek: Some(Box::new(kek)),
         });
         Ok(())
     }
@@ -149,7 +152,15 @@ impl Keyring {
     /// Serializes the keyring (see `docs/envelope-format.md`, "Keyring file"). The result holds
     /// secret key material: protect it as you would the keys.
     pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
-        let mut out = Zeroizing::new(Vec::new());
+        // Allocated once at its final size: a growing `Vec` would leave copies of the keys in
+        // the buffers it frees.
+        let len = self.entries.iter().fold(4 + 1 + 1 + 32, |n: usize, e| {
+            let kek = if e.kek.is_some() { KEY_LEN } else { 0 };
+            n.saturating_add(2)
+                .saturating_add(e.id.as_bytes().len())
+                .saturating_add(kek)
+        });
+        let mut out = Zeroizing::new(Vec::with_capacity(len));
         out.extend_from_slice(&KEYRING_MAGIC);
         out.push(KEYRING_VERSION);
         // The count is capped at 255 by `insert`.
@@ -184,7 +195,9 @@ impl Keyring {
             return Err(Error::DidNotVerify);
         }
         let count = r.u8()?;
-        let mut keyring = Self::new();
+        let mut keyring = Self {
+            entries: Vec::with_capacity(usize::from(count)),
+        };
         let mut primaries = 0u8;
         for _ in 0..count {
             let state = KeyState::from_code(r.u8()?)?;
@@ -197,7 +210,9 @@ impl Keyring {
             } else {
                 let mut key = [0u8; KEY_LEN];
                 key.copy_from_slice(r.take(KEY_LEN)?);
-                Some(Kek::from_bytes(id, key))
+                let kek = Box::new(Kek::from_bytes(id, key));
+                key.zeroize();
+                Some(kek)
             };
             if state == KeyState::Primary {
                 primaries = primaries.saturating_add(1);
@@ -214,7 +229,7 @@ impl Keyring {
         self.entries
             .iter()
             .find(|e| e.state == KeyState::Primary)
-            .and_then(|e| e.kek.as_ref())
+            .and_then(|e| e.kek.as_deref())
     }
 
     fn find(&self, id: &[u8]) -> Option<&Entry> {
@@ -252,7 +267,7 @@ impl KeyWrap for Keyring {
         key_id: &[u8],
         wrapped: &[u8],
     ) -> Result<Option<DataKey>> {
-        match self.find(key_id).and_then(|e| e.kek.as_ref()) {
+        match self.find(key_id).and_then(|e| e.kek.as_deref()) {
             Some(kek) => kek.unwrap(request, key_id, wrapped),
             None => Ok(None),
         }

@@ -230,7 +230,9 @@ fn kek_unwrap(kek: &[u8; KEY_LEN], request: &UnwrapRequest<'_>, wrapped: &[u8]) 
         Ok(_) => {
             let mut key = [0u8; KEY_LEN];
             key.copy_from_slice(buf.get(..KEY_LEN).ok_or(Error::DidNotVerify)?);
-            Ok(DataKey::from_bytes(key))
+            let data_key = DataKey::from_bytes(key);
+            key.zeroize();
+            Ok(data_key)
         }
         Err(_) => Err(Error::DidNotVerify),
     };

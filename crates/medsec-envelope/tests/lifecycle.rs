@@ -311,3 +311,39 @@ fn external_key_wrapping_backend_through_the_seam() {
     spliced[hl - 32 - 60..hl - 32].copy_from_slice(&sealed[hl - 32 - 60..hl - 32]);
     assert!(Opener::new(&kms).context(ctx()).open(&spliced).is_err());
 }
+
+#[test]
+fn parsed_headers_do_not_print_stored_values() {
+    let mut rng = ChaCha20Rng::from_seed([7; 32]);
+    let keyring = Keyring::generate(&mut rng);
+    let c = Context::new()
+        .with_stored(ContextField::RecordKind, b"oncology-note")
+        .unwrap();
+    let sealed = Sealer::new()
+        .context(c)
+        .key_wrap(&keyring)
+        .unwrap()
+        .seal(b"x", &mut rng)
+        .unwrap();
+    let view = medsec_envelope::HeaderView::parse(&sealed, &Default::default()).unwrap();
+    let entry = view.stored_context().next().unwrap();
+    assert_eq!(entry.value, b"oncology-note");
+    for dbg in [format!("{view:?}"), format!("{entry:?}")] {
+        // Neither as text nor as a byte list.
+        assert!(!dbg.contains("oncology"), "{dbg}");
+        assert!(!dbg.contains("111, 110, 99"), "{dbg}");
+    }
+}
+
+/// Serializing a keyring must not leave copies of key material in freed heap blocks: the
+/// buffer is allocated once at its final size, so it is never reallocated while it holds keys.
+#[test]
+fn keyring_file_buffer_is_never_reallocated() {
+    let mut rng = ChaCha20Rng::from_seed([8; 32]);
+    let mut keyring = Keyring::generate(&mut rng);
+    for _ in 0..5 {
+        keyring.rotate(&mut rng).unwrap();
+    }
+    let bytes = keyring.to_bytes();
+    assert_eq!(bytes.capacity(), bytes.len());
+}
