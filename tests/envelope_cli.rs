@@ -393,3 +393,167 @@ fn independent_python_implementation_agrees() {
         );
     }
 }
+
+/// `open` reads an untrusted envelope from stdin: it must stop reading once the input exceeds
+/// the one-shot limit (256 MiB) instead of buffering whatever arrives, and report "did not
+/// verify" (exit 1).
+#[test]
+fn open_stops_reading_an_oversized_envelope() {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert_eq!(code(&cli(&["keyring", "new", "--out", "kr"], d, b"")), 0);
+    let sealed = cli(&["seal", "--keyring", "kr"], d, b"small");
+    assert_eq!(code(&sealed), 0);
+    let mut child = Command::new(cli_path())
+        .args(["open", "--keyring", "kr"])
+        .current_dir(d)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let header = sealed.stdout.clone();
+    // A genuine header followed by far more body than the one-shot limit allows.
+    const OFFERED: u64 = 768 << 20;
+    let writer = std::thread::spawn(move || {
+        let block = vec![0u8; 1 << 20];
+        let mut written = 0u64;
+        if stdin.write_all(&header).is_err() {
+            return written;
+        }
+        while written < OFFERED {
+            if stdin.write_all(&block).is_err() {
+                break;
+            }
+            written += block.len() as u64;
+        }
+        written
+    });
+    let out = child.wait_with_output().unwrap();
+    let written = writer.join().unwrap();
+    assert_eq!(code(&out), 1, "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.is_empty());
+    assert!(
+        written < OFFERED,
+        "the CLI consumed all {written} bytes instead of stopping at the limit"
+    );
+}
+
+/// Decrypted data written with `--out` is readable by the owner only, whether the envelope was
+/// one-shot or streamed; `rewrap` handles a streamed envelope from stdin (copying the body
+/// through) and the Python reference opens the result.
+#[test]
+fn plaintext_files_are_private_and_streams_rewrap() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert_eq!(code(&cli(&["keyring", "new", "--out", "kr"], d, b"")), 0);
+    let data: Vec<u8> = (0..50_000u32).map(|i| (i % 253) as u8).collect();
+    let one_shot = cli(
+        &["seal", "--keyring", "kr", "--context", "patient=p1"],
+        d,
+        &data,
+    );
+    assert_eq!(code(&one_shot), 0);
+    let streamed = cli(
+        &[
+            "seal",
+            "--keyring",
+            "kr",
+            "--context",
+            "patient=p1",
+            "--stream",
+            "--chunk-size",
+            "4096",
+        ],
+        d,
+        &data,
+    );
+    assert_eq!(code(&streamed), 0);
+    for (name, envelope) in [
+        ("one-shot", &one_shot.stdout),
+        ("streamed", &streamed.stdout),
+    ] {
+        let out = format!("{name}.out");
+        let o = cli(
+            &[
+                "open",
+                "--keyring",
+                "kr",
+                "--context",
+                "patient=p1",
+                "--out",
+                &out,
+            ],
+            d,
+            envelope,
+        );
+        assert_eq!(code(&o), 0, "{o:?}");
+        assert_eq!(std::fs::read(d.join(&out)).unwrap(), data);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(d.join(&out))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(
+                mode & 0o077,
+                0,
+                "{name}: decrypted file is group/world readable"
+            );
+        }
+    }
+    // Re-wrap the streamed envelope after a rotation, from stdin, then shred the old key.
+    let list = |d: &Path| {
+        String::from_utf8(cli(&["keyring", "list", "--keyring", "kr"], d, b"").stdout).unwrap()
+    };
+    let first = list(d).split_whitespace().next().unwrap().to_owned();
+    assert_eq!(
+        code(&cli(&["keyring", "rotate", "--keyring", "kr"], d, b"")),
+        0
+    );
+    let o = cli(
+        &["rewrap", "--keyring", "kr", "--context", "patient=p1"],
+        d,
+        &streamed.stdout,
+    );
+    assert_eq!(code(&o), 0, "{o:?}");
+    let rewrapped = o.stdout;
+    let hl = |e: &[u8]| usize::from(u16::from_be_bytes([e[5], e[6]]));
+    assert_eq!(
+        &streamed.stdout[hl(&streamed.stdout)..],
+        &rewrapped[hl(&rewrapped)..]
+    );
+    let destroy = ["keyring", "destroy", "--keyring", "kr", "--key-id", &first];
+    assert_eq!(code(&cli(&destroy, d, b"")), 0);
+    let open = ["open", "--keyring", "kr", "--context", "patient=p1"];
+    assert_eq!(code(&cli(&open, d, &streamed.stdout)), 1);
+    let o = cli(&open, d, &rewrapped);
+    assert_eq!((code(&o), &o.stdout[..]), (0, &data[..]));
+    // Re-wrapping with the wrong context, or a cut header, is "did not verify".
+    let wrong = ["rewrap", "--keyring", "kr", "--context", "patient=p2"];
+    assert_eq!(code(&cli(&wrong, d, &rewrapped)), 1);
+    let rewrap = ["rewrap", "--keyring", "kr", "--context", "patient=p1"];
+    assert_eq!(code(&cli(&rewrap, d, &rewrapped[..hl(&rewrapped) - 1])), 1);
+    if let Some(py) = python() {
+        let reference = workspace().join("tests/reference/envelope_reference.py");
+        let o = run(
+            &py,
+            &[
+                reference.to_str().unwrap(),
+                "open",
+                "--keyring",
+                "kr",
+                "--context",
+                "patient=p1",
+            ],
+            Some(d),
+            &rewrapped,
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(o.stdout, data);
+    }
+}

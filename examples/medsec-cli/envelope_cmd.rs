@@ -8,14 +8,15 @@ use std::io::{Cursor, Read, Write};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
+use medsec_envelope::provider::TAG_LEN;
 use medsec_envelope::{
-    Context, Error, KeyId, Keyring, Opener, OpeningReader, OsRng, RecipientPublicKey,
+    Context, Error, KeyId, Keyring, Limits, Opener, OpeningReader, OsRng, RecipientPublicKey,
     RecipientSecretKey, Sealer, SealingWriter, Suite, SuitePolicy, Unwrap, UnwrapAny,
     DEFAULT_CHUNK_SIZE,
 };
 use zeroize::Zeroizing;
 
-use crate::io::{read_input, write_file_atomically, write_output, Failure, Outcome};
+use crate::io::{write_file_atomically, write_output, Failure, Outcome};
 
 #[derive(Debug, Subcommand)]
 pub enum KeyringCommand {
@@ -216,7 +217,11 @@ pub fn seal(args: SealArgs) -> Outcome {
             args.out.as_deref(),
         );
     }
-    let plaintext = Zeroizing::new(read_input(args.input.as_deref())?);
+    let mut input = open_input(args.input.as_deref())?;
+    let plaintext =
+        read_wiping(&mut input, Limits::DEFAULT_MAX_ONE_SHOT_LEN)?.ok_or_else(|| {
+            Failure::usage("input is larger than the one-shot limit (256 MiB): use --stream")
+        })?;
     let sealed = sealer.seal(&plaintext, &mut rng).map_err(config)?;
     write_output(args.out.as_deref(), &sealed)
 }
@@ -256,52 +261,131 @@ pub fn open(args: OpenArgs) -> Outcome {
     let opener = Opener::new(&any).context(context).policy(policy);
 
     // Read the header first to learn whether the envelope is streamed.
-    let mut input: Box<dyn Read> = match &args.input {
-        Some(p) => Box::new(
-            fs::File::open(p).map_err(|e| Failure::usage(format!("{}: {e}", p.display())))?,
-        ),
-        None => Box::new(std::io::stdin().lock()),
-    };
-    let mut head = vec![0u8; 7];
-    input
-        .read_exact(&mut head)
-        .map_err(|_| verify_failure(Error::DidNotVerify))?;
-    let header_len = medsec_envelope::peek_header_len(&head).map_err(verify_failure)?;
-    if header_len < head.len() {
-        return Err(verify_failure(Error::DidNotVerify));
-    }
-    head.resize(header_len, 0);
-    input
-        .read_exact(head.get_mut(7..).unwrap_or_default())
-        .map_err(|_| verify_failure(Error::DidNotVerify))?;
+    let mut input = open_input(args.input.as_deref())?;
+    let head = read_header(&mut input)?;
     let view =
-        medsec_envelope::HeaderView::parse(&head, &Default::default()).map_err(verify_failure)?;
+        medsec_envelope::HeaderView::parse(&head, &Limits::DEFAULT).map_err(verify_failure)?;
     let streamed = view.chunk_size().is_some();
+    // The most a one-shot envelope with this header can hold; input beyond it is not read.
+    let max_len = u64::try_from(head.len())
+        .ok()
+        .and_then(|n| n.checked_add(Limits::DEFAULT_MAX_ONE_SHOT_LEN))
+        .and_then(|n| n.checked_add(TAG_LEN as u64))
+        .ok_or_else(|| verify_failure(Error::DidNotVerify))?;
     let mut rest = Cursor::new(head).chain(input);
 
     if streamed {
         let reader = OpeningReader::new(&opener, rest).map_err(io_verify)?;
         return copy_verified(reader, args.out.as_deref());
     }
-    let mut envelope = Vec::new();
-    rest.read_to_end(&mut envelope)?;
+    let envelope =
+        read_wiping(&mut rest, max_len)?.ok_or_else(|| verify_failure(Error::DidNotVerify))?;
     let plaintext = opener.open(&envelope).map_err(verify_failure)?;
-    write_output(args.out.as_deref(), &plaintext)
+    match args.out.as_deref() {
+        // Decrypted patient data: readable by the owner only.
+        Some(path) => write_file_atomically(path, &plaintext, true),
+        None => write_output(None, &plaintext),
+    }
 }
 
 pub fn rewrap(args: RewrapArgs) -> Outcome {
     let keyring = load_keyring(&args.keyring)?;
     let entries = parse_entries(&args.context)?;
     let context = build_context(&entries, &[])?;
-    let envelope = read_input(args.input.as_deref())?;
+    // Only the header is held in memory; the body is copied through byte for byte, so any
+    // size (a streamed export included) re-wraps in bounded memory.
+    let mut input = open_input(args.input.as_deref())?;
+    let header = read_header(&mut input)?;
     let opener = Opener::new(&keyring).context(context);
-    let rewrapped = keyring
-        .rewrap(&opener, &envelope, &mut OsRng::default())
+    let new_header = keyring
+        .rewrap(&opener, &header, &mut OsRng::default())
         .map_err(|e| match e {
             Error::DidNotVerify | Error::NoMatchingKey => verify_failure(e),
             other => config(other),
         })?;
-    write_output(args.out.as_deref(), &rewrapped)
+    let mut sink = OutputSink::new(args.out.as_deref(), false)?;
+    let copied = sink
+        .write_all(&new_header)
+        .and_then(|()| std::io::copy(&mut input, &mut sink));
+    if let Err(e) = copied {
+        sink.abandon();
+        return Err(e.into());
+    }
+    sink.commit()
+}
+
+/// `--in FILE`, or stdin.
+fn open_input(path: Option<&Path>) -> Result<Box<dyn Read>, Failure> {
+    Ok(match path {
+        Some(p) => Box::new(
+            fs::File::open(p).map_err(|e| Failure::usage(format!("{}: {e}", p.display())))?,
+        ),
+        None => Box::new(std::io::stdin().lock()),
+    })
+}
+
+/// Reads exactly one envelope header (at most the default header limit) from `input`.
+fn read_header(input: &mut dyn Read) -> Result<Vec<u8>, Failure> {
+    let short = |e: std::io::Error| {
+        if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            verify_failure(Error::DidNotVerify)
+        } else {
+            Failure::from(e)
+        }
+    };
+    let mut head = vec![0u8; 7];
+    input.read_exact(&mut head).map_err(short)?;
+    let header_len = medsec_envelope::peek_header_len(&head).map_err(verify_failure)?;
+    if header_len < head.len() || header_len > Limits::DEFAULT.max_header_len() {
+        return Err(verify_failure(Error::DidNotVerify));
+    }
+    head.resize(header_len, 0);
+    input
+        .read_exact(head.get_mut(7..).unwrap_or_default())
+        .map_err(short)?;
+    Ok(head)
+}
+
+/// Reads all of `input` if it holds at most `limit` bytes (`None` when it holds more; reading
+/// stops there). The buffer is wiped when dropped, and every buffer it outgrows is wiped
+/// before it is freed, so no copy of the input is left behind in freed memory.
+fn read_wiping(input: &mut dyn Read, limit: u64) -> Result<Option<Zeroizing<Vec<u8>>>, Failure> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let mut buf = Zeroizing::new(Vec::with_capacity(64 * 1024));
+    loop {
+        if buf.len() == buf.capacity() {
+            let grown = buf
+                .capacity()
+                .saturating_mul(2)
+                .min(limit.saturating_add(1));
+            if grown <= buf.len() {
+                return Ok(None);
+            }
+            let mut bigger = Zeroizing::new(Vec::with_capacity(grown));
+            bigger.extend_from_slice(&buf);
+            // The outgrown buffer is wiped as it drops here.
+            buf = bigger;
+        }
+        let start = buf.len();
+        // Zero-fill only what one read can use (filling all spare room each time would be
+        // quadratic).
+        let room = buf.capacity().saturating_sub(start).min(64 * 1024);
+        buf.resize(start.saturating_add(room), 0);
+        let n = loop {
+            match input.read(buf.get_mut(start..).unwrap_or_default()) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+        };
+        buf.truncate(start.saturating_add(n));
+        if buf.len() > limit {
+            return Ok(None);
+        }
+        if n == 0 {
+            return Ok(Some(buf));
+        }
+    }
 }
 
 const PUBLIC_KEY_LABEL: &str = "medsec-recipient-public-v1";
@@ -320,7 +404,7 @@ fn seal_stream<P: medsec_envelope::provider::AeadProvider>(
         ),
         None => Box::new(std::io::stdin().lock()),
     };
-    let sink = OutputSink::new(out)?;
+    let sink = OutputSink::new(out, false)?;
     let mut writer = SealingWriter::new(sealer, chunk_size, sink, &mut rng)
         .map_err(|e| Failure::usage(e.to_string()))?;
     let mut buf = Zeroizing::new(vec![0u8; 64 * 1024]);
@@ -337,12 +421,18 @@ fn seal_stream<P: medsec_envelope::provider::AeadProvider>(
 /// Copies verified plaintext out; with `--out`, the file appears only once the whole stream
 /// verified.
 fn copy_verified<R: Read>(mut reader: R, out: Option<&Path>) -> Outcome {
-    let mut sink = OutputSink::new(out)?;
+    // Decrypted patient data: readable by the owner only.
+    let mut sink = OutputSink::new(out, true)?;
     let mut buf = Zeroizing::new(vec![0u8; 64 * 1024]);
     loop {
         match reader.read(&mut buf) {
             Ok(0) => break,
-            Ok(n) => sink.write_all(buf.get(..n).unwrap_or_default())?,
+            Ok(n) => {
+                if let Err(e) = sink.write_all(buf.get(..n).unwrap_or_default()) {
+                    sink.abandon();
+                    return Err(e.into());
+                }
+            }
             Err(e) => {
                 sink.abandon();
                 return Err(io_verify(e));
@@ -352,7 +442,7 @@ fn copy_verified<R: Read>(mut reader: R, out: Option<&Path>) -> Outcome {
     sink.commit()
 }
 
-/// Stdout, or a temporary file renamed over `--out` on success.
+/// Stdout, or a new temporary file renamed over `--out` on success.
 enum OutputSink {
     Stdout(std::io::Stdout),
     File {
@@ -363,14 +453,25 @@ enum OutputSink {
 }
 
 impl OutputSink {
-    fn new(out: Option<&Path>) -> Result<Self, Failure> {
+    /// `private`: the file is created readable by the owner only (decrypted data).
+    fn new(out: Option<&Path>, private: bool) -> Result<Self, Failure> {
         Ok(match out {
             None => Self::Stdout(std::io::stdout()),
             Some(dest) => {
                 let mut tmp = dest.as_os_str().to_owned();
                 tmp.push(format!(".partial{}", std::process::id()));
                 let tmp = PathBuf::from(tmp);
-                let file = fs::File::create(&tmp)
+                let mut options = fs::OpenOptions::new();
+                // A fresh file: never write through a file or link already at that path.
+                options.write(true).create_new(true);
+                #[cfg(unix)]
+                if private {
+                    use std::os::unix::fs::OpenOptionsExt;
+                    options.mode(0o600);
+                }
+                let _ = private;
+                let file = options
+                    .open(&tmp)
                     .map_err(|e| Failure::usage(format!("{}: {e}", tmp.display())))?;
                 Self::File {
                     file,
