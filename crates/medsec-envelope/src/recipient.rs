@@ -41,10 +41,17 @@ impl RecipientPublicKey {
     /// Parses a raw 32-byte X25519 public key.
     ///
     /// # Errors
-    /// [`Error::InvalidConfiguration`] when the bytes are not a usable public key.
+    /// [`Error::InvalidConfiguration`] when the bytes are not a usable public key: a point of
+    /// small order, whose shared secret with any sender is zero (RFC 9180 section 7.1.4), is
+    /// refused here rather than when sealing.
     pub fn from_bytes(id: KeyId, bytes: &[u8; X25519_KEY_LEN]) -> Result<Self> {
         let key = PublicKey::from_bytes(bytes)
             .map_err(|_| Error::InvalidConfiguration("not an X25519 public key"))?;
+        // Every X25519 scalar is clamped to a multiple of the cofactor, so the shared secret
+        // is zero for one sender exactly when it is zero for all: one trial encapsulation with
+        // a fixed ephemeral key decides.
+        Kem::encap_with_rng(&key, None, &mut FixedRng)
+            .map_err(|_| Error::InvalidConfiguration("X25519 public key of small order"))?;
         Ok(Self { id, key })
     }
 
@@ -187,6 +194,26 @@ impl Unwrap for RecipientSecretKey {
 }
 
 const _: () = assert!(HPKE_WRAPPED_LEN == X25519_KEY_LEN + KEY_LEN + TAG_LEN);
+
+/// Constant "randomness" for the public-key check in [`RecipientPublicKey::from_bytes`] (its
+/// output is discarded; never used to seal).
+struct FixedRng;
+
+impl rand_core::TryRng for FixedRng {
+    type Error = core::convert::Infallible;
+    fn try_next_u32(&mut self) -> core::result::Result<u32, Self::Error> {
+        Ok(0x5a5a_5a5a)
+    }
+    fn try_next_u64(&mut self) -> core::result::Result<u64, Self::Error> {
+        Ok(0x5a5a_5a5a_5a5a_5a5a)
+    }
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> core::result::Result<(), Self::Error> {
+        dst.fill(0x5a);
+        Ok(())
+    }
+}
+
+impl rand_core::TryCryptoRng for FixedRng {}
 
 /// Adapts `&mut R` (possibly unsized) to the `Sized` RNG the hpke crate asks for.
 struct SizedRng<'a, R: ?Sized>(&'a mut R);

@@ -3,6 +3,7 @@
 use core::fmt;
 
 use rand_core::CryptoRng;
+use zeroize::Zeroize;
 
 use crate::context::Context;
 use crate::derive::{self, MessageKeys, DIGEST_LEN};
@@ -216,7 +217,11 @@ impl<'a, P: AeadProvider> Sealer<'a, P> {
         out.resize(header_len, 0);
         out.extend_from_slice(plaintext);
         out.resize(total, 0);
-        self.seal_in_place(&mut out, plaintext.len(), rng)?;
+        if let Err(e) = self.seal_in_place(&mut out, plaintext.len(), rng) {
+            // The buffer still holds the plaintext: wipe it before it is freed.
+            out.zeroize();
+            return Err(e);
+        }
         Ok(out)
     }
 
@@ -247,8 +252,22 @@ impl<'a, P: AeadProvider> Sealer<'a, P> {
     }
 
     /// Draws the data key and salt, writes the whole header into `out` (exactly
-    /// `header_len` bytes) and returns the message keys and the binding.
+    /// `header_len` bytes) and returns the message keys and the binding. On failure `out` is
+    /// wiped: a key wrapper may have failed after copying the data key into its slot.
     fn write_header<R: CryptoRng + ?Sized>(
+        &self,
+        out: &mut [u8],
+        chunk_size: u32,
+        rng: &mut R,
+    ) -> Result<(MessageKeys, [u8; DIGEST_LEN])> {
+        let result = self.try_write_header(out, chunk_size, rng);
+        if result.is_err() {
+            out.zeroize();
+        }
+        result
+    }
+
+    fn try_write_header<R: CryptoRng + ?Sized>(
         &self,
         out: &mut [u8],
         chunk_size: u32,

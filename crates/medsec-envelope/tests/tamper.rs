@@ -313,3 +313,76 @@ fn in_place_open_wipes_body_on_failure() {
         .is_err());
     assert!(t[hl..].iter().all(|&b| b == 0));
 }
+
+/// A public key the HPKE sender can never use (a low-order point: the shared secret is zero)
+/// is refused when it is parsed, not when sealing.
+#[test]
+fn low_order_recipient_keys_are_refused() {
+    let id = KeyId::new(b"bad").unwrap();
+    // The identity, and a point of order 8 (RFC 7748 / libsodium's blocklist).
+    let order_8 =
+        hex::decode("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800").unwrap();
+    for bad in [[0u8; 32], order_8.try_into().unwrap()] {
+        assert!(matches!(
+            medsec_envelope::RecipientPublicKey::from_bytes(id, &bad),
+            Err(Error::InvalidConfiguration(_))
+        ));
+    }
+    let good = RecipientSecretKey::generate(id, &mut rng()).public_key();
+    assert!(medsec_envelope::RecipientPublicKey::from_bytes(id, &good.to_bytes()).is_ok());
+}
+
+/// A key-wrapping backend that copies the data key into its slot and then fails (an HSM that
+/// errors half-way).
+struct FailsAfterCopy;
+
+impl medsec_envelope::KeyWrap for FailsAfterCopy {
+    fn wrapping_key_id(&self) -> medsec_envelope::Result<KeyId> {
+        KeyId::new(b"hsm")
+    }
+    fn wrapped_len(&self) -> usize {
+        32
+    }
+    fn wrap(
+        &self,
+        _: &medsec_envelope::WrapRequest<'_>,
+        data_key: &medsec_envelope::DataKey,
+        out: &mut [u8],
+    ) -> medsec_envelope::Result<()> {
+        out.copy_from_slice(data_key.expose_secret());
+        Err(Error::KeyWrapBackend)
+    }
+    fn unwrap(
+        &self,
+        _: &medsec_envelope::UnwrapRequest<'_>,
+        _: &[u8],
+        _: &[u8],
+    ) -> medsec_envelope::Result<Option<medsec_envelope::DataKey>> {
+        Ok(None)
+    }
+}
+
+/// A seal that fails part-way leaves no header bytes behind — in particular no data key
+/// sitting unencrypted in a slot.
+#[test]
+fn failed_seal_leaves_no_key_material_in_the_buffer() {
+    let mut rng = rng();
+    let kek = Kek::generate(&mut rng);
+    let sealer = Sealer::new()
+        .key_wrap(&kek)
+        .unwrap()
+        .key_wrap(&FailsAfterCopy)
+        .unwrap();
+    let hl = sealer.header_len().unwrap();
+    let mut buf = vec![0u8; sealer.sealed_len(5).unwrap()];
+    buf[hl..hl + 5].copy_from_slice(b"hello");
+    assert_eq!(
+        sealer.seal_in_place(&mut buf, 5, &mut rng),
+        Err(Error::KeyWrapBackend)
+    );
+    assert!(
+        buf[..hl].iter().all(|&b| b == 0),
+        "a failed seal left header bytes (here: the data key) in the buffer"
+    );
+    assert_eq!(sealer.seal(b"hello", &mut rng), Err(Error::KeyWrapBackend));
+}
