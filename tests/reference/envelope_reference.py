@@ -280,13 +280,17 @@ def open_envelope(env, context, keks, hpke_sks, max_header=8192, allowed_suites=
         raise DidNotVerify()
     body = env[header_len:]
     if chunk_size == 0:
-        if len(body) < 16:
+        # section 6.1: a one-shot plaintext is at most 2^32 bytes
+        if len(body) < 16 or len(body) - 16 > 2 ** 32:
             raise DidNotVerify()
         return aead_open(suite, payload_key, nonce(0, True), bind, body)
     out, i, full = b"", 0, chunk_size + 16
     while True:
         piece, body = body[:full], body[full:]
         if len(piece) == full:
+            # section 7.2: index 2^32 - 1 is only ever a last chunk (at most 2^32 chunks)
+            if i >= 2 ** 32 - 1:
+                raise DidNotVerify()
             out += aead_open(suite, payload_key, nonce(i, False), bind, piece)
             i += 1
             continue

@@ -95,7 +95,9 @@ impl<'a, P: AeadProvider> Opener<'a, P> {
     }
 
     /// Opens a one-shot envelope in place, without allocating, and returns the plaintext as a
-    /// sub-slice of `envelope`. On failure the body bytes are wiped.
+    /// sub-slice of `envelope`. If the body fails to decrypt its bytes are wiped, so nothing
+    /// unverified is left in `envelope` (a header that does not verify leaves the body, still
+    /// ciphertext, as it was).
     ///
     /// # Errors
     /// [`Error::DidNotVerify`] for anything that does not verify; [`Error::NoMatchingKey`] when
