@@ -367,3 +367,41 @@ fn completion_requires_every_chunk_to_verify() {
         Err(Error::DidNotVerify)
     );
 }
+
+/// Every bit flip in the header, at the start and end of every chunk (counter-adjacent bytes,
+/// tags) and on a stride through the rest of a stream fails, and releases only chunks before
+/// the flipped one.
+#[test]
+fn bit_flips_in_a_stream_fail() {
+    let kek = kek();
+    let pt = data(2 * CHUNK as usize + 10);
+    let sealed = seal_stream(&kek, &pt, 1);
+    let hl = medsec_envelope::peek_header_len(&sealed).unwrap();
+    let full = CHUNK as usize + 16;
+    let near_boundary = |i: usize| {
+        i < hl || {
+            let off = (i - hl) % full;
+            off < 32 || off >= full - 32 || i >= sealed.len() - 64
+        }
+    };
+    let mut flips = 0;
+    for i in 0..sealed.len() {
+        if !near_boundary(i) && i % 97 != 0 {
+            continue;
+        }
+        for bit in 0..8 {
+            let mut t = sealed.clone();
+            t[i] ^= 1 << bit;
+            let (released, _) = open_stream(&kek, &t).expect_err("flipped stream opened");
+            let first_bad_chunk = i.saturating_sub(hl) / full;
+            assert!(
+                i < hl && released.is_empty() || released.len() <= first_bad_chunk * CHUNK as usize,
+                "byte {i} bit {bit}: released {} bytes",
+                released.len()
+            );
+            assert_eq!(&released[..], &pt[..released.len()]);
+            flips += 1;
+        }
+    }
+    assert!(flips > 8 * (hl + 3 * 64));
+}

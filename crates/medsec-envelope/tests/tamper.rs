@@ -386,3 +386,64 @@ fn failed_seal_leaves_no_key_material_in_the_buffer() {
     );
     assert_eq!(sealer.seal(b"hello", &mut rng), Err(Error::KeyWrapBackend));
 }
+
+/// Slots that share a key id — a KEK and an HPKE key both called `x`, or one KEK twice — are
+/// told apart by kind (bound into every wrap's AAD) and pinned in place by the header MAC:
+/// exchanging their kinds or their order never opens.
+#[test]
+fn slot_kind_and_key_id_confusions_fail() {
+    let mut rng = rng();
+    let id = KeyId::new(b"x").unwrap();
+    let kek = Kek::from_bytes(id, [0x11; 32]);
+    let sk = RecipientSecretKey::generate(id, &mut rng);
+    let pk = sk.public_key();
+    let sealed = Sealer::new()
+        .context(ctx())
+        .key_wrap(&kek)
+        .unwrap()
+        .recipient(&pk)
+        .unwrap()
+        .key_wrap(&kek)
+        .unwrap()
+        .seal(b"x-ray report", &mut rng)
+        .unwrap();
+    let both = [&kek as &dyn medsec_envelope::Unwrap, &sk];
+    let any = UnwrapAny(&both);
+    for keys in [&kek as &dyn medsec_envelope::Unwrap, &sk, &any] {
+        assert_eq!(
+            &Opener::new(keys).context(ctx()).open(&sealed).unwrap()[..],
+            b"x-ray report"
+        );
+    }
+    // Three slots of 1 + 1 + 1 + 2 + 80 bytes, then the MAC.
+    let hl = medsec_envelope::peek_header_len(&sealed).unwrap();
+    let slot_len = 85;
+    let slots_at = hl - 32 - 3 * slot_len;
+    let kind_at = |n: usize| slots_at + n * slot_len;
+    assert_eq!(
+        [sealed[kind_at(0)], sealed[kind_at(1)], sealed[kind_at(2)]],
+        [1, 2, 1]
+    );
+    let mut kinds_swapped = sealed.clone();
+    kinds_swapped.swap(kind_at(0), kind_at(1));
+    let mut order_swapped = sealed.clone();
+    order_swapped[kind_at(0)..kind_at(1)].copy_from_slice(&sealed[kind_at(2)..kind_at(3)]);
+    order_swapped[kind_at(2)..kind_at(3)].copy_from_slice(&sealed[kind_at(0)..kind_at(1)]);
+    assert_ne!(order_swapped, sealed);
+    let mut hpke_body_in_kek_slot = sealed.clone();
+    hpke_body_in_kek_slot[kind_at(0) + 5..kind_at(1)]
+        .copy_from_slice(&sealed[kind_at(1) + 5..kind_at(2)]);
+    for (name, t) in [
+        ("kinds swapped", kinds_swapped),
+        ("same-id KEK slots swapped", order_swapped),
+        ("HPKE body in a KEK slot", hpke_body_in_kek_slot),
+    ] {
+        for keys in [&kek as &dyn medsec_envelope::Unwrap, &sk, &any] {
+            assert_eq!(
+                Opener::new(keys).context(ctx()).open(&t).err(),
+                Some(Error::DidNotVerify),
+                "{name}"
+            );
+        }
+    }
+}
