@@ -18,8 +18,8 @@ use crate::suite::Suite;
 /// `wrap_salt (32) || ciphertext (32) || tag (16)`.
 pub const KEK_WRAPPED_LEN: usize = DIGEST_LEN + KEY_LEN + TAG_LEN;
 
-/// What a wrap must be bound to.
-#[derive(Debug)]
+/// What a wrap must be bound to. `Debug` shows lengths only: the AAD starts with the binding,
+/// a hash over the bound context, which a log must not offer for offline guessing.
 pub struct WrapRequest<'a> {
     suite: Suite,
     aad: &'a [u8],
@@ -50,8 +50,7 @@ impl<'a> WrapRequest<'a> {
     }
 }
 
-/// What an unwrap must check.
-#[derive(Debug)]
+/// What an unwrap must check. `Debug` shows lengths only (see [`WrapRequest`]).
 pub struct UnwrapRequest<'a> {
     suite: Suite,
     aad: &'a [u8],
@@ -68,6 +67,24 @@ impl<'a> UnwrapRequest<'a> {
     /// Authenticated data the wrap was bound to.
     pub fn aad(&self) -> &'a [u8] {
         self.aad
+    }
+}
+
+impl core::fmt::Debug for WrapRequest<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("WrapRequest")
+            .field("suite", &self.suite)
+            .field("aad_len", &self.aad.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl core::fmt::Debug for UnwrapRequest<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("UnwrapRequest")
+            .field("suite", &self.suite)
+            .field("aad_len", &self.aad.len())
+            .finish()
     }
 }
 

@@ -347,3 +347,62 @@ fn keyring_file_buffer_is_never_reallocated() {
     let bytes = keyring.to_bytes();
     assert_eq!(bytes.capacity(), bytes.len());
 }
+
+/// The wrap AAD handed to a key-wrapping backend contains the binding, a hash over the bound
+/// context (a patient pseudonym, say): printed into a backend's log it would let anyone holding
+/// the envelope test guesses of that context offline. `Debug` shows lengths only.
+#[test]
+fn wrap_requests_do_not_print_the_binding() {
+    struct Logging(std::sync::Mutex<Vec<(String, Vec<u8>)>>);
+    impl medsec_envelope::KeyWrap for Logging {
+        fn wrapping_key_id(&self) -> medsec_envelope::Result<KeyId> {
+            KeyId::new(b"log")
+        }
+        fn wrapped_len(&self) -> usize {
+            32
+        }
+        fn wrap(
+            &self,
+            request: &medsec_envelope::WrapRequest<'_>,
+            data_key: &medsec_envelope::DataKey,
+            out: &mut [u8],
+        ) -> medsec_envelope::Result<()> {
+            self.0
+                .lock()
+                .unwrap()
+                .push((format!("{request:?}"), request.aad().to_vec()));
+            // Not a real wrap; this backend only logs.
+            out.copy_from_slice(&[0; 32]);
+            let _ = data_key;
+            Ok(())
+        }
+        fn unwrap(
+            &self,
+            request: &medsec_envelope::UnwrapRequest<'_>,
+            _: &[u8],
+            _: &[u8],
+        ) -> medsec_envelope::Result<Option<medsec_envelope::DataKey>> {
+            self.0
+                .lock()
+                .unwrap()
+                .push((format!("{request:?}"), request.aad().to_vec()));
+            Err(Error::DidNotVerify)
+        }
+    }
+    let backend = Logging(std::sync::Mutex::new(Vec::new()));
+    let mut rng = ChaCha20Rng::from_seed([9; 32]);
+    let sealed = Sealer::new()
+        .context(ctx())
+        .key_wrap(&backend)
+        .unwrap()
+        .seal(b"x", &mut rng)
+        .unwrap();
+    let _ = Opener::new(&backend).context(ctx()).open(&sealed);
+    let log = backend.0.lock().unwrap();
+    assert_eq!(log.len(), 2);
+    for (dbg, aad) in log.iter() {
+        let binding = &aad[..32];
+        assert!(!dbg.contains(&format!("{binding:?}")[1..20]), "{dbg}");
+        assert!(!dbg.contains(&hex::encode(binding)[..16]), "{dbg}");
+    }
+}
