@@ -171,11 +171,22 @@ pub fn recipient(cmd: RecipientCommand) -> Outcome {
                 return Err(Failure::usage(format!("{}: already exists", out.display())));
             }
             let sk = RecipientSecretKey::generate(id, &mut OsRng::default());
-            let secret = Zeroizing::new(format!(
-                "{SECRET_KEY_LABEL} {} {}\n",
-                hex::encode(id.as_bytes()),
-                hex::encode(*sk.to_bytes())
+            // Every buffer that holds the secret (raw, hex, the file line) is wiped on drop and
+            // sized up front, so none is reallocated.
+            let mut secret_hex = Zeroizing::new([0u8; 64]);
+            hex::encode_to_slice(&sk.to_bytes()[..], &mut secret_hex[..])
+                .map_err(|e| Failure::usage(e.to_string()))?;
+            let secret_hex =
+                std::str::from_utf8(&secret_hex[..]).map_err(|e| Failure::usage(e.to_string()))?;
+            let id_hex = hex::encode(id.as_bytes());
+            let mut secret = Zeroizing::new(String::with_capacity(
+                [SECRET_KEY_LABEL, &id_hex, secret_hex]
+                    .iter()
+                    .fold(3, |n: usize, part| n.saturating_add(part.len())),
             ));
+            for part in [SECRET_KEY_LABEL, " ", &id_hex, " ", secret_hex, "\n"] {
+                secret.push_str(part);
+            }
             let public = format!(
                 "{PUBLIC_KEY_LABEL} {} {}\n",
                 hex::encode(id.as_bytes()),
