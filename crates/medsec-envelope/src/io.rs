@@ -134,8 +134,13 @@ pub struct OpeningReader<R: Read, K: AeadKey> {
     inner: R,
     opener: Option<StreamOpener<K>>,
     buf: Zeroizing<Vec<u8>>,
+    /// Bytes of the next sealed chunk already read (kept across a transient I/O error).
+    filled: usize,
     pos: usize,
     len: usize,
+    /// The last chunk verified (plaintext length in `buf`), but the end of the input has not
+    /// been confirmed yet (a transient I/O error interrupted the check).
+    last: Option<(usize, StreamComplete)>,
     complete: Option<StreamComplete>,
 }
 
@@ -166,8 +171,10 @@ impl<R: Read, K: AeadKey> OpeningReader<R, K> {
             inner,
             opener: Some(stream),
             buf: Zeroizing::new(std::vec![0u8; capacity]),
+            filled: 0,
             pos: 0,
             len: 0,
+            last: None,
             complete: None,
         })
     }
@@ -183,16 +190,17 @@ impl<R: Read, K: AeadKey> OpeningReader<R, K> {
             return Ok(());
         };
         let full = opener.sealed_chunk_len();
-        let mut filled = 0;
-        while filled < full {
-            let dst = self.buf.get_mut(filled..full).unwrap_or(&mut []);
+        while self.filled < full {
+            let dst = self.buf.get_mut(self.filled..full).unwrap_or(&mut []);
             match self.inner.read(dst) {
                 Ok(0) => break,
-                Ok(n) => filled = filled.saturating_add(n),
+                Ok(n) => self.filled = self.filled.saturating_add(n),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // What was read stays in `buf`: a retry continues this chunk.
                 Err(e) => return Err(e),
             }
         }
+        let filled = core::mem::take(&mut self.filled);
         let chunk = self.buf.get_mut(..filled).unwrap_or(&mut []);
         let result = if filled == full {
             opener.open_chunk(chunk).map(|n| (n, None))
@@ -211,27 +219,40 @@ impl<R: Read, K: AeadKey> OpeningReader<R, K> {
                 Ok(())
             }
             Ok((n, Some(done))) => {
-                // Anything after the last chunk is tampering: check before releasing the last
-                // chunk's plaintext or reporting completion.
-                match at_end(&mut self.inner) {
-                    Ok(true) => {}
-                    not_at_end => {
-                        self.buf.as_mut_slice().zeroize();
-                        return Err(not_at_end
-                            .err()
-                            .unwrap_or_else(|| io_error(Error::DidNotVerify)));
-                    }
-                }
-                self.pos = 0;
-                self.len = n;
-                self.complete = Some(done);
-                Ok(())
+                self.last = Some((n, done));
+                self.finish_last()
             }
             Err(e) => {
                 self.opener = None;
                 self.len = 0;
                 Err(io_error(e))
             }
+        }
+    }
+}
+
+impl<R: Read, K: AeadKey> OpeningReader<R, K> {
+    /// Anything after the last chunk is tampering: confirms the end of the input before the
+    /// last chunk's plaintext is released or completion reported. A transient I/O error leaves
+    /// the check pending for the next `read`.
+    fn finish_last(&mut self) -> io::Result<()> {
+        let Some((n, done)) = self.last else {
+            return Ok(());
+        };
+        match at_end(&mut self.inner) {
+            Ok(true) => {
+                self.last = None;
+                self.pos = 0;
+                self.len = n;
+                self.complete = Some(done);
+                Ok(())
+            }
+            Ok(false) => {
+                self.last = None;
+                self.buf.as_mut_slice().zeroize();
+                Err(io_error(Error::DidNotVerify))
+            }
+            Err(e) => Err(e),
         }
     }
 }
@@ -254,10 +275,13 @@ impl<R: Read, K: AeadKey> Read for OpeningReader<R, K> {
             if self.complete.is_some() {
                 return Ok(0);
             }
-            if self.opener.is_none() {
+            if self.last.is_some() {
+                self.finish_last()?;
+            } else if self.opener.is_none() {
                 return Err(io_error(Error::DidNotVerify));
+            } else {
+                self.next_chunk()?;
             }
-            self.next_chunk()?;
         }
         let available = self.buf.get(self.pos..self.len).unwrap_or(&[]);
         let n = available.len().min(out.len());

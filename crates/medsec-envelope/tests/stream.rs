@@ -405,3 +405,70 @@ fn bit_flips_in_a_stream_fail() {
     }
     assert!(flips > 8 * (hl + 3 * 64));
 }
+
+/// A source that is temporarily unable to deliver (a socket with a read timeout) in the middle
+/// of a chunk: the bytes already read are kept, and a retry carries on where it stopped rather
+/// than failing the stream as if it had been tampered with.
+#[test]
+fn a_retry_after_a_transient_error_resumes_the_chunk() {
+    struct Stalls<'a> {
+        data: &'a [u8],
+        pos: usize,
+        stall_at: usize,
+        stalled: bool,
+    }
+    impl Read for Stalls<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            if self.pos == self.stall_at && !self.stalled {
+                self.stalled = true;
+                // At the very end, report the end once first, then stall: the reader's check
+                // for trailing bytes is what meets the error.
+                if self.stall_at == self.data.len() {
+                    self.stall_at = usize::MAX;
+                    self.stalled = false;
+                    return Ok(0);
+                }
+                return Err(std::io::ErrorKind::WouldBlock.into());
+            }
+            if self.stall_at == usize::MAX && !self.stalled {
+                self.stalled = true;
+                return Err(std::io::ErrorKind::WouldBlock.into());
+            }
+            let end = if self.pos < self.stall_at {
+                self.stall_at.min(self.data.len())
+            } else {
+                self.data.len()
+            };
+            let n = out.len().min(end - self.pos);
+            out[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+            self.pos += n;
+            Ok(n)
+        }
+    }
+    let kek = kek();
+    let pt = data(2 * CHUNK as usize + 10);
+    let sealed = seal_stream(&kek, &pt, 1);
+    let hl = medsec_envelope::peek_header_len(&sealed).unwrap();
+    let opener = Opener::new(&kek).context(ctx());
+    // In the middle of the second chunk, and while checking for the end after the last one.
+    for (stall_at, released_before) in [
+        (hl + CHUNK as usize + 16 + 100, CHUNK as usize),
+        (sealed.len(), 2 * CHUNK as usize),
+    ] {
+        let src = Stalls {
+            data: &sealed,
+            pos: 0,
+            stall_at,
+            stalled: false,
+        };
+        let mut reader = OpeningReader::new(&opener, src).unwrap();
+        let mut out = Vec::new();
+        let e = reader.read_to_end(&mut out).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock);
+        assert_eq!(out, pt[..released_before]);
+        assert!(reader.complete().is_none());
+        reader.read_to_end(&mut out).unwrap();
+        assert!(reader.complete().is_some());
+        assert_eq!(out, pt);
+    }
+}
