@@ -35,17 +35,8 @@ impl KeyId {
     /// # Errors
     /// [`Error::InvalidInput`] when empty or longer than [`KeyId::MAX_LEN`].
     pub fn from_slice(bytes: &[u8]) -> Result<Self> {
-        if bytes.is_empty() || bytes.len() > Self::MAX_LEN {
-            return Err(Error::InvalidInput);
-        }
-        let mut out = [0u8; Self::MAX_LEN];
-        out.get_mut(..bytes.len())
-            .ok_or(Error::InvalidInput)?
-            .copy_from_slice(bytes);
-        Ok(Self {
-            len: u8::try_from(bytes.len()).map_err(|_| Error::InvalidInput)?,
-            bytes: out,
-        })
+        let (len, bytes) = crate::token_id::bounded_copy(bytes)?;
+        Ok(Self { len, bytes })
     }
 
     /// The profile's derived key id for an Ed25519 public key: the first 8 bytes of

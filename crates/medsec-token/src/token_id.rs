@@ -28,17 +28,8 @@ impl TokenId {
     /// # Errors
     /// [`Error::InvalidInput`] when `bytes` is empty or longer than [`TokenId::MAX_LEN`].
     pub fn from_slice(bytes: &[u8]) -> Result<Self> {
-        if bytes.is_empty() || bytes.len() > Self::MAX_LEN {
-            return Err(Error::InvalidInput);
-        }
-        let mut out = [0u8; Self::MAX_LEN];
-        out.get_mut(..bytes.len())
-            .ok_or(Error::InvalidInput)?
-            .copy_from_slice(bytes);
-        Ok(Self {
-            len: u8::try_from(bytes.len()).map_err(|_| Error::InvalidInput)?,
-            bytes: out,
-        })
+        let (len, bytes) = bounded_copy(bytes)?;
+        Ok(Self { len, bytes })
     }
 
     /// A fresh 128-bit identifier from a CSPRNG.
@@ -105,4 +96,21 @@ impl fmt::Display for TokenId {
         }
         Ok(())
     }
+}
+
+/// Copies 1 to `N` bytes into a zero-padded array with their length: the storage of the
+/// fixed-capacity identifiers (`TokenId`, `KeyId`).
+///
+/// # Errors
+/// [`Error::InvalidInput`] when `bytes` is empty or longer than `N` (at most 255).
+pub(crate) fn bounded_copy<const N: usize>(bytes: &[u8]) -> Result<(u8, [u8; N])> {
+    if bytes.is_empty() || bytes.len() > N {
+        return Err(Error::InvalidInput);
+    }
+    let mut out = [0u8; N];
+    out.get_mut(..bytes.len())
+        .ok_or(Error::InvalidInput)?
+        .copy_from_slice(bytes);
+    let len = u8::try_from(bytes.len()).map_err(|_| Error::InvalidInput)?;
+    Ok((len, out))
 }
