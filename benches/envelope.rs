@@ -7,6 +7,13 @@
 //!   - `envelope-<provider>-nowipe` (open only): the same open, with the returned
 //!     `Zeroizing<Vec>` dropped (so wiped) outside the timed region, to show what the wipe
 //!     costs: zeroize 1.9 wipes a `Vec<u8>` one volatile byte at a time;
+//!   - `envelope-<provider>-inplace`: the allocation-free APIs ([`Sealer::seal_in_place`],
+//!     [`Opener::open_in_place`]) on a buffer allocated once, the input copied into it per
+//!     iteration (as the raw rows copy theirs into a fresh `Vec`); nothing is wiped, as in raw;
+//!   - `floor-<provider>`: the least work any format meeting issue 2 must do per envelope, with
+//!     no hashing at all: a key schedule for a fresh per-object payload key plus the body AEAD,
+//!     and a second fresh key schedule plus a 32-byte AEAD for the context-bound key wrap. An
+//!     envelope/raw ratio above floor/raw is impossible, whatever the format;
 //!   - `raw-rustcrypto`, `raw-awslc`: the same provider's AEAD alone, key schedule prepared
 //!     once outside the loop, plaintext copied into a fresh `Vec` and encrypted (or ciphertext
 //!     copied and decrypted) with a 32-byte AAD like the envelope body's binding.
@@ -197,6 +204,120 @@ fn bench_envelope<P: AeadProvider>(
     };
 }
 
+/// The allocation-free APIs: one buffer, the input copied in per iteration, nothing wiped.
+fn bench_in_place<P: AeadProvider>(
+    g: &mut Group<'_>,
+    op: Op,
+    name: &str,
+    provider: P,
+    suite: Suite,
+    (len, label): (usize, &str),
+) {
+    let mut rng = ChaCha20Rng::from_seed([3; 32]);
+    let kek = Kek::generate(&mut rng);
+    let ctx = context();
+    let sealer = Sealer::with_provider(provider)
+        .suite(suite)
+        .context(ctx)
+        .key_wrap(&kek)
+        .unwrap();
+    let opener = Opener::with_provider(provider, &kek).context(ctx);
+    let pt = plaintext(len);
+    let header_len = sealer.header_len().unwrap();
+    let mut buf = vec![0u8; sealer.sealed_len(len).unwrap()];
+    let id = BenchmarkId::new(format!("{name}-inplace"), label);
+    match op {
+        Op::Seal => g.bench_with_input(id, &pt, |b, pt| {
+            b.iter(|| {
+                buf[header_len..header_len + len].copy_from_slice(black_box(pt));
+                sealer.seal_in_place(&mut buf, len, &mut rng).unwrap()
+            });
+        }),
+        Op::Open => {
+            let sealed = sealer.seal(&pt, &mut rng).unwrap();
+            g.bench_with_input(id, &sealed, |b, sealed| {
+                b.iter(|| {
+                    buf.copy_from_slice(black_box(sealed));
+                    opener.open_in_place(&mut buf).unwrap().len()
+                });
+            })
+        }
+    };
+}
+
+/// The floor: per-object payload key schedule + body AEAD, and a second fresh key schedule +
+/// a 32-byte AEAD for the key wrap. No hashing, no header; what no conforming format can skip.
+fn bench_floor<P: AeadProvider>(
+    g: &mut Group<'_>,
+    op: Op,
+    name: &str,
+    provider: P,
+    suite: Suite,
+    (len, label): (usize, &str),
+) {
+    use medsec_envelope::provider::AeadKey;
+    let payload_key = [0x11u8; 32];
+    let wrap_key = [0x22u8; 32];
+    let nonce = [0u8; 12];
+    let pt = plaintext(len);
+    let sealed_body = {
+        let mut body = pt.clone();
+        let tag = provider
+            .key(suite, &payload_key)
+            .seal_in_place(&nonce, &AAD, &mut body)
+            .unwrap();
+        body.extend_from_slice(&tag);
+        body
+    };
+    let sealed_wrap = {
+        let mut wrapped = payload_key.to_vec();
+        let tag = provider
+            .key(suite, &wrap_key)
+            .seal_in_place(&nonce, &AAD, &mut wrapped)
+            .unwrap();
+        wrapped.extend_from_slice(&tag);
+        wrapped
+    };
+    let id = BenchmarkId::new(name, label);
+    match op {
+        Op::Seal => g.bench_with_input(id, &pt, |b, pt| {
+            b.iter(|| {
+                let mut wrapped = [0u8; 32];
+                wrapped.copy_from_slice(&payload_key);
+                let wrap_tag = provider
+                    .key(suite, black_box(&wrap_key))
+                    .seal_in_place(&nonce, &AAD, &mut wrapped)
+                    .unwrap();
+                let mut out = Vec::with_capacity(pt.len() + 16);
+                out.extend_from_slice(black_box(pt));
+                let tag = provider
+                    .key(suite, black_box(&payload_key))
+                    .seal_in_place(&nonce, &AAD, &mut out)
+                    .unwrap();
+                out.extend_from_slice(&tag);
+                (wrapped, wrap_tag, out)
+            });
+        }),
+        Op::Open => g.bench_with_input(id, &sealed_body, |b, sealed_body| {
+            b.iter(|| {
+                let mut wrapped = [0u8; 48];
+                wrapped.copy_from_slice(&sealed_wrap);
+                provider
+                    .key(suite, black_box(&wrap_key))
+                    .open_in_place(&nonce, &AAD, &mut wrapped)
+                    .unwrap();
+                let mut body = black_box(sealed_body).clone();
+                let n = provider
+                    .key(suite, black_box(&payload_key))
+                    .open_in_place(&nonce, &AAD, &mut body)
+                    .unwrap();
+                body.truncate(n);
+                (wrapped, body)
+            });
+        }),
+    };
+}
+
 fn bench_raw(
     g: &mut Group<'_>,
     op: Op,
@@ -232,8 +353,12 @@ fn symmetric(c: &mut Criterion) {
             for size in SIZES {
                 g.throughput(Throughput::Bytes(size.0 as u64));
                 bench_envelope(&mut g, op, "envelope-rustcrypto", RustCrypto, suite, size);
+                bench_in_place(&mut g, op, "envelope-rustcrypto", RustCrypto, suite, size);
+                bench_floor(&mut g, op, "floor-rustcrypto", RustCrypto, suite, size);
                 bench_raw(&mut g, op, "raw-rustcrypto", &*rc_raw, size);
                 bench_envelope(&mut g, op, "envelope-awslc", AwsLc, suite, size);
+                bench_in_place(&mut g, op, "envelope-awslc", AwsLc, suite, size);
+                bench_floor(&mut g, op, "floor-awslc", AwsLc, suite, size);
                 bench_raw(&mut g, op, "raw-awslc", &aws_raw, size);
             }
             g.finish();

@@ -81,6 +81,13 @@ def main() -> int:
                 for size, target in (("1MiB", 0.95), ("4KiB", 0.6), ("256B", None)):
                     add(f"{g} {size} envelope/raw {prov}",
                         (g, f"envelope-{prov}", size), (g, f"raw-{prov}", size), target)
+            for prov in ("rustcrypto", "awslc"):
+                for size in ("1MiB", "4KiB", "256B"):
+                    add(f"{g} {size} envelope-inplace/raw {prov} (info)",
+                        (g, f"envelope-{prov}-inplace", size), (g, f"raw-{prov}", size), None)
+                for size in ("4KiB", "256B"):
+                    add(f"{g} {size} floor/raw {prov} (bound)",
+                        (g, f"floor-{prov}", size), (g, f"raw-{prov}", size), None)
             if op == "open":
                 for prov in ("rustcrypto", "awslc"):
                     for size in ("1MiB", "4KiB"):

@@ -101,7 +101,8 @@ impl<'a, P: AeadProvider> Opener<'a, P> {
     ///
     /// # Errors
     /// [`Error::DidNotVerify`] for anything that does not verify; [`Error::NoMatchingKey`] when
-    /// no slot names one of the keys.
+    /// no slot names one of the keys; [`Error::KeyWrapBackend`] when no slot opened and a
+    /// key-wrapping backend could not answer (retry later; nothing was decided).
     pub fn open_in_place<'b>(&self, envelope: &'b mut [u8]) -> Result<&'b mut [u8]> {
         let header_len = crate::header::peek_header_len(envelope)?;
         if header_len > envelope.len() {
@@ -193,19 +194,42 @@ pub(crate) fn unwrap_data_key(
     view: &HeaderView<'_>,
     binding: &[u8; DIGEST_LEN],
 ) -> Result<crate::keys::DataKey> {
-    let mut addressed = false;
+    let mut failures = UnwrapFailures::default();
     for slot in view.recipients() {
         let aad = WrapAad::new(binding, slot.kind(), slot.key_id())?;
         match keys.unwrap_slot(&slot, &UnwrapRequest::new(view.suite(), aad.as_bytes())) {
             Ok(Some(data_key)) => return Ok(data_key),
             Ok(None) => {}
-            Err(_) => addressed = true,
+            Err(e) => failures.record(e),
         }
     }
-    if addressed {
-        Err(Error::DidNotVerify)
-    } else {
-        Err(Error::NoMatchingKey)
+    Err(failures.into_error())
+}
+
+/// What went wrong across the slots tried, when none yielded the data key.
+#[derive(Default)]
+pub(crate) struct UnwrapFailures {
+    addressed: bool,
+    backend_down: bool,
+}
+
+impl UnwrapFailures {
+    pub(crate) fn record(&mut self, error: Error) {
+        self.addressed = true;
+        self.backend_down |= error == Error::KeyWrapBackend;
+    }
+
+    /// [`Error::KeyWrapBackend`] if a backend could not answer (worth retrying: nothing was
+    /// learnt about the envelope), else [`Error::DidNotVerify`] if a slot was addressed to one
+    /// of the keys, else [`Error::NoMatchingKey`].
+    pub(crate) fn into_error(self) -> Error {
+        if self.backend_down {
+            Error::KeyWrapBackend
+        } else if self.addressed {
+            Error::DidNotVerify
+        } else {
+            Error::NoMatchingKey
+        }
     }
 }
 

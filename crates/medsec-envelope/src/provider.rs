@@ -4,8 +4,11 @@
 //! feature, [`AwsLc`] uses aws-lc-rs (faster on servers, FIPS-validated builds exist). Both
 //! produce byte-identical output for every suite; a test proves it.
 
+use rand_core::CryptoRng;
+
 use crate::error::Result;
-use crate::keys::KEY_LEN;
+use crate::keys::{DataKey, KEY_LEN};
+use crate::recipient::RecipientPublicKey;
 use crate::suite::Suite;
 
 mod rust_crypto;
@@ -22,7 +25,11 @@ pub const NONCE_LEN: usize = 12;
 pub const TAG_LEN: usize = 16;
 
 /// Supplies AEAD implementations for the envelope suites.
-pub trait AeadProvider: Copy + Default + core::fmt::Debug {
+///
+/// Sealed: the crate's providers are [`RustCrypto`] and (feature `aws-lc`) `AwsLc`. A provider
+/// also decides how HPKE key wraps are computed when sealing (section 5.2 of the format); the
+/// bytes on the wire are the same HPKE either way.
+pub trait AeadProvider: private::Hooks + Copy + Default + core::fmt::Debug {
     /// A key prepared for repeated use (expanded key schedule), zeroized on drop.
     type Key: AeadKey;
 
@@ -54,6 +61,26 @@ pub trait AeadKey {
         aad: &[u8],
         ciphertext_and_tag: &mut [u8],
     ) -> Result<usize>;
+}
+
+pub(crate) mod private {
+    use super::{CryptoRng, DataKey, RecipientPublicKey, Result};
+
+    /// Provider hooks beyond the body AEAD; not implementable outside the crate.
+    pub trait Hooks {
+        /// Wraps `data_key` to `recipient` with HPKE: `enc || ciphertext || tag` into `out`.
+        /// The default is the pure-Rust `hpke` crate, drawing the ephemeral key from `rng`.
+        fn hpke_wrap<R: CryptoRng + ?Sized>(
+            &self,
+            recipient: &RecipientPublicKey,
+            data_key: &DataKey,
+            aad: &[u8],
+            rng: &mut R,
+            out: &mut [u8],
+        ) -> Result<()> {
+            recipient.wrap(data_key, aad, rng, out)
+        }
+    }
 }
 
 /// The provider used when none is named: [`RustCrypto`].

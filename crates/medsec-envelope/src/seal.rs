@@ -323,7 +323,13 @@ impl<'a, P: AeadProvider> Sealer<'a, P> {
                     w.put_u16(
                         u16::try_from(HPKE_WRAPPED_LEN).map_err(|_| Error::MessageTooLarge)?,
                     )?;
-                    pk.wrap(&data_key, aad.as_bytes(), rng, w.reserve(HPKE_WRAPPED_LEN)?)?;
+                    self.provider.hpke_wrap(
+                        pk,
+                        &data_key,
+                        aad.as_bytes(),
+                        rng,
+                        w.reserve(HPKE_WRAPPED_LEN)?,
+                    )?;
                 }
             }
         }

@@ -112,7 +112,10 @@ pub trait KeyWrap {
     /// wrapper's usable keys.
     ///
     /// # Errors
-    /// [`Error::DidNotVerify`] when the key is known but the wrap does not verify.
+    /// [`Error::DidNotVerify`] when the key is known but the wrap does not verify (a KMS's
+    /// "invalid ciphertext" answer belongs here); [`Error::KeyWrapBackend`] only when the
+    /// backend could not answer at all (unreachable, throttled, locked), which openers pass on
+    /// so callers retry instead of treating the envelope as tampered.
     fn unwrap(
         &self,
         request: &UnwrapRequest<'_>,
@@ -126,7 +129,8 @@ pub trait Unwrap {
     /// `Ok(None)` when the slot is not addressed to this key.
     ///
     /// # Errors
-    /// [`Error::DidNotVerify`] when the slot is addressed to this key but does not verify.
+    /// [`Error::DidNotVerify`] when the slot is addressed to this key but does not verify;
+    /// [`Error::KeyWrapBackend`] when a backend could not answer.
     fn unwrap_slot(
         &self,
         slot: &RecipientSlot<'_>,
@@ -165,18 +169,17 @@ impl Unwrap for UnwrapAny<'_> {
         slot: &RecipientSlot<'_>,
         request: &UnwrapRequest<'_>,
     ) -> Result<Option<DataKey>> {
-        let mut failed = false;
+        let mut failures: Option<crate::open::UnwrapFailures> = None;
         for key in self.0 {
             match key.unwrap_slot(slot, request) {
                 Ok(Some(dk)) => return Ok(Some(dk)),
                 Ok(None) => {}
-                Err(_) => failed = true,
+                Err(e) => failures.get_or_insert_with(Default::default).record(e),
             }
         }
-        if failed {
-            Err(Error::DidNotVerify)
-        } else {
-            Ok(None)
+        match failures {
+            Some(f) => Err(f.into_error()),
+            None => Ok(None),
         }
     }
 }

@@ -150,5 +150,44 @@ mod providers_agree {
             };
             prop_assert_eq!(seal_stream(false), seal_stream(true));
         }
+
+        /// HPKE slots sealed through rustls's aws-lc HPKE open through the pure-Rust `hpke`
+        /// crate, next to a KEK slot; a flipped bit anywhere in a slot fails for everyone.
+        #[test]
+        fn aws_lc_hpke_wraps_open_with_the_rust_hpke(
+            suite in suite(),
+            seed in any::<[u8; 32]>(),
+            plaintext in proptest::collection::vec(any::<u8>(), 0..2_000),
+            flip in any::<prop::sample::Index>(),
+        ) {
+            let mut rng = ChaCha20Rng::from_seed(seed);
+            let kek = Kek::generate(&mut rng);
+            let backend = RecipientSecretKey::generate(KeyId::new(b"backend").unwrap(), &mut rng);
+            let glass = RecipientSecretKey::generate(KeyId::new(b"break-glass").unwrap(), &mut rng);
+            let (backend_pk, glass_pk) = (backend.public_key(), glass.public_key());
+            let context = Context::new().with(medsec_envelope::ContextField::Patient, b"p-1").unwrap();
+            let sealer = Sealer::with_provider(AwsLc).suite(suite).context(context)
+                .recipient(&backend_pk).unwrap()
+                .key_wrap(&kek).unwrap()
+                .recipient(&glass_pk).unwrap();
+            let sealed = sealer.seal(&plaintext, &mut rng).unwrap();
+            prop_assert_eq!(sealed.len(), Sealer::with_provider(RustCrypto).suite(suite).context(context)
+                .recipient(&backend_pk).unwrap().key_wrap(&kek).unwrap().recipient(&glass_pk).unwrap()
+                .sealed_len(plaintext.len()).unwrap());
+            for key in [&backend as &dyn medsec_envelope::Unwrap, &glass, &kek] {
+                prop_assert_eq!(&Opener::with_provider(RustCrypto, key).context(context).open(&sealed).unwrap()[..], &plaintext[..]);
+                prop_assert_eq!(&Opener::with_provider(AwsLc, key).context(context).open(&sealed).unwrap()[..], &plaintext[..]);
+                prop_assert!(Opener::with_provider(AwsLc, key).open(&sealed).is_err(), "context is bound");
+            }
+            // Two seals of the same input differ (fresh ephemeral keys and data keys).
+            prop_assert_ne!(&sealed, &sealer.seal(&plaintext, &mut rng).unwrap());
+            let header_len = sealer.header_len().unwrap();
+            let bit = flip.index(header_len * 8);
+            let mut tampered = sealed.clone();
+            tampered[bit / 8] ^= 1 << (bit % 8);
+            for key in [&backend as &dyn medsec_envelope::Unwrap, &glass, &kek] {
+                prop_assert!(Opener::with_provider(RustCrypto, key).context(context).open(&tampered).is_err());
+            }
+        }
     }
 }

@@ -10,7 +10,7 @@
 
 use medsec_envelope::{
     Context, ContextField, Error, Kek, KeyId, Keyring, Opener, RecipientSecretKey, Sealer, Suite,
-    SuitePolicy, UnwrapAny,
+    SuitePolicy, Unwrap, UnwrapAny,
 };
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -54,7 +54,7 @@ fn every_bit_flip_fails_for_every_key() {
         for i in 0..sealed.len() * 8 {
             let mut t = sealed.clone();
             t[i / 8] ^= 1 << (i % 8);
-            for keys in [&kek as &dyn medsec_envelope::Unwrap, &sk] {
+            for keys in [&kek as &dyn Unwrap, &sk] {
                 let r = Opener::new(keys).context(ctx()).open(&t);
                 assert!(r.is_err(), "bit {i} flipped still opened ({suite:?})");
                 // Flipping a key id byte may make the slot unaddressed: allowed to be distinct.
@@ -168,7 +168,7 @@ fn swapped_header_fields_fail() {
     for range in [salt, commitment, slots, mac, body] {
         let mut t = a.clone();
         t[range.clone()].copy_from_slice(&b[range.clone()]);
-        for keys in [&kek as &dyn medsec_envelope::Unwrap, &sk] {
+        for keys in [&kek as &dyn Unwrap, &sk] {
             assert!(
                 Opener::new(keys).context(ctx()).open(&t).is_err(),
                 "swapping {range:?} still opened"
@@ -194,7 +194,7 @@ fn swapped_header_fields_fail() {
     swapped.extend_from_slice(&a[hl - 32..]);
     assert_eq!(swapped.len(), a.len());
     assert_ne!(swapped, a);
-    for keys in [&kek as &dyn medsec_envelope::Unwrap, &sk] {
+    for keys in [&kek as &dyn Unwrap, &sk] {
         assert_eq!(
             Opener::new(keys).context(ctx()).open(&swapped).err(),
             Some(Error::DidNotVerify)
@@ -205,7 +205,7 @@ fn swapped_header_fields_fail() {
 #[test]
 fn hpke_and_kek_slots_are_independent_routes() {
     let (sealed, kek, sk) = sample(Suite::Aes256Gcm);
-    let both = [&kek as &dyn medsec_envelope::Unwrap, &sk];
+    let both = [&kek as &dyn Unwrap, &sk];
     let any = UnwrapAny(&both);
     assert!(Opener::new(&any).context(ctx()).open(&sealed).is_ok());
     // The device that sealed to the public key holds nothing that opens.
@@ -387,6 +387,92 @@ fn failed_seal_leaves_no_key_material_in_the_buffer() {
     assert_eq!(sealer.seal(b"hello", &mut rng), Err(Error::KeyWrapBackend));
 }
 
+/// A KMS-style backend whose unwrap answers with a fixed outcome.
+struct Backend(Result<(), Error>);
+
+impl medsec_envelope::KeyWrap for Backend {
+    fn wrapping_key_id(&self) -> medsec_envelope::Result<KeyId> {
+        KeyId::new(b"kms")
+    }
+    fn wrapped_len(&self) -> usize {
+        32
+    }
+    fn wrap(
+        &self,
+        _: &medsec_envelope::WrapRequest<'_>,
+        _: &medsec_envelope::DataKey,
+        out: &mut [u8],
+    ) -> medsec_envelope::Result<()> {
+        out.fill(0xEE);
+        Ok(())
+    }
+    fn unwrap(
+        &self,
+        _: &medsec_envelope::UnwrapRequest<'_>,
+        key_id: &[u8],
+        _: &[u8],
+    ) -> medsec_envelope::Result<Option<medsec_envelope::DataKey>> {
+        if key_id != b"kms" {
+            return Ok(None);
+        }
+        self.0?;
+        Err(Error::DidNotVerify)
+    }
+}
+
+/// A backend that cannot answer makes the open fail as retryable `KeyWrapBackend`, not as
+/// "did not verify" (which callers may treat as tampering); a backend's own refusal stays
+/// `DidNotVerify`; another key that opens the envelope still wins; streams behave the same.
+#[test]
+fn key_wrap_backend_outage_is_reported_as_such() {
+    let mut rng = rng();
+    let kek = Kek::generate(&mut rng);
+    let up = Backend(Err(Error::DidNotVerify));
+    let down = Backend(Err(Error::KeyWrapBackend));
+    let sealer = Sealer::new().key_wrap(&up).unwrap().key_wrap(&kek).unwrap();
+    let sealed = sealer.seal(b"reading", &mut rng).unwrap();
+
+    assert_eq!(
+        Opener::new(&down).open(&sealed).unwrap_err(),
+        Error::KeyWrapBackend
+    );
+    let mut buf = sealed.clone();
+    assert_eq!(
+        Opener::new(&down).open_in_place(&mut buf).unwrap_err(),
+        Error::KeyWrapBackend
+    );
+    assert_eq!(
+        Opener::new(&up).open(&sealed).unwrap_err(),
+        Error::DidNotVerify
+    );
+    let either = [&down as &dyn Unwrap, &kek];
+    assert_eq!(
+        &Opener::new(&UnwrapAny(&either)).open(&sealed).unwrap()[..],
+        b"reading"
+    );
+    let both_fail = [&up as &dyn Unwrap, &down];
+    assert_eq!(
+        Opener::new(&UnwrapAny(&both_fail))
+            .open(&sealed)
+            .unwrap_err(),
+        Error::KeyWrapBackend
+    );
+
+    let mut stream = Vec::new();
+    let mut w = medsec_envelope::SealingWriter::new(&sealer, 4096, &mut stream, &mut rng).unwrap();
+    std::io::Write::write_all(&mut w, b"reading").unwrap();
+    w.finish().unwrap();
+    let header_len = medsec_envelope::HeaderView::parse(&stream, &medsec_envelope::Limits::DEFAULT)
+        .unwrap()
+        .len();
+    assert_eq!(
+        Opener::new(&down)
+            .begin_stream(&stream[..header_len])
+            .unwrap_err(),
+        Error::KeyWrapBackend
+    );
+}
+
 /// Slots that share a key id — a KEK and an HPKE key both called `x`, or one KEK twice — are
 /// told apart by kind (bound into every wrap's AAD) and pinned in place by the header MAC:
 /// exchanging their kinds or their order never opens.
@@ -407,9 +493,9 @@ fn slot_kind_and_key_id_confusions_fail() {
         .unwrap()
         .seal(b"x-ray report", &mut rng)
         .unwrap();
-    let both = [&kek as &dyn medsec_envelope::Unwrap, &sk];
+    let both = [&kek as &dyn Unwrap, &sk];
     let any = UnwrapAny(&both);
-    for keys in [&kek as &dyn medsec_envelope::Unwrap, &sk, &any] {
+    for keys in [&kek as &dyn Unwrap, &sk, &any] {
         assert_eq!(
             &Opener::new(keys).context(ctx()).open(&sealed).unwrap()[..],
             b"x-ray report"
@@ -438,7 +524,7 @@ fn slot_kind_and_key_id_confusions_fail() {
         ("same-id KEK slots swapped", order_swapped),
         ("HPKE body in a KEK slot", hpke_body_in_kek_slot),
     ] {
-        for keys in [&kek as &dyn medsec_envelope::Unwrap, &sk, &any] {
+        for keys in [&kek as &dyn Unwrap, &sk, &any] {
             assert_eq!(
                 Opener::new(keys).context(ctx()).open(&t).err(),
                 Some(Error::DidNotVerify),

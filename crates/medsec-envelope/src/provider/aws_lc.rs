@@ -1,14 +1,24 @@
 //! The aws-lc-rs provider (feature `aws-lc`): same suites, same bytes, faster on servers.
 
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, AES_256_GCM_SIV};
+use rand_core::CryptoRng;
+use rustls::crypto::aws_lc_rs::hpke::DH_KEM_X25519_HKDF_SHA256_AES_256;
+use rustls::crypto::hpke::{Hpke as _, HpkePublicKey};
 use zeroize::Zeroize;
 
 use super::{AeadKey, AeadProvider, NONCE_LEN, TAG_LEN};
 use crate::error::{Error, Result};
-use crate::keys::KEY_LEN;
+use crate::header::HPKE_WRAPPED_LEN;
+use crate::keys::{DataKey, KEY_LEN};
+use crate::recipient::{RecipientPublicKey, HPKE_INFO, X25519_KEY_LEN};
 use crate::suite::Suite;
 
 /// aws-lc-rs AEADs. aws-lc cleanses its key material when the key is dropped.
+///
+/// HPKE key wraps go through rustls's HPKE suite on aws-lc-rs
+/// (`DH_KEM_X25519_HKDF_SHA256_AES_256`, the suite of format section 5.2), whose X25519 runs
+/// about twice as fast as the pure-Rust one here. Its ephemeral keys come from aws-lc's own
+/// generator (seeded by the operating system), not from the `rng` passed to the sealer.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AwsLc;
 
@@ -18,6 +28,31 @@ pub struct AwsLcKey(Option<LessSafeKey>);
 impl core::fmt::Debug for AwsLcKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("AwsLcKey").finish_non_exhaustive()
+    }
+}
+
+impl super::private::Hooks for AwsLc {
+    fn hpke_wrap<R: CryptoRng + ?Sized>(
+        &self,
+        recipient: &RecipientPublicKey,
+        data_key: &DataKey,
+        aad: &[u8],
+        _rng: &mut R,
+        out: &mut [u8],
+    ) -> Result<()> {
+        const FAILED: Error = Error::InvalidConfiguration("HPKE encapsulation failed");
+        let out: &mut [u8; HPKE_WRAPPED_LEN] = out.try_into().map_err(|_| Error::BufferTooSmall)?;
+        let public = HpkePublicKey(recipient.to_bytes().to_vec());
+        let (enc, sealed) = DH_KEM_X25519_HKDF_SHA256_AES_256
+            .seal(HPKE_INFO, aad, data_key.expose_secret(), &public)
+            .map_err(|_| FAILED)?;
+        let (enc_out, sealed_out) = out.split_at_mut(X25519_KEY_LEN);
+        if enc.0.len() != enc_out.len() || sealed.len() != sealed_out.len() {
+            return Err(FAILED);
+        }
+        enc_out.copy_from_slice(&enc.0);
+        sealed_out.copy_from_slice(&sealed);
+        Ok(())
     }
 }
 

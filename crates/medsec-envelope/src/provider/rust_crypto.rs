@@ -29,6 +29,8 @@ impl core::fmt::Debug for RustCryptoKey {
     }
 }
 
+impl super::private::Hooks for RustCrypto {}
+
 impl AeadProvider for RustCrypto {
     type Key = RustCryptoKey;
 
