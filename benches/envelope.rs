@@ -14,6 +14,13 @@
 //!     no hashing at all: a key schedule for a fresh per-object payload key plus the body AEAD,
 //!     and a second fresh key schedule plus a 32-byte AEAD for the context-bound key wrap. An
 //!     envelope/raw ratio above floor/raw is impossible, whatever the format;
+//!   - `sketch-v2-<provider>` (seal only): the per-envelope work of a *proposed* format v2
+//!     that keeps v1's properties with cheaper primitives — commitment `SHA-256(label || suite
+//!     || DK)` (one compression), payload and header-MAC keys from DK by the SP 800-108
+//!     counter-mode KDF with AES-256-CMAC, the wrap key by the same KDF under the KEK (key
+//!     schedule prepared once per KEK), the binding passed as AEAD associated data instead of
+//!     being hashed, and an AES-256-CMAC header MAC — around the same floor work. Not a
+//!     format we ship: it costs the decision `docs/benchmarks.md` asks for;
 //!   - `raw-rustcrypto`, `raw-awslc`: the same provider's AEAD alone, key schedule prepared
 //!     once outside the loop, plaintext copied into a fresh `Vec` and encrypted (or ciphertext
 //!     copied and decrypted) with a 32-byte AAD like the envelope body's binding.
@@ -318,6 +325,105 @@ fn bench_floor<P: AeadProvider>(
     };
 }
 
+/// SP 800-108 counter-mode KDF with AES-256-CMAC: two PRF blocks make one 32-byte key.
+fn cmac_kdf(prf: &cmac::Cmac<aes::Aes256>, label: &[u8], context: &[u8]) -> [u8; 32] {
+    use cmac::Mac;
+    let mut out = [0u8; 32];
+    for (i, half) in out.chunks_mut(16).enumerate() {
+        let mut mac = prf.clone();
+        mac.update(&[i as u8 + 1]);
+        mac.update(label);
+        mac.update(&[0]);
+        mac.update(context);
+        mac.update(&[1, 0]); // L = 256 bits
+        half.copy_from_slice(&mac.finalize().into_bytes());
+    }
+    out
+}
+
+/// Seal under the proposed v2 (see the module docs): header layout as v1 (magic, version,
+/// length, suite, chunk size, salt, commitment, one stored entry, one KEK slot), a 16-byte
+/// CMAC header tag; the same provider AEAD for the wrap and the body.
+fn bench_sketch_v2<P: AeadProvider>(
+    g: &mut Group<'_>,
+    name: &str,
+    provider: P,
+    suite: Suite,
+    (len, label): (usize, &str),
+) {
+    use cmac::{KeyInit as _, Mac};
+    use medsec_envelope::provider::AeadKey;
+    use rand_core::Rng;
+    use sha2::Digest;
+    let mut rng = ChaCha20Rng::from_seed([4; 32]);
+    let kek_prf = cmac::Cmac::<aes::Aes256>::new(&[0x33u8; 32].into());
+    let context: &[u8] = b"\x07patient\x08p-7f3a9c\x0brecord-kind\x03cgm";
+    let pt = plaintext(len);
+    let seal = |pt: &[u8], rng: &mut ChaCha20Rng| -> Vec<u8> {
+        let mut dk = [0u8; 32];
+        let mut salts = [0u8; 32];
+        rng.fill_bytes(&mut dk);
+        rng.fill_bytes(&mut salts);
+        let (salt, wrap_salt) = salts.split_at(16);
+        let commitment = sha2::Sha256::new()
+            .chain_update(b"msv2/commit")
+            .chain_update([suite.id()])
+            .chain_update(dk)
+            .finalize();
+        let dk_prf = cmac::Cmac::<aes::Aes256>::new(&dk.into());
+        let payload_key = cmac_kdf(&dk_prf, b"payload", salt);
+        let header_key = cmac_kdf(&dk_prf, b"header", salt);
+        let wrap_key = cmac_kdf(&kek_prf, b"wrap", wrap_salt);
+
+        let header_len = 4 + 1 + 2 + 1 + 4 + 32 + 32 + 1 + 16 + 1 + (1 + 1 + 8 + 2 + 16 + 48) + 16;
+        let mut out = Vec::with_capacity(header_len + pt.len() + 16);
+        out.extend_from_slice(b"MSEV");
+        out.push(2);
+        out.extend_from_slice(&(header_len as u16).to_be_bytes());
+        let preamble_start = out.len();
+        out.push(suite.id());
+        out.extend_from_slice(&0u32.to_be_bytes());
+        out.extend_from_slice(&salts);
+        out.extend_from_slice(&commitment);
+        out.push(1);
+        out.extend_from_slice(b"\x0brecord-kind\x03cgm");
+        let preamble_end = out.len();
+        // Associated data: the preamble and the canonical context, unhashed.
+        let mut aad = [0u8; 160];
+        let preamble_len = preamble_end - preamble_start;
+        aad[..preamble_len].copy_from_slice(&out[preamble_start..]);
+        aad[preamble_len..preamble_len + context.len()].copy_from_slice(context);
+        let aad = &aad[..preamble_len + context.len()];
+        out.push(1);
+        out.extend_from_slice(&[0x01, 8]);
+        out.extend_from_slice(b"kek-2026");
+        out.extend_from_slice(&64u16.to_be_bytes());
+        out.extend_from_slice(wrap_salt);
+        let mut wrapped = dk;
+        let wrap_tag = provider
+            .key(suite, &wrap_key)
+            .seal_in_place(&[0; 12], aad, &mut wrapped)
+            .unwrap();
+        out.extend_from_slice(&wrapped);
+        out.extend_from_slice(&wrap_tag);
+        let header_tag = cmac::Cmac::<aes::Aes256>::new(&header_key.into())
+            .chain_update(&out)
+            .finalize()
+            .into_bytes();
+        out.extend_from_slice(&header_tag);
+        assert_eq!(out.len(), header_len);
+        out.extend_from_slice(pt);
+        let tag = provider
+            .key(suite, &payload_key)
+            .seal_in_place(&[0; 12], aad, &mut out[header_len..])
+            .unwrap();
+        out.extend_from_slice(&tag);
+        out
+    };
+    let id = BenchmarkId::new(name, label);
+    g.bench_with_input(id, &pt, |b, pt| b.iter(|| seal(black_box(pt), &mut rng)));
+}
+
 fn bench_raw(
     g: &mut Group<'_>,
     op: Op,
@@ -355,10 +461,16 @@ fn symmetric(c: &mut Criterion) {
                 bench_envelope(&mut g, op, "envelope-rustcrypto", RustCrypto, suite, size);
                 bench_in_place(&mut g, op, "envelope-rustcrypto", RustCrypto, suite, size);
                 bench_floor(&mut g, op, "floor-rustcrypto", RustCrypto, suite, size);
+                if op == Op::Seal {
+                    bench_sketch_v2(&mut g, "sketch-v2-rustcrypto", RustCrypto, suite, size);
+                }
                 bench_raw(&mut g, op, "raw-rustcrypto", &*rc_raw, size);
                 bench_envelope(&mut g, op, "envelope-awslc", AwsLc, suite, size);
                 bench_in_place(&mut g, op, "envelope-awslc", AwsLc, suite, size);
                 bench_floor(&mut g, op, "floor-awslc", AwsLc, suite, size);
+                if op == Op::Seal {
+                    bench_sketch_v2(&mut g, "sketch-v2-awslc", AwsLc, suite, size);
+                }
                 bench_raw(&mut g, op, "raw-awslc", &aws_raw, size);
             }
             g.finish();
