@@ -57,6 +57,16 @@ head -c 1000000 "$work/export.env" > "$work/export-cut.env"
 expect_exit 1 "$CLI" open --recipient-key "$work/backend" --context device=pump-0042 --in "$work/export-cut.env" --out "$work/cut.out"
 echo "truncated export: refused, no partial output file: $([ -e "$work/cut.out" ] && echo present || echo absent)"
 
+step "The backend rotates its key pair: re-address the export (body untouched), retire the old key"
+"$CLI" recipient keygen --out "$work/backend-2027" --id backend-2027
+"$CLI" rewrap --recipient-key "$work/backend" --to-recipient "$work/backend-2027.pub" --retire backend-2026 \
+  --context device=pump-0042 --in "$work/export.env" --out "$work/export-2027.env"
+cmp <(tail -c 1000000 "$work/export.env") <(tail -c 1000000 "$work/export-2027.env") && echo "last 1 MB of the body: byte-identical"
+"$CLI" open --recipient-key "$work/backend-2027" --context device=pump-0042 --in "$work/export-2027.env" --out "$work/export-2027.out"
+cmp "$work/export.bin" "$work/export-2027.out" && echo "new key opens the rotated export"
+expect_exit 1 "$CLI" open --recipient-key "$work/backend" --context device=pump-0042 --in "$work/export-2027.env" --out "$work/old.out"
+echo "retired key: refused"
+
 # Later issues add their sections below (credentials, tokens, sessions).
 if [ -f scripts/evaluate.d/order ]; then
   while read -r part; do

@@ -286,6 +286,112 @@ fn public_key_recipients() {
         code(&cli(&["open", "--recipient-key", "backend.pub"], d, &env)),
         2
     );
+
+    // The backend rotates its key pair: `rewrap --to-recipient --retire` moves the slot to
+    // the successor without touching the body; the retired key no longer opens.
+    assert_eq!(
+        code(&cli(
+            &[
+                "recipient",
+                "keygen",
+                "--out",
+                "backend2",
+                "--id",
+                "backend-2"
+            ],
+            d,
+            b""
+        )),
+        0
+    );
+    let rotate = |args: &[&str], input: &[u8]| {
+        let mut all = vec!["rewrap", "--context", "device=pump-1"];
+        all.extend_from_slice(args);
+        cli(&all, d, input)
+    };
+    let o = rotate(
+        &[
+            "--recipient-key",
+            "backend",
+            "--to-recipient",
+            "backend2.pub",
+            "--retire",
+            "backend-1",
+        ],
+        &env,
+    );
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let rotated = o.stdout;
+    let body_len = 9 + 16;
+    assert_eq!(
+        &env[env.len() - body_len..],
+        &rotated[rotated.len() - body_len..]
+    );
+    for (key, expected) in [("backend2", 0), ("breakglass", 0), ("backend", 1)] {
+        let o = cli(
+            &["open", "--recipient-key", key, "--context", "device=pump-1"],
+            d,
+            &rotated,
+        );
+        assert_eq!(code(&o), expected, "{key}");
+        if expected == 0 {
+            assert_eq!(&o.stdout[..], b"alarm log");
+        }
+    }
+    // Wrong context, a tampered header, or no slot for the retired id: did not verify (1).
+    let args = [
+        "--recipient-key",
+        "breakglass",
+        "--to-recipient",
+        "backend2.pub",
+        "--retire",
+        "backend-1",
+    ];
+    let o = cli(
+        &[
+            "rewrap",
+            "--context",
+            "device=pump-2",
+            args[0],
+            args[1],
+            args[2],
+            args[3],
+            args[4],
+            args[5],
+        ],
+        d,
+        &env,
+    );
+    assert_eq!(code(&o), 1);
+    let mut tampered = env.clone();
+    tampered[20] ^= 1;
+    assert_eq!(code(&rotate(&args, &tampered)), 1);
+    assert_eq!(
+        code(&rotate(&args, &rotated)),
+        1,
+        "backend-1 has no slot any more"
+    );
+    // Usage errors (2): --to-recipient without --retire, or without any unwrapping key.
+    assert_eq!(
+        code(&rotate(
+            &[
+                "--recipient-key",
+                "backend",
+                "--to-recipient",
+                "backend2.pub"
+            ],
+            &env
+        )),
+        2
+    );
+    assert_eq!(
+        code(&rotate(
+            &["--to-recipient", "backend2.pub", "--retire", "backend-1"],
+            &env
+        )),
+        2
+    );
+    assert_eq!(code(&rotate(&[], &env)), 2);
 }
 
 #[test]

@@ -108,8 +108,20 @@ pub struct OpenArgs {
 
 #[derive(Debug, Args)]
 pub struct RewrapArgs {
+    /// Keyring: its primary replaces its slots (alone), or it unwraps the data key (with
+    /// --to-recipient).
     #[arg(long)]
-    keyring: PathBuf,
+    keyring: Option<PathBuf>,
+    /// Recipient secret key file that may unwrap the data key (with --to-recipient); repeatable.
+    #[arg(long = "recipient-key")]
+    recipient_keys: Vec<PathBuf>,
+    /// Rotate a public-key recipient: the successor's public key file (`recipient keygen`
+    /// writes FILE.pub). Needs --retire.
+    #[arg(long = "to-recipient", requires = "retire")]
+    to_recipient: Option<PathBuf>,
+    /// Key id of the public-key recipient whose slot --to-recipient replaces.
+    #[arg(long, requires = "to_recipient")]
+    retire: Option<String>,
     /// Expected context entry; repeatable.
     #[arg(long = "context", value_name = "KEY=VALUE")]
     context: Vec<String>,
@@ -300,20 +312,59 @@ pub fn open(args: OpenArgs) -> Outcome {
 }
 
 pub fn rewrap(args: RewrapArgs) -> Outcome {
-    let keyring = load_keyring(&args.keyring)?;
+    let keyring = args.keyring.as_deref().map(load_keyring).transpose()?;
+    let secrets = args
+        .recipient_keys
+        .iter()
+        .map(|p| load_secret(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let successor = args.to_recipient.as_deref().map(load_public).transpose()?;
+    let retired = args
+        .retire
+        .as_deref()
+        .map(|id| KeyId::new(id.as_bytes()).map_err(config))
+        .transpose()?;
+    let mut keys: Vec<&dyn Unwrap> = Vec::new();
+    if let Some(k) = &keyring {
+        keys.push(k);
+    }
+    for s in &secrets {
+        keys.push(s);
+    }
+    let any = UnwrapAny(&keys);
     let entries = parse_entries(&args.context)?;
     let context = build_context(&entries, &[])?;
     // Only the header is held in memory; the body is copied through byte for byte, so any
     // size (a streamed export included) re-wraps in bounded memory.
-    let mut input = open_input(args.input.as_deref())?;
-    let header = read_header(&mut input)?;
-    let opener = Opener::new(&keyring).context(context);
-    let new_header = keyring
-        .rewrap(&opener, &header, &mut OsRng::default())
-        .map_err(|e| match e {
-            Error::DidNotVerify | Error::NoMatchingKey => verify_failure(e),
-            other => config(other),
-        })?;
+    let mut rng = OsRng::default();
+    let rewrapped = match (&successor, &retired, &keyring) {
+        (Some(successor), Some(retired), _) if !keys.is_empty() => {
+            let mut input = open_input(args.input.as_deref())?;
+            let header = read_header(&mut input)?;
+            let opener = Opener::new(&any).context(context);
+            successor
+                .rewrap(&opener, &header, retired, &mut rng)
+                .map(|h| (h, input))
+        }
+        (None, None, Some(keyring)) if secrets.is_empty() => {
+            let mut input = open_input(args.input.as_deref())?;
+            let header = read_header(&mut input)?;
+            let opener = Opener::new(keyring).context(context);
+            keyring
+                .rewrap(&opener, &header, &mut rng)
+                .map(|h| (h, input))
+        }
+        _ => {
+            return Err(Failure::usage(
+                "rewrap needs --keyring (re-wrap under its primary), or --to-recipient and \
+                 --retire with --keyring and/or --recipient-key (rotate a public-key recipient)",
+            ))
+        }
+    };
+    let (new_header, mut input) = rewrapped.map_err(|e| match e {
+        Error::DidNotVerify | Error::NoMatchingKey => verify_failure(e),
+        other => config(other),
+    })?;
     let mut sink = OutputSink::new(args.out.as_deref(), false)?;
     let copied = sink
         .write_all(&new_header)

@@ -93,6 +93,10 @@ impl<'a, P: AeadProvider> Opener<'a, P> {
     pub(crate) fn configured_context(&self) -> &Context<'a> {
         &self.context
     }
+    #[cfg(feature = "alloc")]
+    pub(crate) fn configured_provider(&self) -> P {
+        self.provider
+    }
 
     /// Opens a one-shot envelope in place, without allocating, and returns the plaintext as a
     /// sub-slice of `envelope`. If the body fails to decrypt its bytes are wiped, so nothing

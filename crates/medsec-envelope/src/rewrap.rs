@@ -1,5 +1,5 @@
-//! Re-wrapping: moving an envelope's data key under the keyring's current primary without
-//! touching the body.
+//! Re-wrapping: moving an envelope's data key under the keyring's current primary, or from a
+//! retired public-key recipient to its successor, without touching the body.
 
 use alloc::vec::Vec;
 
@@ -7,10 +7,13 @@ use rand_core::CryptoRng;
 
 use crate::derive::{self, MessageKeys, DIGEST_LEN};
 use crate::error::{Error, Result};
-use crate::header::{HeaderView, SlotKind, HEADER_LEN_OFFSET};
+use crate::header::{HeaderView, SlotKind, HEADER_LEN_OFFSET, HPKE_WRAPPED_LEN};
 use crate::keyring::Keyring;
+use crate::keys::{DataKey, KeyId};
 use crate::open::{unwrap_data_key, Opener};
 use crate::provider::AeadProvider;
+use crate::recipient::RecipientPublicKey;
+use crate::suite::Suite;
 use crate::wrap::{KeyWrap, WrapAad, WrapRequest};
 
 impl Keyring {
@@ -25,96 +28,174 @@ impl Keyring {
     ///
     /// # Errors
     /// As [`Opener::open_in_place`] for the old header; [`Error::InvalidConfiguration`] when
-    /// this keyring has no primary; [`Error::MessageTooLarge`] when the new header is too big.
+    /// this keyring has no primary; [`Error::MessageTooLarge`] when the new header is too big;
+    /// [`Error::NoMatchingKey`] when no slot belongs to this keyring.
     pub fn rewrap<P: AeadProvider, R: CryptoRng + ?Sized>(
         &self,
         opener: &Opener<'_, P>,
         envelope: &[u8],
         rng: &mut R,
     ) -> Result<Vec<u8>> {
-        let view = HeaderView::parse(envelope, opener.configured_limits())?;
-        if !opener.configured_policy().allows(view.suite()) {
-            return Err(Error::DidNotVerify);
-        }
-        let binding = derive::binding(view.preamble(), &opener.configured_context().digest());
-        let data_key = unwrap_data_key(opener.keys(), &view, &binding)?;
-        let keys = MessageKeys::derive(&data_key, view.suite(), view.salt()?);
-        let (covered, mac) = view.mac_split()?;
-        if !keys.verify_header(view.commitment()?, covered, mac) {
-            return Err(Error::DidNotVerify);
-        }
         let primary = self.wrapping_key_id()?;
-
-        let mut out = Vec::with_capacity(envelope.len().saturating_add(128));
-        out.extend_from_slice(view.through_preamble());
-        let count_at = out.len();
-        out.push(0);
-        let mut count: u8 = 0;
-        let mut replaced = false;
-        for slot in view.recipients() {
-            let ours = slot.kind() == SlotKind::Kek && self.contains(slot.key_id());
-            if ours && replaced {
-                continue;
-            }
-            if ours {
-                replaced = true;
-                let aad = WrapAad::new(&binding, SlotKind::Kek, primary.as_bytes())?;
+        rewrite_slots(
+            opener,
+            envelope,
+            |kind, key_id| kind == SlotKind::Kek && self.contains(key_id),
+            |_, _| false,
+            |suite, binding, data_key, out| {
+                let aad = WrapAad::new(binding, SlotKind::Kek, primary.as_bytes())?;
                 let mut randomness = [0u8; 32];
                 rng.fill_bytes(&mut randomness);
-                out.push(SlotKind::Kek.code());
-                push_u8_prefixed(&mut out, primary.as_bytes())?;
                 let body_len = self.wrapped_len();
-                out.extend_from_slice(
-                    &u16::try_from(body_len)
-                        .map_err(|_| Error::MessageTooLarge)?
-                        .to_be_bytes(),
-                );
-                let start = out.len();
-                out.resize(start.saturating_add(body_len), 0);
-                let request = WrapRequest::new(view.suite(), aad.as_bytes(), &randomness);
+                let start = push_slot_head(out, SlotKind::Kek, primary.as_bytes(), body_len)?;
+                let request = WrapRequest::new(suite, aad.as_bytes(), &randomness);
                 self.wrap(
                     &request,
-                    &data_key,
+                    data_key,
                     out.get_mut(start..).ok_or(Error::BufferTooSmall)?,
-                )?;
-            } else {
-                out.push(slot.kind().code());
-                push_u8_prefixed(&mut out, slot.key_id())?;
-                let body = slot.wrapped();
-                out.extend_from_slice(
-                    &u16::try_from(body.len())
-                        .map_err(|_| Error::MessageTooLarge)?
-                        .to_be_bytes(),
-                );
-                out.extend_from_slice(body);
-            }
-            count = count.saturating_add(1);
-        }
-        if !replaced {
-            return Err(Error::NoMatchingKey);
-        }
-        if let Some(c) = out.get_mut(count_at) {
-            *c = count;
-        }
-        let header_len = out.len().saturating_add(DIGEST_LEN);
-        if header_len > opener.configured_limits().max_header_len() {
-            return Err(Error::MessageTooLarge);
-        }
-        let len_bytes = u16::try_from(header_len)
-            .map_err(|_| Error::MessageTooLarge)?
-            .to_be_bytes();
-        out.get_mut(HEADER_LEN_OFFSET..HEADER_LEN_OFFSET.saturating_add(2))
-            .ok_or(Error::BufferTooSmall)?
-            .copy_from_slice(&len_bytes);
-        let new_mac = keys.header_mac(&out);
-        out.extend_from_slice(&new_mac);
-        out.extend_from_slice(envelope.get(view.len()..).unwrap_or(&[]));
-        Ok(out)
+                )
+            },
+        )
     }
 }
 
-fn push_u8_prefixed(out: &mut Vec<u8>, bytes: &[u8]) -> Result<()> {
-    out.push(u8::try_from(bytes.len()).map_err(|_| Error::MessageTooLarge)?);
-    out.extend_from_slice(bytes);
-    Ok(())
+impl RecipientPublicKey {
+    /// Re-addresses `envelope` (one-shot or streamed) from the public-key recipient `retired`
+    /// to this key, for rotating a backend's or custodian's HPKE key pair without re-sealing.
+    ///
+    /// The data key is unwrapped with `opener`'s keys (the retired secret key, or any other
+    /// recipient's key), expected context and policy, and the header is verified. Every HPKE
+    /// slot whose key id is `retired` is replaced by one fresh HPKE wrap to this key, at the
+    /// position of the first; other slots are kept as they are. The header MAC is recomputed
+    /// and the body is copied byte for byte, not decrypted. The wrap is computed by `opener`'s
+    /// provider, as [`crate::Sealer`] would.
+    ///
+    /// # Errors
+    /// As [`Opener::open_in_place`] for the old header; then [`Error::NoMatchingKey`] when no
+    /// HPKE slot names `retired`; [`Error::InvalidConfiguration`] when this key already has
+    /// another HPKE slot in the envelope (the new one would duplicate it);
+    /// [`Error::MessageTooLarge`] when the new header is too big.
+    pub fn rewrap<P: AeadProvider, R: CryptoRng + ?Sized>(
+        &self,
+        opener: &Opener<'_, P>,
+        envelope: &[u8],
+        retired: &KeyId,
+        rng: &mut R,
+    ) -> Result<Vec<u8>> {
+        let id = self.id();
+        rewrite_slots(
+            opener,
+            envelope,
+            |kind, key_id| kind == SlotKind::Hpke && key_id == retired.as_bytes(),
+            |kind, key_id| kind == SlotKind::Hpke && key_id == id.as_bytes(),
+            |_suite, binding, data_key, out| {
+                let aad = WrapAad::new(binding, SlotKind::Hpke, id.as_bytes())?;
+                let start = push_slot_head(out, SlotKind::Hpke, id.as_bytes(), HPKE_WRAPPED_LEN)?;
+                let provider = opener.configured_provider();
+                provider.hpke_wrap(
+                    self,
+                    data_key,
+                    aad.as_bytes(),
+                    rng,
+                    out.get_mut(start..).ok_or(Error::BufferTooSmall)?,
+                )
+            },
+        )
+    }
+}
+
+/// The re-wrapping core shared by keyrings and public-key recipients: verifies the envelope's
+/// header with `opener`, then writes the header again with the slots `replaced` selects
+/// collapsed into one new slot written by `new_slot` (at the first one's position), a new
+/// header MAC, and the body copied through. After verification, no slot selected: no matching
+/// key; a kept slot that `conflicts` selects: the new slot would duplicate it.
+fn rewrite_slots<P: AeadProvider>(
+    opener: &Opener<'_, P>,
+    envelope: &[u8],
+    replaced: impl Fn(SlotKind, &[u8]) -> bool,
+    conflicts: impl Fn(SlotKind, &[u8]) -> bool,
+    new_slot: impl FnOnce(Suite, &[u8; DIGEST_LEN], &DataKey, &mut Vec<u8>) -> Result<()>,
+) -> Result<Vec<u8>> {
+    let view = HeaderView::parse(envelope, opener.configured_limits())?;
+    if !opener.configured_policy().allows(view.suite()) {
+        return Err(Error::DidNotVerify);
+    }
+    let binding = derive::binding(view.preamble(), &opener.configured_context().digest());
+    let data_key = unwrap_data_key(opener.keys(), &view, &binding)?;
+    let keys = MessageKeys::derive(&data_key, view.suite(), view.salt()?);
+    let (covered, mac) = view.mac_split()?;
+    if !keys.verify_header(view.commitment()?, covered, mac) {
+        return Err(Error::DidNotVerify);
+    }
+    let selected = |s: &crate::header::RecipientSlot<'_>| replaced(s.kind(), s.key_id());
+    if !view.recipients().any(|s| selected(&s)) {
+        return Err(Error::NoMatchingKey);
+    }
+    if view
+        .recipients()
+        .any(|s| !selected(&s) && conflicts(s.kind(), s.key_id()))
+    {
+        return Err(Error::InvalidConfiguration(
+            "the envelope already has a slot for this recipient",
+        ));
+    }
+
+    let mut out = Vec::with_capacity(envelope.len().saturating_add(128));
+    out.extend_from_slice(view.through_preamble());
+    let count_at = out.len();
+    out.push(0);
+    let mut count: u8 = 0;
+    let mut new_slot = Some(new_slot);
+    for slot in view.recipients() {
+        if selected(&slot) {
+            match new_slot.take() {
+                Some(write) => write(view.suite(), &binding, &data_key, &mut out)?,
+                None => continue,
+            }
+        } else {
+            let start = push_slot_head(&mut out, slot.kind(), slot.key_id(), slot.wrapped().len())?;
+            out.get_mut(start..)
+                .ok_or(Error::BufferTooSmall)?
+                .copy_from_slice(slot.wrapped());
+        }
+        count = count.saturating_add(1);
+    }
+    if let Some(c) = out.get_mut(count_at) {
+        *c = count;
+    }
+    let header_len = out.len().saturating_add(DIGEST_LEN);
+    if header_len > opener.configured_limits().max_header_len() {
+        return Err(Error::MessageTooLarge);
+    }
+    let len_bytes = u16::try_from(header_len)
+        .map_err(|_| Error::MessageTooLarge)?
+        .to_be_bytes();
+    out.get_mut(HEADER_LEN_OFFSET..HEADER_LEN_OFFSET.saturating_add(2))
+        .ok_or(Error::BufferTooSmall)?
+        .copy_from_slice(&len_bytes);
+    let new_mac = keys.header_mac(&out);
+    out.extend_from_slice(&new_mac);
+    out.extend_from_slice(envelope.get(view.len()..).unwrap_or(&[]));
+    Ok(out)
+}
+
+/// Appends `kind || u8(len(key_id)) || key_id || u16(body_len)` and `body_len` zero bytes for
+/// the body; returns where the body starts.
+fn push_slot_head(
+    out: &mut Vec<u8>,
+    kind: SlotKind,
+    key_id: &[u8],
+    body_len: usize,
+) -> Result<usize> {
+    out.push(kind.code());
+    out.push(u8::try_from(key_id.len()).map_err(|_| Error::MessageTooLarge)?);
+    out.extend_from_slice(key_id);
+    out.extend_from_slice(
+        &u16::try_from(body_len)
+            .map_err(|_| Error::MessageTooLarge)?
+            .to_be_bytes(),
+    );
+    let start = out.len();
+    out.resize(start.saturating_add(body_len), 0);
+    Ok(start)
 }
