@@ -1,4 +1,5 @@
-//! Opening arbitrary bytes (one-shot, in place, streamed, re-wrap) with real keys: never
+//! Opening arbitrary bytes (one-shot, in place, streamed, re-wrap, recipient rotation) with
+//! real keys: never
 //! panics, and nothing opens except what was sealed. The first input byte picks a mode; the
 //! mutation modes change genuine envelopes at fuzzer-chosen positions, so the checks past the
 //! header MAC are reached without the fuzzer having to forge a MAC.
@@ -19,6 +20,7 @@ const CHUNK: u32 = 4096;
 struct Keys {
     keyring: Keyring,
     hpke: RecipientSecretKey,
+    successor: medsec_envelope::RecipientPublicKey,
     sealed: Vec<u8>,
     stream: Vec<u8>,
     stream_plaintext: Vec<u8>,
@@ -50,9 +52,14 @@ fn keys() -> &'static Keys {
         let mut w = SealingWriter::new(&sealer, CHUNK, Vec::new(), &mut rng).unwrap();
         w.write_all(&stream_plaintext).unwrap();
         let stream = w.finish().unwrap();
+        let successor =
+            RecipientSecretKey::from_bytes(KeyId::new(b"fuzz-hpke-2").unwrap(), &[11; 32])
+                .unwrap()
+                .public_key();
         Keys {
             keyring,
             hpke,
+            successor,
             sealed,
             stream,
             stream_plaintext,
@@ -96,7 +103,7 @@ fuzz_target!(|data: &[u8]| {
     let both: [&dyn Unwrap; 2] = [&k.keyring, &k.hpke];
     let any = UnwrapAny(&both);
     let opener = Opener::new(&any).context(context());
-    match mode % 7 {
+    match mode % 8 {
         0 => {
             if let Ok(pt) = opener.open(rest) {
                 // Only the genuine envelope may open.
@@ -177,7 +184,7 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(t, k.stream, "a modified stream completed at chunk level");
             }
         }
-        _ => {
+        6 => {
             // Re-wrap of a mutated envelope: succeeds only if the header is genuine (the body
             // is not checked by re-wrap), and the result opens only if the body is too.
             let genuine = if rest.first().is_some_and(|b| b & 1 == 1) {
@@ -189,9 +196,44 @@ fuzz_target!(|data: &[u8]| {
             let mut rng = medsec_envelope::OsRng::default();
             if let Ok(rewrapped) = k.keyring.rewrap(&opener, &t, &mut rng) {
                 let hl = medsec_envelope::peek_header_len(genuine).unwrap();
-                assert_eq!(&t[..hl], &genuine[..hl], "re-wrap accepted a modified header");
+                assert_eq!(
+                    &t[..hl],
+                    &genuine[..hl],
+                    "re-wrap accepted a modified header"
+                );
                 if genuine == &k.sealed {
                     if let Ok(pt) = opener.open(&rewrapped) {
+                        assert_eq!(&t[hl..], &genuine[hl..]);
+                        assert_eq!(&pt[..], PLAINTEXT);
+                    }
+                }
+            }
+        }
+        _ => {
+            // Recipient rotation of a mutated envelope: as re-wrap, it succeeds only on a
+            // genuine header, and the rotated envelope no longer names the retired key.
+            let genuine = if rest.first().is_some_and(|b| b & 1 == 1) {
+                &k.stream
+            } else {
+                &k.sealed
+            };
+            let t = mutate(genuine, rest.get(1..).unwrap_or_default(), true);
+            let mut rng = medsec_envelope::OsRng::default();
+            let retired = k.hpke.id();
+            if let Ok(rotated) = k.successor.rewrap(&opener, &t, &retired, &mut rng) {
+                let hl = medsec_envelope::peek_header_len(genuine).unwrap();
+                assert_eq!(
+                    &t[..hl],
+                    &genuine[..hl],
+                    "rotation accepted a modified header"
+                );
+                let view =
+                    medsec_envelope::HeaderView::parse(&rotated, &medsec_envelope::Limits::DEFAULT)
+                        .unwrap();
+                assert!(view.recipients().all(|s| s.key_id() != retired.as_bytes()));
+                if genuine == &k.sealed {
+                    // The keyring slot is kept, so the keyring still opens a genuine body.
+                    if let Ok(pt) = Opener::new(&k.keyring).context(context()).open(&rotated) {
                         assert_eq!(&t[hl..], &genuine[hl..]);
                         assert_eq!(&pt[..], PLAINTEXT);
                     }
