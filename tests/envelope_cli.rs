@@ -338,6 +338,26 @@ fn public_key_recipients() {
             assert_eq!(&o.stdout[..], b"alarm log");
         }
     }
+    // The independent Python implementation (written from the format document) opens the
+    // rotated envelope with the successor's key.
+    if let Some(py) = python() {
+        let reference = workspace().join("tests/reference/envelope_reference.py");
+        let o = run(
+            &py,
+            &[
+                reference.to_str().unwrap(),
+                "open",
+                "--recipient-key",
+                "backend2",
+                "--context",
+                "device=pump-1",
+            ],
+            Some(d),
+            &rotated,
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(&o.stdout[..], b"alarm log");
+    }
     // Wrong context, a tampered header, or no slot for the retired id: did not verify (1).
     let args = [
         "--recipient-key",
