@@ -26,7 +26,8 @@
 //!     copied and decrypted) with a 32-byte AAD like the envelope body's binding.
 //! - `pk-seal` at 256 B and 1 MiB: an envelope sealed to one HPKE [`RecipientPublicKey`]
 //!   (`envelope-hpke-rustcrypto`, `envelope-hpke-awslc`) against `age::encrypt` to one
-//!   `age::x25519::Recipient` (`age-x25519`).
+//!   `age::x25519::Recipient` (`age-x25519`); `pk-open` at 256 B: the recipient's side, against
+//!   `age::decrypt` (no target; for server ingest).
 //!
 //! Envelopes draw their randomness from a seeded ChaCha20 RNG so the OS's RNG cost is not in
 //! the figures (age uses its own `OsRng` internally; that is the peer as shipped).
@@ -530,6 +531,31 @@ fn public_key(c: &mut Criterion) {
             b.iter(|| age::encrypt(&age_recipient, black_box(pt)).unwrap());
         });
     }
+    g.finish();
+
+    // Opening (no target; information for server ingest): the recipient's side of the above.
+    let mut g = c.benchmark_group("pk-open");
+    let (len, label) = PK_SIZES[0];
+    g.throughput(Throughput::Bytes(len as u64));
+    let pt = plaintext(len);
+    let sealed = rc.seal(&pt, &mut rng).unwrap();
+    let aged = age::encrypt(&age_recipient, &pt).unwrap();
+    let rc_open = Opener::with_provider(RustCrypto, &sk).context(ctx);
+    let aws_open = Opener::with_provider(AwsLc, &sk).context(ctx);
+    assert_eq!(&aws_open.open(&sealed).unwrap()[..], &pt[..]);
+    g.bench_with_input(
+        BenchmarkId::new("envelope-hpke-rustcrypto", label),
+        &sealed,
+        |b, s| b.iter(|| rc_open.open(black_box(s)).unwrap()),
+    );
+    g.bench_with_input(
+        BenchmarkId::new("envelope-hpke-awslc", label),
+        &sealed,
+        |b, s| b.iter(|| aws_open.open(black_box(s)).unwrap()),
+    );
+    g.bench_with_input(BenchmarkId::new("age-x25519", label), &aged, |b, a| {
+        b.iter(|| age::decrypt(&age_identity, black_box(a)).unwrap())
+    });
     g.finish();
 }
 

@@ -106,6 +106,8 @@ def main() -> int:
             ("pk-seal", f"envelope-hpke-{prov}", "256B"), ("pk-seal", "age-x25519", "256B"), 1.0)
         add(f"pk-seal 1MiB envelope-hpke-{prov}/age",
             ("pk-seal", f"envelope-hpke-{prov}", "1MiB"), ("pk-seal", "age-x25519", "1MiB"), 1.5)
+        add(f"pk-open 256B envelope-hpke-{prov}/age (info)",
+            ("pk-open", f"envelope-hpke-{prov}", "256B"), ("pk-open", "age-x25519", "256B"), None)
 
     print("\n# ratios (throughput / throughput)")
     missed = 0

@@ -182,7 +182,7 @@ impl<'a, P: AeadProvider> Opener<'a, P> {
             return Err(Error::DidNotVerify);
         }
         let binding = derive::binding(view.preamble(), &self.context.digest());
-        let data_key = unwrap_data_key(self.keys, view, &binding)?;
+        let data_key = unwrap_data_key(self.keys, view, &binding, self.provider.hpke_engine())?;
         let keys = MessageKeys::derive(&data_key, view.suite(), view.salt()?);
         let (covered, mac) = view.mac_split()?;
         if !keys.verify_header(view.commitment()?, covered, mac) {
@@ -197,11 +197,13 @@ pub(crate) fn unwrap_data_key(
     keys: &dyn Unwrap,
     view: &HeaderView<'_>,
     binding: &[u8; DIGEST_LEN],
+    hpke: crate::provider::HpkeEngine,
 ) -> Result<crate::keys::DataKey> {
     let mut failures = UnwrapFailures::default();
     for slot in view.recipients() {
         let aad = WrapAad::new(binding, slot.kind(), slot.key_id())?;
-        match keys.unwrap_slot(&slot, &UnwrapRequest::new(view.suite(), aad.as_bytes())) {
+        let request = UnwrapRequest::new(view.suite(), aad.as_bytes(), hpke);
+        match keys.unwrap_slot(&slot, &request) {
             Ok(Some(data_key)) => return Ok(data_key),
             Ok(None) => {}
             Err(e) => failures.record(e),

@@ -17,6 +17,8 @@ pub use rust_crypto::RustCrypto;
 #[cfg(feature = "aws-lc")]
 mod aws_lc;
 #[cfg(feature = "aws-lc")]
+pub(crate) use aws_lc::hpke_unwrap as aws_lc_hpke_unwrap;
+#[cfg(feature = "aws-lc")]
 pub use aws_lc::AwsLc;
 
 /// AEAD nonce length (96 bits) for both suites.
@@ -63,11 +65,28 @@ pub trait AeadKey {
     ) -> Result<usize>;
 }
 
+pub(crate) use private::HpkeEngine;
+
 pub(crate) mod private {
     use super::{CryptoRng, DataKey, RecipientPublicKey, Result};
 
+    /// Which HPKE implementation unwraps public-key slots.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum HpkeEngine {
+        /// The pure-Rust `hpke` crate.
+        Hpke,
+        /// rustls's HPKE on aws-lc-rs.
+        #[cfg(feature = "aws-lc")]
+        AwsLc,
+    }
+
     /// Provider hooks beyond the body AEAD; not implementable outside the crate.
     pub trait Hooks {
+        /// The HPKE implementation that opens public-key slots for this provider.
+        fn hpke_engine(&self) -> HpkeEngine {
+            HpkeEngine::Hpke
+        }
+
         /// Wraps `data_key` to `recipient` with HPKE: `enc || ciphertext || tag` into `out`.
         /// The default is the pure-Rust `hpke` crate, drawing the ephemeral key from `rng`.
         fn hpke_wrap<R: CryptoRng + ?Sized>(

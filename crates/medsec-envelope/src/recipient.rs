@@ -17,7 +17,7 @@ use zeroize::{Zeroize, Zeroizing};
 use crate::error::{Error, Result};
 use crate::header::{RecipientSlot, SlotKind, HPKE_WRAPPED_LEN};
 use crate::keys::{DataKey, KeyId, KEY_LEN};
-use crate::provider::TAG_LEN;
+use crate::provider::{HpkeEngine, TAG_LEN};
 use crate::wrap::{Unwrap, UnwrapRequest};
 
 type Kem = X25519HkdfSha256;
@@ -169,6 +169,14 @@ impl Unwrap for RecipientSecretKey {
         }
         let body: &[u8; HPKE_WRAPPED_LEN] =
             slot.wrapped().try_into().map_err(|_| Error::DidNotVerify)?;
+        match request.hpke_engine() {
+            HpkeEngine::Hpke => {}
+            #[cfg(feature = "aws-lc")]
+            HpkeEngine::AwsLc => {
+                let secret = self.to_bytes();
+                return crate::provider::aws_lc_hpke_unwrap(&secret, body, request.aad()).map(Some);
+            }
+        }
         let (enc, rest) = body.split_at(X25519_KEY_LEN);
         let (ct, tag) = rest.split_at(KEY_LEN);
         let enc = EncappedKey::from_bytes(enc).map_err(|_| Error::DidNotVerify)?;

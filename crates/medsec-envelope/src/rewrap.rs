@@ -121,7 +121,8 @@ fn rewrite_slots<P: AeadProvider>(
         return Err(Error::DidNotVerify);
     }
     let binding = derive::binding(view.preamble(), &opener.configured_context().digest());
-    let data_key = unwrap_data_key(opener.keys(), &view, &binding)?;
+    let hpke = opener.configured_provider().hpke_engine();
+    let data_key = unwrap_data_key(opener.keys(), &view, &binding, hpke)?;
     let keys = MessageKeys::derive(&data_key, view.suite(), view.salt()?);
     let (covered, mac) = view.mac_split()?;
     if !keys.verify_header(view.commitment()?, covered, mac) {

@@ -11,7 +11,7 @@ use crate::derive::{self, DIGEST_LEN};
 use crate::error::{Error, Result};
 use crate::header::{RecipientSlot, SlotKind};
 use crate::keys::{DataKey, Kek, KeyId, KEY_LEN, MAX_KEY_ID_LEN};
-use crate::provider::{AeadKey, AeadProvider, RustCrypto, NONCE_LEN, TAG_LEN};
+use crate::provider::{AeadKey, AeadProvider, HpkeEngine, RustCrypto, NONCE_LEN, TAG_LEN};
 use crate::suite::Suite;
 
 /// Body length of a slot written by the in-process KEK wrap:
@@ -54,11 +54,16 @@ impl<'a> WrapRequest<'a> {
 pub struct UnwrapRequest<'a> {
     suite: Suite,
     aad: &'a [u8],
+    hpke: HpkeEngine,
 }
 
 impl<'a> UnwrapRequest<'a> {
-    pub(crate) fn new(suite: Suite, aad: &'a [u8]) -> Self {
-        Self { suite, aad }
+    pub(crate) fn new(suite: Suite, aad: &'a [u8], hpke: HpkeEngine) -> Self {
+        Self { suite, aad, hpke }
+    }
+    /// The HPKE implementation of the opener's provider.
+    pub(crate) fn hpke_engine(&self) -> HpkeEngine {
+        self.hpke
     }
     /// The envelope's suite.
     pub fn suite(&self) -> Suite {

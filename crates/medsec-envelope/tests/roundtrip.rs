@@ -179,6 +179,23 @@ mod providers_agree {
                 prop_assert_eq!(&Opener::with_provider(AwsLc, key).context(context).open(&sealed).unwrap()[..], &plaintext[..]);
                 prop_assert!(Opener::with_provider(AwsLc, key).open(&sealed).is_err(), "context is bound");
             }
+            // And the other way: pure-Rust HPKE slots open through rustls's aws-lc HPKE.
+            let rust_sealed = Sealer::with_provider(RustCrypto).suite(suite).context(context)
+                .recipient(&backend_pk).unwrap()
+                .recipient(&glass_pk).unwrap()
+                .seal(&plaintext, &mut rng).unwrap();
+            for key in [&backend as &dyn medsec_envelope::Unwrap, &glass] {
+                prop_assert_eq!(&Opener::with_provider(AwsLc, key).context(context).open(&rust_sealed).unwrap()[..], &plaintext[..]);
+            }
+            let hl = Sealer::with_provider(RustCrypto).context(context)
+                .recipient(&backend_pk).unwrap().recipient(&glass_pk).unwrap()
+                .header_len().unwrap();
+            let bit = flip.index(hl * 8);
+            let mut bad = rust_sealed.clone();
+            bad[bit / 8] ^= 1 << (bit % 8);
+            for key in [&backend as &dyn medsec_envelope::Unwrap, &glass] {
+                prop_assert!(Opener::with_provider(AwsLc, key).context(context).open(&bad).is_err());
+            }
             // Two seals of the same input differ (fresh ephemeral keys and data keys).
             prop_assert_ne!(&sealed, &sealer.seal(&plaintext, &mut rng).unwrap());
             let header_len = sealer.header_len().unwrap();

@@ -3,8 +3,8 @@
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, AES_256_GCM_SIV};
 use rand_core::CryptoRng;
 use rustls::crypto::aws_lc_rs::hpke::DH_KEM_X25519_HKDF_SHA256_AES_256;
-use rustls::crypto::hpke::{Hpke as _, HpkePublicKey};
-use zeroize::Zeroize;
+use rustls::crypto::hpke::{EncapsulatedSecret, Hpke as _, HpkePrivateKey, HpkePublicKey};
+use zeroize::{Zeroize, Zeroizing};
 
 use super::{AeadKey, AeadProvider, NONCE_LEN, TAG_LEN};
 use crate::error::{Error, Result};
@@ -15,7 +15,7 @@ use crate::suite::Suite;
 
 /// aws-lc-rs AEADs. aws-lc cleanses its key material when the key is dropped.
 ///
-/// HPKE key wraps go through rustls's HPKE suite on aws-lc-rs
+/// HPKE key wraps and unwraps go through rustls's HPKE suite on aws-lc-rs
 /// (`DH_KEM_X25519_HKDF_SHA256_AES_256`, the suite of format section 5.2), whose X25519 runs
 /// about twice as fast as the pure-Rust one here. Its ephemeral keys come from aws-lc's own
 /// generator (seeded by the operating system), not from the `rng` passed to the sealer.
@@ -32,6 +32,10 @@ impl core::fmt::Debug for AwsLcKey {
 }
 
 impl super::private::Hooks for AwsLc {
+    fn hpke_engine(&self) -> super::HpkeEngine {
+        super::HpkeEngine::AwsLc
+    }
+
     fn hpke_wrap<R: CryptoRng + ?Sized>(
         &self,
         recipient: &RecipientPublicKey,
@@ -54,6 +58,35 @@ impl super::private::Hooks for AwsLc {
         sealed_out.copy_from_slice(&sealed);
         Ok(())
     }
+}
+
+/// Opens an HPKE slot body (`enc || ciphertext || tag`, format section 5.2) with rustls's
+/// aws-lc-rs HPKE. The secret key is copied into rustls's key type, which wipes it on drop; the
+/// returned data key's buffer is wiped once copied out.
+pub(crate) fn hpke_unwrap(
+    secret_key: &[u8; X25519_KEY_LEN],
+    wrapped: &[u8],
+    aad: &[u8],
+) -> Result<DataKey> {
+    let (enc, sealed) = wrapped
+        .split_at_checked(X25519_KEY_LEN)
+        .ok_or(Error::DidNotVerify)?;
+    let secret = HpkePrivateKey::from(secret_key.to_vec());
+    let opened = DH_KEM_X25519_HKDF_SHA256_AES_256
+        .open(
+            &EncapsulatedSecret(enc.to_vec()),
+            HPKE_INFO,
+            aad,
+            sealed,
+            &secret,
+        )
+        .map(Zeroizing::new)
+        .map_err(|_| Error::DidNotVerify)?;
+    let key: [u8; KEY_LEN] = opened
+        .as_slice()
+        .try_into()
+        .map_err(|_| Error::DidNotVerify)?;
+    Ok(DataKey::from_bytes(key))
 }
 
 impl AeadProvider for AwsLc {
