@@ -26,7 +26,9 @@ pub enum Error {
     /// A plaintext or stream is larger than the format or the configured limits allow.
     #[error("message too large")]
     MessageTooLarge,
-    /// A key-wrapping backend (secure element, HSM, KMS) failed to perform an operation.
+    /// A key-wrapping backend (secure element, HSM, KMS) failed to perform an operation. When
+    /// opening, reported only if no key opened or refused any slot, so it never tells which
+    /// check failed.
     #[error("key-wrapping backend failure")]
     KeyWrapBackend,
     /// The operating system's random generator failed.

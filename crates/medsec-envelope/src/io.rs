@@ -15,6 +15,8 @@ use crate::stream::{StreamComplete, StreamOpener, StreamSealer};
 fn io_error(e: Error) -> io::Error {
     let kind = match e {
         Error::DidNotVerify | Error::NoMatchingKey => io::ErrorKind::InvalidData,
+        // Neither the input nor the caller is at fault: a backend could not answer (retry).
+        Error::KeyWrapBackend => io::ErrorKind::Other,
         _ => io::ErrorKind::InvalidInput,
     };
     io::Error::new(kind, e)
@@ -148,7 +150,8 @@ impl<R: Read, K: AeadKey> OpeningReader<R, K> {
     /// Reads and verifies the header from `inner`.
     ///
     /// # Errors
-    /// `InvalidData` when the header does not verify (or no key matches); I/O errors.
+    /// `InvalidData` when the header does not verify (or no key matches); `Other`, wrapping
+    /// [`Error::KeyWrapBackend`], when a key-wrapping backend could not answer; I/O errors.
     pub fn new<P>(opener: &Opener<'_, P>, mut inner: R) -> io::Result<Self>
     where
         P: AeadProvider<Key = K>,

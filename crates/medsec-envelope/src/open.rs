@@ -105,8 +105,8 @@ impl<'a, P: AeadProvider> Opener<'a, P> {
     ///
     /// # Errors
     /// [`Error::DidNotVerify`] for anything that does not verify; [`Error::NoMatchingKey`] when
-    /// no slot names one of the keys; [`Error::KeyWrapBackend`] when no slot opened and a
-    /// key-wrapping backend could not answer (retry later; nothing was decided).
+    /// no slot names one of the keys; [`Error::KeyWrapBackend`] when a key-wrapping backend
+    /// could not answer and no key opened or refused a slot (retry later; nothing was decided).
     pub fn open_in_place<'b>(&self, envelope: &'b mut [u8]) -> Result<&'b mut [u8]> {
         let header_len = crate::header::peek_header_len(envelope)?;
         if header_len > envelope.len() {
@@ -213,26 +213,37 @@ pub(crate) fn unwrap_data_key(
 }
 
 /// What went wrong across the slots tried, when none yielded the data key.
+///
+/// A refusal outranks an outage. Were it the other way round, then with one backend down an
+/// attacker who tampers with an envelope addressed to a local key and to that backend would get
+/// `KeyWrapBackend` where the local unwrap failed but `DidNotVerify` where it succeeded and a
+/// later check (commitment, header MAC) failed: which check failed, and whether the caller's
+/// context matched the wrap, which the one opaque error exists to hide. So `KeyWrapBackend`
+/// means that no key decided anything, an outcome fixed by the clear header's key ids and the
+/// backends' state alone.
 #[derive(Default)]
 pub(crate) struct UnwrapFailures {
-    addressed: bool,
+    refused: bool,
     backend_down: bool,
 }
 
 impl UnwrapFailures {
     pub(crate) fn record(&mut self, error: Error) {
-        self.addressed = true;
-        self.backend_down |= error == Error::KeyWrapBackend;
+        if error == Error::KeyWrapBackend {
+            self.backend_down = true;
+        } else {
+            self.refused = true;
+        }
     }
 
+    /// [`Error::DidNotVerify`] if a key that a slot addresses refused it, else
     /// [`Error::KeyWrapBackend`] if a backend could not answer (worth retrying: nothing was
-    /// learnt about the envelope), else [`Error::DidNotVerify`] if a slot was addressed to one
-    /// of the keys, else [`Error::NoMatchingKey`].
+    /// decided), else [`Error::NoMatchingKey`].
     pub(crate) fn into_error(self) -> Error {
-        if self.backend_down {
-            Error::KeyWrapBackend
-        } else if self.addressed {
+        if self.refused {
             Error::DidNotVerify
+        } else if self.backend_down {
+            Error::KeyWrapBackend
         } else {
             Error::NoMatchingKey
         }

@@ -120,7 +120,8 @@ pub trait KeyWrap {
     /// [`Error::DidNotVerify`] when the key is known but the wrap does not verify (a KMS's
     /// "invalid ciphertext" answer belongs here); [`Error::KeyWrapBackend`] only when the
     /// backend could not answer at all (unreachable, throttled, locked), which openers pass on
-    /// so callers retry instead of treating the envelope as tampered.
+    /// so callers retry instead of treating the envelope as tampered (unless another key
+    /// refused a slot of the same envelope: then it did not verify).
     fn unwrap(
         &self,
         request: &UnwrapRequest<'_>,

@@ -422,7 +422,9 @@ impl medsec_envelope::KeyWrap for Backend {
 
 /// A backend that cannot answer makes the open fail as retryable `KeyWrapBackend`, not as
 /// "did not verify" (which callers may treat as tampering); a backend's own refusal stays
-/// `DidNotVerify`; another key that opens the envelope still wins; streams behave the same.
+/// `DidNotVerify` and outranks another backend's outage; another key that opens the envelope
+/// still wins; envelopes not addressed to the backend are still `NoMatchingKey`; streams, the
+/// `io` reader and re-wrapping behave the same.
 #[test]
 fn key_wrap_backend_outage_is_reported_as_such() {
     let mut rng = rng();
@@ -450,10 +452,27 @@ fn key_wrap_backend_outage_is_reported_as_such() {
         &Opener::new(&UnwrapAny(&either)).open(&sealed).unwrap()[..],
         b"reading"
     );
-    let both_fail = [&up as &dyn Unwrap, &down];
+    // One replica refuses the slot, another is down: the refusal decides.
+    for both_fail in [[&up as &dyn Unwrap, &down], [&down, &up]] {
+        assert_eq!(
+            Opener::new(&UnwrapAny(&both_fail))
+                .open(&sealed)
+                .unwrap_err(),
+            Error::DidNotVerify
+        );
+    }
+    let kek_only = Sealer::new()
+        .key_wrap(&kek)
+        .unwrap()
+        .seal(b"reading", &mut rng)
+        .unwrap();
     assert_eq!(
-        Opener::new(&UnwrapAny(&both_fail))
-            .open(&sealed)
+        Opener::new(&down).open(&kek_only).unwrap_err(),
+        Error::NoMatchingKey
+    );
+    assert_eq!(
+        Keyring::generate(&mut rng)
+            .rewrap(&Opener::new(&down), &sealed, &mut rng)
             .unwrap_err(),
         Error::KeyWrapBackend
     );
@@ -471,6 +490,82 @@ fn key_wrap_backend_outage_is_reported_as_such() {
             .unwrap_err(),
         Error::KeyWrapBackend
     );
+    let err = medsec_envelope::OpeningReader::new(&Opener::new(&down), &stream[..]).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::Other);
+    assert_eq!(
+        err.get_ref().and_then(|e| e.downcast_ref::<Error>()),
+        Some(&Error::KeyWrapBackend)
+    );
+}
+
+/// The (kind, key id) of every slot, or `None` when the header does not parse.
+fn slot_ids(envelope: &[u8]) -> Option<Vec<(medsec_envelope::SlotKind, Vec<u8>)>> {
+    let view =
+        medsec_envelope::HeaderView::parse(envelope, &medsec_envelope::Limits::DEFAULT).ok()?;
+    Some(
+        view.recipients()
+            .map(|s| (s.kind(), s.key_id().to_vec()))
+            .collect(),
+    )
+}
+
+/// An outage is no verification oracle. With the backend down, tampering with an envelope
+/// addressed to a local KEK and to the backend fails exactly as with the backend up, whether the
+/// local unwrap failed (a flipped wrap, a wrong context) or a later check did (commitment,
+/// header MAC, body): `KeyWrapBackend` would otherwise say which, and whether the caller's
+/// context matched. It appears only where no key decided anything: when the flip took the KEK's
+/// key id or kind out of the clear header.
+#[test]
+fn backend_outage_is_no_verification_oracle() {
+    let mut rng = rng();
+    let kek = Kek::generate(&mut rng);
+    let up = Backend(Err(Error::DidNotVerify));
+    let down = Backend(Err(Error::KeyWrapBackend));
+    let with_up = [&kek as &dyn Unwrap, &up];
+    let with_down = [&kek as &dyn Unwrap, &down];
+    let open = |keys: &[&dyn Unwrap], envelope: &[u8], context: Context<'_>| {
+        Opener::new(&UnwrapAny(keys))
+            .context(context)
+            .open(envelope)
+            .err()
+    };
+    let wrong = Context::new()
+        .with(ContextField::Patient, b"p-000000")
+        .unwrap();
+    let kek_slot = (medsec_envelope::SlotKind::Kek, kek.id().as_bytes().to_vec());
+    for backend_first in [true, false] {
+        let sealer = if backend_first {
+            Sealer::new().key_wrap(&up).unwrap().key_wrap(&kek).unwrap()
+        } else {
+            Sealer::new().key_wrap(&kek).unwrap().key_wrap(&up).unwrap()
+        };
+        let sealed = sealer.context(ctx()).seal(b"reading", &mut rng).unwrap();
+        assert_eq!(
+            open(&with_down, &sealed, ctx()),
+            None,
+            "the KEK still opens"
+        );
+        assert_eq!(
+            open(&with_down, &sealed, wrong),
+            Some(Error::DidNotVerify),
+            "a wrong context is refused by the KEK, backend down or not"
+        );
+        let ids = slot_ids(&sealed);
+        for i in 0..sealed.len() * 8 {
+            let mut t = sealed.clone();
+            t[i / 8] ^= 1 << (i % 8);
+            let (a, b) = (open(&with_up, &t, ctx()), open(&with_down, &t, ctx()));
+            assert!(a.is_some() && b.is_some(), "bit {i} flipped still opened");
+            let tampered_ids = slot_ids(&t);
+            if tampered_ids == ids {
+                assert_eq!(b, Some(Error::DidNotVerify), "bit {i}, backend down");
+                assert_eq!(a, b, "bit {i}");
+            } else if b == Some(Error::KeyWrapBackend) {
+                let ids = tampered_ids.unwrap();
+                assert!(!ids.contains(&kek_slot), "bit {i}: the KEK had a slot");
+            }
+        }
+    }
 }
 
 /// Slots that share a key id — a KEK and an HPKE key both called `x`, or one KEK twice — are
