@@ -2,7 +2,9 @@
 //!
 //! [`RustCrypto`] (pure Rust, `no_std`) is the default and what firmware uses. With the `aws-lc`
 //! feature, [`AwsLc`] uses aws-lc-rs (faster on servers, FIPS-validated builds exist). Both
-//! produce byte-identical output for every suite; a test proves it.
+//! produce byte-identical output for every suite from the same `rng`, except in HPKE slots, whose
+//! ephemeral keys [`AwsLc`] takes from aws-lc's own generator; tests prove both, and that each
+//! provider opens the other's HPKE slots.
 
 use rand_core::CryptoRng;
 

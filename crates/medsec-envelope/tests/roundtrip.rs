@@ -111,6 +111,58 @@ mod providers_agree {
     use super::*;
     use medsec_envelope::provider::{AwsLc, RustCrypto};
 
+    /// As `AwsLc` documents, its HPKE ephemeral keys come from aws-lc, not from the caller's
+    /// `rng`, which is not drawn from for them: the same seed gives the same data key, salt and
+    /// KEK slot (placed after the HPKE slot, so it would move if the rng were drawn from) but a
+    /// fresh `enc` each time; the RustCrypto provider's envelopes are reproducible from the seed.
+    #[test]
+    fn aws_lc_hpke_ephemeral_keys_do_not_come_from_the_callers_rng() {
+        let mut rng = ChaCha20Rng::from_seed([9; 32]);
+        let kek = Kek::generate(&mut rng);
+        let sk = RecipientSecretKey::generate(KeyId::new(b"backend").unwrap(), &mut rng);
+        let pk = sk.public_key();
+        let seal = |aws_lc: bool| {
+            let mut rng = ChaCha20Rng::from_seed([5; 32]);
+            if aws_lc {
+                let s = Sealer::with_provider(AwsLc).recipient(&pk).unwrap();
+                s.key_wrap(&kek)
+                    .unwrap()
+                    .seal(b"reading", &mut rng)
+                    .unwrap()
+            } else {
+                let s = Sealer::with_provider(RustCrypto).recipient(&pk).unwrap();
+                s.key_wrap(&kek)
+                    .unwrap()
+                    .seal(b"reading", &mut rng)
+                    .unwrap()
+            }
+        };
+        let slots = |envelope: &[u8]| -> Vec<Vec<u8>> {
+            medsec_envelope::HeaderView::parse(envelope, &medsec_envelope::Limits::DEFAULT)
+                .unwrap()
+                .recipients()
+                .map(|s| s.wrapped().to_vec())
+                .collect()
+        };
+        let (a, b, rc) = (seal(true), seal(true), seal(false));
+        assert_eq!(seal(false), rc, "RustCrypto: reproducible from the seed");
+        // Magic through commitment (section 6): the data key and salt come from the rng.
+        assert_eq!(a[..76], b[..76]);
+        assert_eq!(a[..76], rc[..76]);
+        let (sa, sb, src) = (slots(&a), slots(&b), slots(&rc));
+        assert_ne!(sa[0][..32], sb[0][..32], "a fresh ephemeral key per seal");
+        assert_eq!(
+            sa[1], sb[1],
+            "the KEK slot's randomness is the rng's next draw"
+        );
+        assert_ne!(sa[1], src[1], "RustCrypto drew ikmE from the rng first");
+        for envelope in [&a, &b, &rc] {
+            for key in [&sk as &dyn medsec_envelope::Unwrap, &kek] {
+                assert_eq!(&Opener::new(key).open(envelope).unwrap()[..], b"reading");
+            }
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
 

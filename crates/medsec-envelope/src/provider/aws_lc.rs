@@ -1,4 +1,5 @@
-//! The aws-lc-rs provider (feature `aws-lc`): same suites, same bytes, faster on servers.
+//! The aws-lc-rs provider (feature `aws-lc`): same suites, same bytes (HPKE slots aside), faster
+//! on servers.
 
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, AES_256_GCM_SIV};
 use rand_core::CryptoRng;
@@ -18,7 +19,19 @@ use crate::suite::Suite;
 /// HPKE key wraps and unwraps go through rustls's HPKE suite on aws-lc-rs
 /// (`DH_KEM_X25519_HKDF_SHA256_AES_256`, the suite of format section 5.2), whose X25519 runs
 /// about twice as fast as the pure-Rust one here. Its ephemeral keys come from aws-lc's own
-/// generator (seeded by the operating system), not from the `rng` passed to the sealer.
+/// generator (seeded by the operating system), not from the `rng` passed to the sealer, which
+/// it does not draw from for them: an envelope with public-key recipients is not reproducible
+/// from a seeded `rng` (its other bytes are) and its HPKE slots differ from
+/// [`RustCrypto`](super::RustCrypto)'s.
+///
+/// **Secrets left in freed memory.** rustls 0.23's HPKE does not wipe its temporary heap
+/// buffers: every HPKE seal or open through this provider leaves the X25519 shared secret, the
+/// HKDF PRKs derived from it and a copy of the data key in freed heap blocks until the
+/// allocator reuses them (the [`RustCrypto`](super::RustCrypto) provider's `hpke` path
+/// allocates nothing and wipes every intermediate). Whoever can later read this process's memory
+/// (core dump, swap, a memory-disclosure bug) and holds the envelope can recover its data key.
+/// Where that is not acceptable, open and seal public-key slots with
+/// [`RustCrypto`](super::RustCrypto), or run with an allocator that wipes freed blocks.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AwsLc;
 
