@@ -29,13 +29,16 @@
 //!     once outside the loop, plaintext copied into a fresh `Vec` and encrypted (or ciphertext
 //!     copied and decrypted) with a 32-byte AAD like the envelope body's binding.
 //! - `pk-seal` at 256 B and 1 MiB: an envelope sealed to one HPKE [`RecipientPublicKey`]
-//!   (`envelope-hpke-rustcrypto`, `envelope-hpke-awslc`) against `age::encrypt` to one
+//!   (`envelope-hpke-rustcrypto`, `envelope-hpke-awslc`: both HPKE through the pure-Rust `hpke`
+//!   crate; `envelope-hpke-awslc-unwiped`: the opt-in `AwsLcUnwipedHpke`, HPKE through rustls on
+//!   aws-lc, which leaves secrets in freed heap memory) against `age::encrypt` to one
 //!   `age::x25519::Recipient` (`age-x25519`); `pk-open` at 256 B: the recipient's side, against
 //!   `age::decrypt` (no target; for server ingest).
 //!
 //! Envelopes draw their randomness from a seeded ChaCha20 RNG so the OS's RNG cost is not in
 //! the figures (age uses its own `OsRng` internally; that is the peer as shipped), except the
-//! HPKE ephemeral key of `envelope-hpke-awslc`, which aws-lc draws from its own generator.
+//! HPKE ephemeral key of `envelope-hpke-awslc-unwiped`, which aws-lc draws from its own
+//! generator.
 //! Run: `cargo bench --bench envelope`, then `python3 scripts/bench-ratios.py`.
 #![allow(
     clippy::unwrap_used,
@@ -57,7 +60,7 @@ use aws_lc_rs::aead::{
     Aad, Algorithm, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, AES_256_GCM_SIV,
 };
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use medsec_envelope::provider::{AeadProvider, AwsLc, RustCrypto};
+use medsec_envelope::provider::{AeadProvider, AwsLc, AwsLcUnwipedHpke, RustCrypto};
 use medsec_envelope::{
     Context, ContextField, Kek, KeyId, Opener, RecipientSecretKey, Sealer, Suite,
 };
@@ -494,6 +497,10 @@ fn public_key(c: &mut Criterion) {
         .context(ctx)
         .recipient(&pk)
         .unwrap();
+    let unwiped = Sealer::with_provider(AwsLcUnwipedHpke)
+        .context(ctx)
+        .recipient(&pk)
+        .unwrap();
     let age_identity = age::x25519::Identity::generate();
     let age_recipient = age_identity.to_public();
 
@@ -507,11 +514,15 @@ fn public_key(c: &mut Criterion) {
             &Opener::new(&sk).context(ctx).open(&sealed).unwrap()[..],
             &pt[..]
         );
-        let sealed = aws.seal(&pt, &mut rng).unwrap();
-        assert_eq!(
-            &Opener::new(&sk).context(ctx).open(&sealed).unwrap()[..],
-            &pt[..]
-        );
+        for sealed in [
+            aws.seal(&pt, &mut rng).unwrap(),
+            unwiped.seal(&pt, &mut rng).unwrap(),
+        ] {
+            assert_eq!(
+                &Opener::new(&sk).context(ctx).open(&sealed).unwrap()[..],
+                &pt[..]
+            );
+        }
         let aged = age::encrypt(&age_recipient, &pt).unwrap();
         assert_eq!(age::decrypt(&age_identity, &aged).unwrap(), pt);
 
@@ -529,6 +540,13 @@ fn public_key(c: &mut Criterion) {
                 b.iter(|| aws.seal(black_box(pt), &mut rng).unwrap());
             },
         );
+        g.bench_with_input(
+            BenchmarkId::new("envelope-hpke-awslc-unwiped", label),
+            &pt,
+            |b, pt| {
+                b.iter(|| unwiped.seal(black_box(pt), &mut rng).unwrap());
+            },
+        );
         g.bench_with_input(BenchmarkId::new("age-x25519", label), &pt, |b, pt| {
             b.iter(|| age::encrypt(&age_recipient, black_box(pt)).unwrap());
         });
@@ -544,7 +562,9 @@ fn public_key(c: &mut Criterion) {
     let aged = age::encrypt(&age_recipient, &pt).unwrap();
     let rc_open = Opener::with_provider(RustCrypto, &sk).context(ctx);
     let aws_open = Opener::with_provider(AwsLc, &sk).context(ctx);
+    let unwiped_open = Opener::with_provider(AwsLcUnwipedHpke, &sk).context(ctx);
     assert_eq!(&aws_open.open(&sealed).unwrap()[..], &pt[..]);
+    assert_eq!(&unwiped_open.open(&sealed).unwrap()[..], &pt[..]);
     g.bench_with_input(
         BenchmarkId::new("envelope-hpke-rustcrypto", label),
         &sealed,
@@ -554,6 +574,11 @@ fn public_key(c: &mut Criterion) {
         BenchmarkId::new("envelope-hpke-awslc", label),
         &sealed,
         |b, s| b.iter(|| aws_open.open(black_box(s)).unwrap()),
+    );
+    g.bench_with_input(
+        BenchmarkId::new("envelope-hpke-awslc-unwiped", label),
+        &sealed,
+        |b, s| b.iter(|| unwiped_open.open(black_box(s)).unwrap()),
     );
     g.bench_with_input(BenchmarkId::new("age-x25519", label), &aged, |b, a| {
         b.iter(|| age::decrypt(&age_identity, black_box(a)).unwrap())

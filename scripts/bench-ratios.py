@@ -101,10 +101,12 @@ def main() -> int:
                 (g, "envelope-awslc", "1MiB"), (g, "envelope-rustcrypto", "1MiB"), 2.5)
             add(f"{g} 1MiB raw awslc/rustcrypto",
                 (g, "raw-awslc", "1MiB"), (g, "raw-rustcrypto", "1MiB"), None)
-    for prov in ("rustcrypto", "awslc"):
-        add(f"pk-seal 256B envelope-hpke-{prov}/age",
+    for prov in ("rustcrypto", "awslc", "awslc-unwiped"):
+        # awslc-unwiped is the opt-in provider that leaves HPKE secrets in freed heap memory.
+        note = " (opt-in)" if prov.endswith("unwiped") else ""
+        add(f"pk-seal 256B envelope-hpke-{prov}/age{note}",
             ("pk-seal", f"envelope-hpke-{prov}", "256B"), ("pk-seal", "age-x25519", "256B"), 1.0)
-        add(f"pk-seal 1MiB envelope-hpke-{prov}/age",
+        add(f"pk-seal 1MiB envelope-hpke-{prov}/age{note}",
             ("pk-seal", f"envelope-hpke-{prov}", "1MiB"), ("pk-seal", "age-x25519", "1MiB"), 1.5)
         add(f"pk-open 256B envelope-hpke-{prov}/age (info)",
             ("pk-open", f"envelope-hpke-{prov}", "256B"), ("pk-open", "age-x25519", "256B"), None)

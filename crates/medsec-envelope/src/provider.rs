@@ -2,9 +2,10 @@
 //!
 //! [`RustCrypto`] (pure Rust, `no_std`) is the default and what firmware uses. With the `aws-lc`
 //! feature, [`AwsLc`] uses aws-lc-rs (faster on servers, FIPS-validated builds exist). Both
-//! produce byte-identical output for every suite from the same `rng`, except in HPKE slots, whose
-//! ephemeral keys [`AwsLc`] takes from aws-lc's own generator; tests prove both, and that each
-//! provider opens the other's HPKE slots.
+//! produce byte-identical output for every suite from the same `rng`; a test proves it.
+//! `AwsLcUnwipedHpke` (opt-in) also runs HPKE on aws-lc, twice as fast for public-key
+//! recipients but leaving secrets in freed heap memory and drawing its own ephemeral keys;
+//! tests prove that its HPKE slots and the pure-Rust ones open each other.
 
 use rand_core::CryptoRng;
 
@@ -21,7 +22,7 @@ mod aws_lc;
 #[cfg(feature = "aws-lc")]
 pub(crate) use aws_lc::hpke_unwrap as aws_lc_hpke_unwrap;
 #[cfg(feature = "aws-lc")]
-pub use aws_lc::AwsLc;
+pub use aws_lc::{AwsLc, AwsLcUnwipedHpke};
 
 /// AEAD nonce length (96 bits) for both suites.
 pub const NONCE_LEN: usize = 12;
@@ -30,9 +31,9 @@ pub const TAG_LEN: usize = 16;
 
 /// Supplies AEAD implementations for the envelope suites.
 ///
-/// Sealed: the crate's providers are [`RustCrypto`] and (feature `aws-lc`) `AwsLc`. A provider
-/// also decides how HPKE key wraps are computed when sealing (section 5.2 of the format); the
-/// bytes on the wire are the same HPKE either way.
+/// Sealed: the crate's providers are [`RustCrypto`] and (feature `aws-lc`) `AwsLc` and
+/// `AwsLcUnwipedHpke`. A provider also decides which HPKE implementation seals and opens
+/// public-key slots (section 5.2 of the format); the wire format is the same either way.
 pub trait AeadProvider: private::Hooks + Copy + Default + core::fmt::Debug {
     /// A key prepared for repeated use (expanded key schedule), zeroized on drop.
     type Key: AeadKey;

@@ -109,14 +109,15 @@ proptest! {
 #[cfg(feature = "aws-lc")]
 mod providers_agree {
     use super::*;
-    use medsec_envelope::provider::{AwsLc, RustCrypto};
+    use medsec_envelope::provider::{AwsLc, AwsLcUnwipedHpke, RustCrypto};
 
-    /// As `AwsLc` documents, its HPKE ephemeral keys come from aws-lc, not from the caller's
-    /// `rng`, which is not drawn from for them: the same seed gives the same data key, salt and
-    /// KEK slot (placed after the HPKE slot, so it would move if the rng were drawn from) but a
-    /// fresh `enc` each time; the RustCrypto provider's envelopes are reproducible from the seed.
+    /// As `AwsLcUnwipedHpke` documents, its HPKE ephemeral keys come from aws-lc, not from the
+    /// caller's `rng`, which is not drawn from for them: the same seed gives the same data key,
+    /// salt and KEK slot (placed after the HPKE slot, so it would move if the rng were drawn
+    /// from) but a fresh `enc` each time; the RustCrypto and default aws-lc providers' envelopes
+    /// are reproducible from the seed.
     #[test]
-    fn aws_lc_hpke_ephemeral_keys_do_not_come_from_the_callers_rng() {
+    fn unwiped_hpke_ephemeral_keys_do_not_come_from_the_callers_rng() {
         let mut rng = ChaCha20Rng::from_seed([9; 32]);
         let kek = Kek::generate(&mut rng);
         let sk = RecipientSecretKey::generate(KeyId::new(b"backend").unwrap(), &mut rng);
@@ -124,7 +125,9 @@ mod providers_agree {
         let seal = |aws_lc: bool| {
             let mut rng = ChaCha20Rng::from_seed([5; 32]);
             if aws_lc {
-                let s = Sealer::with_provider(AwsLc).recipient(&pk).unwrap();
+                let s = Sealer::with_provider(AwsLcUnwipedHpke)
+                    .recipient(&pk)
+                    .unwrap();
                 s.key_wrap(&kek)
                     .unwrap()
                     .seal(b"reading", &mut rng)
@@ -146,6 +149,18 @@ mod providers_agree {
         };
         let (a, b, rc) = (seal(true), seal(true), seal(false));
         assert_eq!(seal(false), rc, "RustCrypto: reproducible from the seed");
+        // The default aws-lc provider seals HPKE slots with the same pure-Rust HPKE: identical.
+        let aws_default = Sealer::with_provider(AwsLc)
+            .recipient(&pk)
+            .unwrap()
+            .key_wrap(&kek)
+            .unwrap()
+            .seal(b"reading", &mut ChaCha20Rng::from_seed([5; 32]))
+            .unwrap();
+        assert_eq!(
+            aws_default, rc,
+            "AwsLc: byte-identical to RustCrypto, HPKE slots included"
+        );
         // Magic through commitment (section 6): the data key and salt come from the rng.
         assert_eq!(a[..76], b[..76]);
         assert_eq!(a[..76], rc[..76]);
@@ -203,8 +218,9 @@ mod providers_agree {
             prop_assert_eq!(seal_stream(false), seal_stream(true));
         }
 
-        /// HPKE slots sealed through rustls's aws-lc HPKE open through the pure-Rust `hpke`
-        /// crate, next to a KEK slot; a flipped bit anywhere in a slot fails for everyone.
+        /// HPKE slots sealed through rustls's aws-lc HPKE (`AwsLcUnwipedHpke`) open through the
+        /// pure-Rust `hpke` crate and vice versa, next to a KEK slot; a flipped bit anywhere in
+        /// the header fails for everyone.
         #[test]
         fn aws_lc_hpke_wraps_open_with_the_rust_hpke(
             suite in suite(),
@@ -218,7 +234,7 @@ mod providers_agree {
             let glass = RecipientSecretKey::generate(KeyId::new(b"break-glass").unwrap(), &mut rng);
             let (backend_pk, glass_pk) = (backend.public_key(), glass.public_key());
             let context = Context::new().with(medsec_envelope::ContextField::Patient, b"p-1").unwrap();
-            let sealer = Sealer::with_provider(AwsLc).suite(suite).context(context)
+            let sealer = Sealer::with_provider(AwsLcUnwipedHpke).suite(suite).context(context)
                 .recipient(&backend_pk).unwrap()
                 .key_wrap(&kek).unwrap()
                 .recipient(&glass_pk).unwrap();
@@ -228,8 +244,8 @@ mod providers_agree {
                 .sealed_len(plaintext.len()).unwrap());
             for key in [&backend as &dyn medsec_envelope::Unwrap, &glass, &kek] {
                 prop_assert_eq!(&Opener::with_provider(RustCrypto, key).context(context).open(&sealed).unwrap()[..], &plaintext[..]);
-                prop_assert_eq!(&Opener::with_provider(AwsLc, key).context(context).open(&sealed).unwrap()[..], &plaintext[..]);
-                prop_assert!(Opener::with_provider(AwsLc, key).open(&sealed).is_err(), "context is bound");
+                prop_assert_eq!(&Opener::with_provider(AwsLcUnwipedHpke, key).context(context).open(&sealed).unwrap()[..], &plaintext[..]);
+                prop_assert!(Opener::with_provider(AwsLcUnwipedHpke, key).open(&sealed).is_err(), "context is bound");
             }
             // And the other way: pure-Rust HPKE slots open through rustls's aws-lc HPKE.
             let rust_sealed = Sealer::with_provider(RustCrypto).suite(suite).context(context)
@@ -237,7 +253,7 @@ mod providers_agree {
                 .recipient(&glass_pk).unwrap()
                 .seal(&plaintext, &mut rng).unwrap();
             for key in [&backend as &dyn medsec_envelope::Unwrap, &glass] {
-                prop_assert_eq!(&Opener::with_provider(AwsLc, key).context(context).open(&rust_sealed).unwrap()[..], &plaintext[..]);
+                prop_assert_eq!(&Opener::with_provider(AwsLcUnwipedHpke, key).context(context).open(&rust_sealed).unwrap()[..], &plaintext[..]);
             }
             let hl = Sealer::with_provider(RustCrypto).context(context)
                 .recipient(&backend_pk).unwrap().recipient(&glass_pk).unwrap()
@@ -246,7 +262,7 @@ mod providers_agree {
             let mut bad = rust_sealed.clone();
             bad[bit / 8] ^= 1 << (bit % 8);
             for key in [&backend as &dyn medsec_envelope::Unwrap, &glass] {
-                prop_assert!(Opener::with_provider(AwsLc, key).context(context).open(&bad).is_err());
+                prop_assert!(Opener::with_provider(AwsLcUnwipedHpke, key).context(context).open(&bad).is_err());
             }
             // Two seals of the same input differ (fresh ephemeral keys and data keys).
             prop_assert_ne!(&sealed, &sealer.seal(&plaintext, &mut rng).unwrap());

@@ -1,5 +1,5 @@
-//! The aws-lc-rs provider (feature `aws-lc`): same suites, same bytes (HPKE slots aside), faster
-//! on servers.
+//! The aws-lc-rs providers (feature `aws-lc`): same suites, same bytes, faster on servers; and
+//! an opt-in variant whose HPKE runs on aws-lc too, at the cost of unwiped heap memory.
 
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, AES_256_GCM_SIV};
 use rand_core::CryptoRng;
@@ -14,26 +14,40 @@ use crate::keys::{DataKey, KEY_LEN};
 use crate::recipient::{RecipientPublicKey, HPKE_INFO, X25519_KEY_LEN};
 use crate::suite::Suite;
 
-/// aws-lc-rs AEADs. aws-lc cleanses its key material when the key is dropped.
-///
-/// HPKE key wraps and unwraps go through rustls's HPKE suite on aws-lc-rs
-/// (`DH_KEM_X25519_HKDF_SHA256_AES_256`, the suite of format section 5.2), whose X25519 runs
-/// about twice as fast as the pure-Rust one here. Its ephemeral keys come from aws-lc's own
-/// generator (seeded by the operating system), not from the `rng` passed to the sealer, which
-/// it does not draw from for them: an envelope with public-key recipients is not reproducible
-/// from a seeded `rng` (its other bytes are) and its HPKE slots differ from
-/// [`RustCrypto`](super::RustCrypto)'s.
+/// aws-lc-rs AEADs for the body. aws-lc cleanses its key material when the key is dropped.
+/// HPKE slots are sealed and opened by the pure-Rust `hpke` crate, as with
+/// [`RustCrypto`](super::RustCrypto), so the output is byte-identical to that provider's for
+/// the same `rng` and every intermediate secret is wiped.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AwsLc;
+
+/// [`AwsLc`], plus HPKE slots sealed and opened by rustls's HPKE suite on aws-lc-rs
+/// (`DH_KEM_X25519_HKDF_SHA256_AES_256`, the suite of format section 5.2): about twice as fast
+/// for public-key recipients, because aws-lc's X25519 is. Opt in only with the hazard below
+/// understood.
 ///
 /// **Secrets left in freed memory.** rustls 0.23's HPKE does not wipe its temporary heap
 /// buffers: every HPKE seal or open through this provider leaves the X25519 shared secret, the
 /// HKDF PRKs derived from it and a copy of the data key in freed heap blocks until the
-/// allocator reuses them (the [`RustCrypto`](super::RustCrypto) provider's `hpke` path
-/// allocates nothing and wipes every intermediate). Whoever can later read this process's memory
-/// (core dump, swap, a memory-disclosure bug) and holds the envelope can recover its data key.
-/// Where that is not acceptable, open and seal public-key slots with
-/// [`RustCrypto`](super::RustCrypto), or run with an allocator that wipes freed blocks.
+/// allocator reuses them. Whoever can later read the process's memory (core dump, swap, a
+/// memory-disclosure bug) and holds the envelope can recover its data key. Use it only in a
+/// process whose global allocator wipes freed blocks, or where that exposure is accepted.
+///
+/// **Not reproducible.** Ephemeral keys come from aws-lc's own generator (seeded by the
+/// operating system), not from the `rng` passed to the sealer: HPKE slots differ from the other
+/// providers' for the same `rng` (the slot bytes remain valid RFC 9180 for any reader).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct AwsLc;
+pub struct AwsLcUnwipedHpke;
+
+impl super::private::Hooks for AwsLc {}
+
+impl AeadProvider for AwsLcUnwipedHpke {
+    type Key = AwsLcKey;
+
+    fn key(&self, suite: Suite, key: &[u8; KEY_LEN]) -> AwsLcKey {
+        AwsLc.key(suite, key)
+    }
+}
 
 /// A prepared aws-lc-rs key.
 pub struct AwsLcKey(Option<LessSafeKey>);
@@ -44,7 +58,7 @@ impl core::fmt::Debug for AwsLcKey {
     }
 }
 
-impl super::private::Hooks for AwsLc {
+impl super::private::Hooks for AwsLcUnwipedHpke {
     fn hpke_engine(&self) -> super::HpkeEngine {
         super::HpkeEngine::AwsLc
     }
