@@ -260,24 +260,13 @@ pub fn open(args: OpenArgs) -> Outcome {
             ))
         }
     };
-    let keyring = args.keyring.as_deref().map(load_keyring).transpose()?;
-    let secrets = args
-        .recipient_keys
-        .iter()
-        .map(|p| load_secret(p))
-        .collect::<Result<Vec<_>, _>>()?;
-    if keyring.is_none() && secrets.is_empty() {
+    let loaded = UnwrapKeys::load(args.keyring.as_deref(), &args.recipient_keys)?;
+    if loaded.is_empty() {
         return Err(Failure::usage(
             "open needs --keyring and/or --recipient-key",
         ));
     }
-    let mut keys: Vec<&dyn Unwrap> = Vec::new();
-    if let Some(k) = &keyring {
-        keys.push(k);
-    }
-    for s in &secrets {
-        keys.push(s);
-    }
+    let keys = loaded.as_unwrap();
     let any = UnwrapAny(&keys);
     let entries = parse_entries(&args.context)?;
     let context = build_context(&entries, &[])?;
@@ -312,32 +301,21 @@ pub fn open(args: OpenArgs) -> Outcome {
 }
 
 pub fn rewrap(args: RewrapArgs) -> Outcome {
-    let keyring = args.keyring.as_deref().map(load_keyring).transpose()?;
-    let secrets = args
-        .recipient_keys
-        .iter()
-        .map(|p| load_secret(p))
-        .collect::<Result<Vec<_>, _>>()?;
+    let loaded = UnwrapKeys::load(args.keyring.as_deref(), &args.recipient_keys)?;
     let successor = args.to_recipient.as_deref().map(load_public).transpose()?;
     let retired = args
         .retire
         .as_deref()
         .map(|id| KeyId::new(id.as_bytes()).map_err(config))
         .transpose()?;
-    let mut keys: Vec<&dyn Unwrap> = Vec::new();
-    if let Some(k) = &keyring {
-        keys.push(k);
-    }
-    for s in &secrets {
-        keys.push(s);
-    }
+    let keys = loaded.as_unwrap();
     let any = UnwrapAny(&keys);
     let entries = parse_entries(&args.context)?;
     let context = build_context(&entries, &[])?;
     // Only the header is held in memory; the body is copied through byte for byte, so any
     // size (a streamed export included) re-wraps in bounded memory.
     let mut rng = OsRng::default();
-    let rewrapped = match (&successor, &retired, &keyring) {
+    let rewrapped = match (&successor, &retired, &loaded.keyring) {
         (Some(successor), Some(retired), _) if !keys.is_empty() => {
             let mut input = open_input(args.input.as_deref())?;
             let header = read_header(&mut input)?;
@@ -346,7 +324,7 @@ pub fn rewrap(args: RewrapArgs) -> Outcome {
                 .rewrap(&opener, &header, retired, &mut rng)
                 .map(|h| (h, input))
         }
-        (None, None, Some(keyring)) if secrets.is_empty() => {
+        (None, None, Some(keyring)) if loaded.secrets.is_empty() => {
             let mut input = open_input(args.input.as_deref())?;
             let header = read_header(&mut input)?;
             let opener = Opener::new(keyring).context(context);
@@ -605,6 +583,36 @@ fn load_key_line(path: &Path, label: &str) -> Result<(KeyId, Zeroizing<[u8; 32]>
         return Err(bad());
     }
     Ok((id, key))
+}
+
+/// The keys `open` and `rewrap` unwrap data keys with: `--keyring` and `--recipient-key` files.
+struct UnwrapKeys {
+    keyring: Option<Keyring>,
+    secrets: Vec<RecipientSecretKey>,
+}
+
+impl UnwrapKeys {
+    fn load(keyring: Option<&Path>, recipient_keys: &[PathBuf]) -> Result<Self, Failure> {
+        Ok(Self {
+            keyring: keyring.map(load_keyring).transpose()?,
+            secrets: recipient_keys
+                .iter()
+                .map(|p| load_secret(p))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.keyring.is_none() && self.secrets.is_empty()
+    }
+
+    /// Keyring first, then the secret keys in command-line order.
+    fn as_unwrap(&self) -> Vec<&dyn Unwrap> {
+        let keyring = self.keyring.iter().map(|k| k as &dyn Unwrap);
+        keyring
+            .chain(self.secrets.iter().map(|s| s as &dyn Unwrap))
+            .collect()
+    }
 }
 
 fn load_public(path: &Path) -> Result<RecipientPublicKey, Failure> {
