@@ -4,6 +4,7 @@
 use alloc::vec::Vec;
 
 use rand_core::CryptoRng;
+use zeroize::Zeroize;
 
 use crate::derive::{self, MessageKeys, DIGEST_LEN};
 use crate::error::{Error, Result};
@@ -150,7 +151,13 @@ fn rewrite_slots<P: AeadProvider>(
     for slot in view.recipients() {
         if selected(&slot) {
             match new_slot.take() {
-                Some(write) => write(view.suite(), &binding, &data_key, &mut out)?,
+                Some(write) => {
+                    if let Err(e) = write(view.suite(), &binding, &data_key, &mut out) {
+                        // A wrapper may have copied the data key into its slot before failing.
+                        out.zeroize();
+                        return Err(e);
+                    }
+                }
                 None => continue,
             }
         } else {
