@@ -67,6 +67,15 @@ cmp "$work/export.bin" "$work/export-2027.out" && echo "new key opens the rotate
 expect_exit 1 "$CLI" open --recipient-key "$work/backend" --context device=pump-0042 --in "$work/export-2027.env" --out "$work/old.out"
 echo "retired key: refused"
 
+step "A break-glass custodian appointed later is added to the existing export"
+"$CLI" recipient keygen --out "$work/custodian" --id custodian
+"$CLI" rewrap --recipient-key "$work/backend-2027" --add-recipient "$work/custodian.pub" \
+  --context device=pump-0042 --in "$work/export-2027.env" --out "$work/export-custodian.env"
+for key in custodian backend-2027; do
+  "$CLI" open --recipient-key "$work/$key" --context device=pump-0042 --in "$work/export-custodian.env" --out "$work/$key.out"
+  cmp "$work/export.bin" "$work/$key.out" && echo "$key opens the export"
+done
+
 # Later issues add their sections below (credentials, tokens, sessions).
 if [ -f scripts/evaluate.d/order ]; then
   while read -r part; do

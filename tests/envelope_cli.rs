@@ -412,6 +412,59 @@ fn public_key_recipients() {
         2
     );
     assert_eq!(code(&rotate(&[], &env)), 2);
+
+    // A recipient added later: the new custodian opens; adding it twice is a usage error (2).
+    assert_eq!(
+        code(&cli(
+            &[
+                "recipient",
+                "keygen",
+                "--out",
+                "custodian",
+                "--id",
+                "custodian"
+            ],
+            d,
+            b""
+        )),
+        0
+    );
+    let o = rotate(
+        &[
+            "--recipient-key",
+            "backend2",
+            "--add-recipient",
+            "custodian.pub",
+        ],
+        &rotated,
+    );
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let added = o.stdout;
+    for key in ["custodian", "backend2", "breakglass"] {
+        let o = cli(
+            &["open", "--recipient-key", key, "--context", "device=pump-1"],
+            d,
+            &added,
+        );
+        assert_eq!((code(&o), &o.stdout[..]), (0, &b"alarm log"[..]), "{key}");
+    }
+    assert_eq!(
+        code(&rotate(
+            &[
+                "--recipient-key",
+                "backend2",
+                "--add-recipient",
+                "custodian.pub"
+            ],
+            &added
+        )),
+        2
+    );
+    assert_eq!(
+        code(&rotate(&["--add-recipient", "custodian.pub"], &rotated)),
+        2,
+        "no unwrapping key"
+    );
 }
 
 #[test]

@@ -122,6 +122,10 @@ pub struct RewrapArgs {
     /// Key id of the public-key recipient whose slot --to-recipient replaces.
     #[arg(long, requires = "to_recipient")]
     retire: Option<String>,
+    /// Add a public-key recipient (FILE.pub from `recipient keygen`) after the existing slots,
+    /// unwrapping with --keyring and/or --recipient-key.
+    #[arg(long = "add-recipient", conflicts_with_all = ["to_recipient", "retire"])]
+    add_recipient: Option<PathBuf>,
     /// Expected context entry; repeatable.
     #[arg(long = "context", value_name = "KEY=VALUE")]
     context: Vec<String>,
@@ -303,6 +307,7 @@ pub fn open(args: OpenArgs) -> Outcome {
 pub fn rewrap(args: RewrapArgs) -> Outcome {
     let loaded = UnwrapKeys::load(args.keyring.as_deref(), &args.recipient_keys)?;
     let successor = args.to_recipient.as_deref().map(load_public).transpose()?;
+    let addition = args.add_recipient.as_deref().map(load_public).transpose()?;
     let retired = args
         .retire
         .as_deref()
@@ -316,6 +321,17 @@ pub fn rewrap(args: RewrapArgs) -> Outcome {
     // size (a streamed export included) re-wraps in bounded memory.
     let mut rng = OsRng::default();
     let rewrapped = match (&successor, &retired, &loaded.keyring) {
+        (None, None, _) if addition.is_some() && !keys.is_empty() => {
+            let mut input = open_input(args.input.as_deref())?;
+            let header = read_header(&mut input)?;
+            let opener = Opener::new(&any).context(context);
+            addition
+                .as_ref()
+                .map_or(Err(Error::InvalidConfiguration("no recipient")), |pk| {
+                    pk.add_to(&opener, &header, &mut rng)
+                })
+                .map(|h| (h, input))
+        }
         (Some(successor), Some(retired), _) if !keys.is_empty() => {
             let mut input = open_input(args.input.as_deref())?;
             let header = read_header(&mut input)?;
@@ -324,7 +340,7 @@ pub fn rewrap(args: RewrapArgs) -> Outcome {
                 .rewrap(&opener, &header, retired, &mut rng)
                 .map(|h| (h, input))
         }
-        (None, None, Some(keyring)) if loaded.secrets.is_empty() => {
+        (None, None, Some(keyring)) if loaded.secrets.is_empty() && addition.is_none() => {
             let mut input = open_input(args.input.as_deref())?;
             let header = read_header(&mut input)?;
             let opener = Opener::new(keyring).context(context);
@@ -334,8 +350,9 @@ pub fn rewrap(args: RewrapArgs) -> Outcome {
         }
         _ => {
             return Err(Failure::usage(
-                "rewrap needs --keyring (re-wrap under its primary), or --to-recipient and \
-                 --retire with --keyring and/or --recipient-key (rotate a public-key recipient)",
+                "rewrap needs --keyring (re-wrap under its primary); or --to-recipient and \
+                 --retire (rotate a public-key recipient), or --add-recipient, with --keyring \
+                 and/or --recipient-key",
             ))
         }
     };

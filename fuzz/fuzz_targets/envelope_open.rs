@@ -210,8 +210,8 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         _ => {
-            // Recipient rotation of a mutated envelope: as re-wrap, it succeeds only on a
-            // genuine header, and the rotated envelope no longer names the retired key.
+            // Recipient rotation or addition on a mutated envelope: as re-wrap, it succeeds only
+            // on a genuine header; rotation drops the retired key's slot, adding keeps it.
             let genuine = if rest.first().is_some_and(|b| b & 1 == 1) {
                 &k.stream
             } else {
@@ -220,17 +220,32 @@ fuzz_target!(|data: &[u8]| {
             let t = mutate(genuine, rest.get(1..).unwrap_or_default(), true);
             let mut rng = medsec_envelope::OsRng::default();
             let retired = k.hpke.id();
-            if let Ok(rotated) = k.successor.rewrap(&opener, &t, &retired, &mut rng) {
+            // The second bit picks adding the successor instead of rotating to it.
+            let add = rest.first().is_some_and(|b| b & 2 == 2);
+            let result = if add {
+                k.successor.add_to(&opener, &t, &mut rng)
+            } else {
+                k.successor.rewrap(&opener, &t, &retired, &mut rng)
+            };
+            if let Ok(rotated) = result {
                 let hl = medsec_envelope::peek_header_len(genuine).unwrap();
                 assert_eq!(
                     &t[..hl],
                     &genuine[..hl],
-                    "rotation accepted a modified header"
+                    "re-addressing accepted a modified header"
                 );
                 let view =
                     medsec_envelope::HeaderView::parse(&rotated, &medsec_envelope::Limits::DEFAULT)
                         .unwrap();
-                assert!(view.recipients().all(|s| s.key_id() != retired.as_bytes()));
+                let names_retired = view.recipients().any(|s| s.key_id() == retired.as_bytes());
+                assert_eq!(
+                    names_retired, add,
+                    "rotation drops the retired slot, adding keeps it"
+                );
+                let successor = k.successor.id();
+                assert!(view
+                    .recipients()
+                    .any(|s| s.key_id() == successor.as_bytes()));
                 if genuine == &k.sealed {
                     // The keyring slot is kept, so the keyring still opens a genuine body.
                     if let Ok(pt) = Opener::new(&k.keyring).context(context()).open(&rotated) {

@@ -41,7 +41,7 @@ impl Keyring {
         rewrite_slots(
             opener,
             envelope,
-            |kind, key_id| kind == SlotKind::Kek && self.contains(key_id),
+            Placement::Replacing(&|kind, key_id| kind == SlotKind::Kek && self.contains(key_id)),
             |_, _| false,
             |suite, binding, data_key, out| {
                 let aad = WrapAad::new(binding, SlotKind::Kek, primary.as_bytes())?;
@@ -83,11 +83,49 @@ impl RecipientPublicKey {
         retired: &KeyId,
         rng: &mut R,
     ) -> Result<Vec<u8>> {
+        let selects_retired =
+            |kind, key_id: &[u8]| kind == SlotKind::Hpke && key_id == retired.as_bytes();
+        self.write_slot(
+            opener,
+            envelope,
+            Placement::Replacing(&selects_retired),
+            rng,
+        )
+    }
+
+    /// Adds this key as a recipient of `envelope` (one-shot or streamed), for example a new
+    /// break-glass custodian for records sealed before it existed.
+    ///
+    /// The data key is unwrapped with `opener`'s keys, expected context and policy, and the
+    /// header is verified; a fresh HPKE wrap to this key is appended after the existing slots,
+    /// which are kept as they are. The header MAC is recomputed and the body is copied byte for
+    /// byte, not decrypted.
+    ///
+    /// # Errors
+    /// As [`Opener::open_in_place`] for the old header; then [`Error::InvalidConfiguration`]
+    /// when this key already has an HPKE slot or the envelope already has the most recipients
+    /// the opener's limits allow; [`Error::MessageTooLarge`] when the new header is too big.
+    pub fn add_to<P: AeadProvider, R: CryptoRng + ?Sized>(
+        &self,
+        opener: &Opener<'_, P>,
+        envelope: &[u8],
+        rng: &mut R,
+    ) -> Result<Vec<u8>> {
+        self.write_slot(opener, envelope, Placement::End, rng)
+    }
+
+    fn write_slot<P: AeadProvider, R: CryptoRng + ?Sized>(
+        &self,
+        opener: &Opener<'_, P>,
+        envelope: &[u8],
+        placement: Placement<'_>,
+        rng: &mut R,
+    ) -> Result<Vec<u8>> {
         let id = self.id();
         rewrite_slots(
             opener,
             envelope,
-            |kind, key_id| kind == SlotKind::Hpke && key_id == retired.as_bytes(),
+            placement,
             |kind, key_id| kind == SlotKind::Hpke && key_id == id.as_bytes(),
             |_suite, binding, data_key, out| {
                 let aad = WrapAad::new(binding, SlotKind::Hpke, id.as_bytes())?;
@@ -105,15 +143,25 @@ impl RecipientPublicKey {
     }
 }
 
+/// Where [`rewrite_slots`] puts the new slot.
+#[derive(Clone, Copy)]
+enum Placement<'a> {
+    /// In place of the slots the predicate selects (collapsed into one, at the first one's
+    /// position); no selected slot is [`Error::NoMatchingKey`].
+    Replacing(&'a dyn Fn(SlotKind, &[u8]) -> bool),
+    /// After all existing slots, which are kept.
+    End,
+}
+
 /// The re-wrapping core shared by keyrings and public-key recipients: verifies the envelope's
-/// header with `opener`, then writes the header again with the slots `replaced` selects
-/// collapsed into one new slot written by `new_slot` (at the first one's position), a new
-/// header MAC, and the body copied through. After verification, no slot selected: no matching
-/// key; a kept slot that `conflicts` selects: the new slot would duplicate it.
+/// header with `opener`, then writes the header again with one new slot written by `new_slot`
+/// where `placement` says, a new header MAC, and the body copied through. After verification:
+/// no slot to replace is no matching key; a kept slot that `conflicts` selects means the new
+/// slot would duplicate it; more slots than the limits allow is refused.
 fn rewrite_slots<P: AeadProvider>(
     opener: &Opener<'_, P>,
     envelope: &[u8],
-    replaced: impl Fn(SlotKind, &[u8]) -> bool,
+    placement: Placement<'_>,
     conflicts: impl Fn(SlotKind, &[u8]) -> bool,
     new_slot: impl FnOnce(Suite, &[u8; DIGEST_LEN], &DataKey, &mut Vec<u8>) -> Result<()>,
 ) -> Result<Vec<u8>> {
@@ -129,8 +177,12 @@ fn rewrite_slots<P: AeadProvider>(
     if !keys.verify_header(view.commitment()?, covered, mac) {
         return Err(Error::DidNotVerify);
     }
-    let selected = |s: &crate::header::RecipientSlot<'_>| replaced(s.kind(), s.key_id());
-    if !view.recipients().any(|s| selected(&s)) {
+    let selected = |s: &crate::header::RecipientSlot<'_>| match placement {
+        Placement::Replacing(replaced) => replaced(s.kind(), s.key_id()),
+        Placement::End => false,
+    };
+    let kept = view.recipients().filter(|s| !selected(s)).count();
+    if matches!(placement, Placement::Replacing(_)) && kept == view.recipients().count() {
         return Err(Error::NoMatchingKey);
     }
     if view
@@ -141,6 +193,9 @@ fn rewrite_slots<P: AeadProvider>(
             "the envelope already has a slot for this recipient",
         ));
     }
+    if kept >= opener.configured_limits().max_recipients() {
+        return Err(Error::InvalidConfiguration("too many recipients"));
+    }
 
     let mut out = Vec::with_capacity(envelope.len().saturating_add(128));
     out.extend_from_slice(view.through_preamble());
@@ -148,24 +203,33 @@ fn rewrite_slots<P: AeadProvider>(
     out.push(0);
     let mut count: u8 = 0;
     let mut new_slot = Some(new_slot);
+    let mut write_new_slot = |out: &mut Vec<u8>| -> Result<()> {
+        let write = new_slot
+            .take()
+            .ok_or(Error::InvalidConfiguration("one new slot per re-wrap"))?;
+        write(view.suite(), &binding, &data_key, out).inspect_err(|_| {
+            // A wrapper may have copied the data key into its slot before failing.
+            out.zeroize();
+        })
+    };
+    let mut placed = false;
     for slot in view.recipients() {
         if selected(&slot) {
-            match new_slot.take() {
-                Some(write) => {
-                    if let Err(e) = write(view.suite(), &binding, &data_key, &mut out) {
-                        // A wrapper may have copied the data key into its slot before failing.
-                        out.zeroize();
-                        return Err(e);
-                    }
-                }
-                None => continue,
+            if placed {
+                continue;
             }
+            write_new_slot(&mut out)?;
+            placed = true;
         } else {
             let start = push_slot_head(&mut out, slot.kind(), slot.key_id(), slot.wrapped().len())?;
             out.get_mut(start..)
                 .ok_or(Error::BufferTooSmall)?
                 .copy_from_slice(slot.wrapped());
         }
+        count = count.saturating_add(1);
+    }
+    if !placed {
+        write_new_slot(&mut out)?;
         count = count.saturating_add(1);
     }
     if let Some(c) = out.get_mut(count_at) {

@@ -249,3 +249,74 @@ fn aws_lc_provider_rotates_interoperably() {
         .unwrap();
     assert_eq!(&opened[..], b"reading");
 }
+
+/// A recipient added later (a new break-glass custodian) gets a slot after the existing ones;
+/// the body is untouched and everyone opens it. Adding a key that has a slot, adding past the
+/// recipient cap, or adding to an envelope that does not verify writes nothing.
+#[test]
+fn a_recipient_can_be_added_later() {
+    let mut rng = rng();
+    let p = parties(&mut rng);
+    let (old_pk, glass_pk) = (p.old.public_key(), p.glass.public_key());
+    let sealed = Sealer::new()
+        .context(context())
+        .key_wrap(&p.kek)
+        .unwrap()
+        .recipient(&old_pk)
+        .unwrap()
+        .seal(b"reading", &mut rng)
+        .unwrap();
+    let opener = Opener::new(&p.kek).context(context());
+    let added = glass_pk.add_to(&opener, &sealed, &mut rng).unwrap();
+    let (old_hl, new_hl) = (
+        peek_header_len(&sealed).unwrap(),
+        peek_header_len(&added).unwrap(),
+    );
+    assert_eq!(&sealed[old_hl..], &added[new_hl..], "body untouched");
+    assert_eq!(
+        slot_ids(&added),
+        vec![
+            (SlotKind::Kek, p.kek.id().as_bytes().to_vec()),
+            (SlotKind::Hpke, b"backend-2026".to_vec()),
+            (SlotKind::Hpke, b"break-glass".to_vec()),
+        ]
+    );
+    for key in [&p.kek as &dyn Unwrap, &p.old, &p.glass] {
+        let opened = Opener::new(key).context(context()).open(&added).unwrap();
+        assert_eq!(&opened[..], b"reading");
+    }
+    // Already a recipient.
+    assert!(matches!(
+        glass_pk.add_to(&opener, &added, &mut rng),
+        Err(Error::InvalidConfiguration(_))
+    ));
+    // Does not verify: wrong context, or a flipped header bit.
+    assert_eq!(
+        glass_pk.add_to(&Opener::new(&p.kek), &sealed, &mut rng),
+        Err(Error::DidNotVerify)
+    );
+    for bit in 0..old_hl * 8 {
+        let mut tampered = sealed.clone();
+        tampered[bit / 8] ^= 1 << (bit % 8);
+        assert!(
+            glass_pk.add_to(&opener, &tampered, &mut rng).is_err(),
+            "bit {bit}"
+        );
+    }
+    // The cap: eight slots, then no more.
+    let mut full = sealed.clone();
+    for i in 0..6u8 {
+        let id = KeyId::new(&[b'r', b'0' + i]).unwrap();
+        let pk = RecipientSecretKey::generate(id, &mut rng).public_key();
+        full = pk.add_to(&opener, &full, &mut rng).unwrap();
+    }
+    assert_eq!(slot_ids(&full).len(), 8);
+    assert_eq!(
+        glass_pk.add_to(&opener, &full, &mut rng),
+        Err(Error::InvalidConfiguration("too many recipients"))
+    );
+    assert_eq!(
+        &Opener::new(&p.kek).context(context()).open(&full).unwrap()[..],
+        b"reading"
+    );
+}
