@@ -109,11 +109,14 @@ pub(crate) fn hpke_unwrap(
         )
         .map(Zeroizing::new)
         .map_err(|_| Error::DidNotVerify)?;
-    let key: [u8; KEY_LEN] = opened
+    let mut key: [u8; KEY_LEN] = opened
         .as_slice()
         .try_into()
         .map_err(|_| Error::DidNotVerify)?;
-    Ok(DataKey::from_bytes(key))
+    let data_key = DataKey::from_bytes(key);
+    // `DataKey::from_bytes` took a copy; wipe this one, as the pure-Rust path does.
+    key.zeroize();
+    Ok(data_key)
 }
 
 impl AeadProvider for AwsLc {
