@@ -27,6 +27,10 @@ impl Keyring {
     /// are. The header MAC is recomputed. The body is copied byte for byte and not decrypted,
     /// so a tampered body is still detected when the result is opened.
     ///
+    /// The data key stays the same, so re-wrapping is no remedy for a leaked key: whoever
+    /// unwrapped the data key from any copy of the envelope (with a stolen KEK, say) still
+    /// reads the result. After a suspected compromise, open and re-seal instead.
+    ///
     /// # Errors
     /// As [`Opener::open_in_place`] for the old header; [`Error::InvalidConfiguration`] when
     /// this keyring has no primary; [`Error::MessageTooLarge`] when the new header is too big;
@@ -70,6 +74,10 @@ impl RecipientPublicKey {
     /// position of the first; other slots are kept as they are. The header MAC is recomputed
     /// and the body is copied byte for byte, not decrypted. The wrap is computed by `opener`'s
     /// provider, as [`crate::Sealer`] would.
+    ///
+    /// The data key stays the same, so rotation is no remedy for a leaked secret key: whoever
+    /// unwrapped the data key from any copy of the envelope with the retired key still reads
+    /// the result. After a suspected compromise, open and re-seal instead.
     ///
     /// # Errors
     /// As [`Opener::open_in_place`] for the old header; then [`Error::NoMatchingKey`] when no
