@@ -320,3 +320,65 @@ fn a_recipient_can_be_added_later() {
         b"reading"
     );
 }
+
+/// The caller-mistake errors ("already has a slot", "too many recipients") are reported only for
+/// a header that verified: with any one header bit flipped, rotating into an existing slot,
+/// adding a key twice or adding to a full envelope gives the opaque error (or `NoMatchingKey`
+/// when the flip leaves no slot for the keys), never a hint about the unverified bytes.
+#[test]
+fn caller_mistakes_are_reported_only_for_verified_headers() {
+    let mut rng = rng();
+    let p = parties(&mut rng);
+    let (old_pk, new_pk, glass_pk) = (p.old.public_key(), p.new.public_key(), p.glass.public_key());
+    let both = Sealer::new()
+        .context(context())
+        .key_wrap(&p.kek)
+        .unwrap()
+        .recipient(&old_pk)
+        .unwrap()
+        .recipient(&new_pk)
+        .unwrap()
+        .seal(b"reading", &mut rng)
+        .unwrap();
+    let others: Vec<_> = (0..6u8)
+        .map(|i| {
+            let id = KeyId::new(&[b'r', b'0' + i]).unwrap();
+            RecipientSecretKey::generate(id, &mut rng).public_key()
+        })
+        .collect();
+    let mut sealer = Sealer::new()
+        .context(context())
+        .key_wrap(&p.kek)
+        .unwrap()
+        .recipient(&old_pk)
+        .unwrap();
+    for pk in &others {
+        sealer = sealer.recipient(pk).unwrap();
+    }
+    let full = sealer.seal(b"reading", &mut rng).unwrap();
+    let opener = Opener::new(&p.kek).context(context());
+    type Attempt<'a> = &'a dyn Fn(&[u8], &mut ChaCha20Rng) -> Result<Vec<u8>, Error>;
+    let rotate_into_existing: Attempt<'_> = &|e, rng| new_pk.rewrap(&opener, e, &p.old.id(), rng);
+    let add_twice: Attempt<'_> = &|e, rng| new_pk.add_to(&opener, e, rng);
+    let add_to_full: Attempt<'_> = &|e, rng| glass_pk.add_to(&opener, e, rng);
+    for (envelope, attempt) in [
+        (&both, rotate_into_existing),
+        (&both, add_twice),
+        (&full, add_to_full),
+    ] {
+        assert!(matches!(
+            attempt(envelope, &mut rng),
+            Err(Error::InvalidConfiguration(_))
+        ));
+        let header_len = peek_header_len(envelope).unwrap();
+        for bit in 0..header_len * 8 {
+            let mut tampered = envelope.clone();
+            tampered[bit / 8] ^= 1 << (bit % 8);
+            let result = attempt(&tampered, &mut rng);
+            assert!(
+                matches!(result, Err(Error::DidNotVerify | Error::NoMatchingKey)),
+                "header bit {bit} flipped: {result:?}"
+            );
+        }
+    }
+}
