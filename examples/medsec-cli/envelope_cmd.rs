@@ -109,10 +109,11 @@ pub struct OpenArgs {
 #[derive(Debug, Args)]
 pub struct RewrapArgs {
     /// Keyring: its primary replaces its slots (alone), or it unwraps the data key (with
-    /// --to-recipient).
+    /// --to-recipient or --add-recipient; its slots are then kept as they are).
     #[arg(long)]
     keyring: Option<PathBuf>,
-    /// Recipient secret key file that may unwrap the data key (with --to-recipient); repeatable.
+    /// Recipient secret key file that may unwrap the data key (with --to-recipient or
+    /// --add-recipient); repeatable.
     #[arg(long = "recipient-key")]
     recipient_keys: Vec<PathBuf>,
     /// Rotate a public-key recipient: the successor's public key file (`recipient keygen`
