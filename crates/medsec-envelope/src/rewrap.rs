@@ -41,13 +41,14 @@ impl Keyring {
         envelope: &[u8],
         rng: &mut R,
     ) -> Result<Vec<u8>> {
-        let primary = self.wrapping_key_id()?;
         rewrite_slots(
             opener,
             envelope,
             Placement::Replacing(&|kind, key_id| kind == SlotKind::Kek && self.contains(key_id)),
             |_, _| false,
             |suite, binding, data_key, out| {
+                // Asked only once the header verified, as before the shared core existed.
+                let primary = self.wrapping_key_id()?;
                 let aad = WrapAad::new(binding, SlotKind::Kek, primary.as_bytes())?;
                 let mut randomness = [0u8; 32];
                 rng.fill_bytes(&mut randomness);
