@@ -406,3 +406,29 @@ fn wrap_requests_do_not_print_the_binding() {
         assert!(!dbg.contains(&hex::encode(binding)[..16]), "{dbg}");
     }
 }
+
+/// A keyring whose primary was retired still verifies before it answers: a tampered envelope
+/// is `DidNotVerify`, a genuine one the caller's mistake (no primary to re-wrap under).
+#[test]
+fn rewrap_without_a_primary_verifies_first() {
+    let mut rng = ChaCha20Rng::from_seed([31; 32]);
+    let mut keyring = Keyring::generate(&mut rng);
+    let sealed = Sealer::new()
+        .key_wrap(&keyring)
+        .unwrap()
+        .seal(b"reading", &mut rng)
+        .unwrap();
+    let primary = keyring.primary_id().unwrap();
+    keyring.retire(&primary).unwrap();
+    let opener = Opener::new(&keyring);
+    let mut tampered = sealed.clone();
+    tampered[40] ^= 1;
+    assert_eq!(
+        keyring.rewrap(&opener, &tampered, &mut rng),
+        Err(Error::DidNotVerify)
+    );
+    assert!(matches!(
+        keyring.rewrap(&opener, &sealed, &mut rng),
+        Err(Error::InvalidConfiguration(_))
+    ));
+}
