@@ -25,6 +25,12 @@
 //!     being hashed, and an AES-256-CMAC header MAC — around the floor work plus, as in v1, a
 //!     fresh wrap-key schedule. Not a
 //!     format we ship: it costs the decision `docs/benchmarks.md` asks for;
+//!   - `sketch-lean-<provider>` (seal only): the leanest HMAC-based v2 we could sketch — one
+//!     96-byte HKDF-Expand straight from `DK` (no extract: `DK` is a uniform key) for the payload
+//!     key, commitment and header-MAC key; the wrap straight under the KEK (prepared once) with a
+//!     random nonce stored in the slot (so about 2^32 wraps per KEK under AES-256-GCM); the
+//!     preamble and canonical context as unhashed associated data; an HMAC-SHA-256 header MAC.
+//!     Also not shipped: it measures how far a format change could move the 4 KiB ratio;
 //!   - `raw-rustcrypto`, `raw-awslc`: the same provider's AEAD alone, key schedule prepared
 //!     once outside the loop, plaintext copied into a fresh `Vec` and encrypted (or ciphertext
 //!     copied and decrypted) with a 32-byte AAD like the envelope body's binding.
@@ -430,6 +436,93 @@ fn bench_sketch_v2<P: AeadProvider>(
     g.bench_with_input(id, &pt, |b, pt| b.iter(|| seal(black_box(pt), &mut rng)));
 }
 
+/// Seal under the leanest HMAC-based v2 we could sketch (see the module docs): no extract step
+/// (`DK` is a uniform key, RFC 5869 section 3.3), one 96-byte HKDF-Expand for the payload key,
+/// commitment and header-MAC key, the wrap straight under the KEK (prepared once) with a random
+/// 12-byte nonce stored in the slot, the preamble and canonical context as unhashed associated
+/// data, and an HMAC-SHA-256 header MAC. Same header shape as `sketch-v2`.
+fn bench_sketch_lean<P: AeadProvider>(
+    g: &mut Group<'_>,
+    name: &str,
+    provider: P,
+    suite: Suite,
+    (len, label): (usize, &str),
+) {
+    use hmac::{KeyInit as _, Mac};
+    use medsec_envelope::provider::AeadKey;
+    use rand_core::Rng;
+    let mut rng = ChaCha20Rng::from_seed([5; 32]);
+    let kek = provider.key(suite, &[0x33u8; 32]);
+    let context: &[u8] = b"\x07patient\x08p-7f3a9c\x0brecord-kind\x03cgm";
+    let pt = plaintext(len);
+    let seal = |pt: &[u8], rng: &mut ChaCha20Rng| -> Vec<u8> {
+        let mut dk = [0u8; 32];
+        let mut randomness = [0u8; 44];
+        rng.fill_bytes(&mut dk);
+        rng.fill_bytes(&mut randomness);
+        let (salt, wrap_nonce) = randomness.split_at(32);
+        let mut okm = [0u8; 96];
+        hkdf::Hkdf::<sha2::Sha256>::from_prk(&dk)
+            .unwrap()
+            .expand_multi_info(&[b"msv2/keys", &[suite.id()], salt], &mut okm)
+            .unwrap();
+        let (payload_key, rest) = okm.split_at(32);
+        let (commitment, header_key) = rest.split_at(32);
+
+        let header_len = 4 + 1 + 2 + 1 + 4 + 32 + 32 + 1 + 16 + 1 + (1 + 1 + 8 + 2 + 12 + 48) + 32;
+        let mut out = Vec::with_capacity(header_len + pt.len() + 16);
+        out.extend_from_slice(b"MSEV");
+        out.push(2);
+        out.extend_from_slice(&(header_len as u16).to_be_bytes());
+        let preamble_start = out.len();
+        out.push(suite.id());
+        out.extend_from_slice(&0u32.to_be_bytes());
+        out.extend_from_slice(salt);
+        out.extend_from_slice(commitment);
+        out.push(1);
+        out.extend_from_slice(b"\x0brecord-kind\x03cgm");
+        let preamble_end = out.len();
+        let mut aad = [0u8; 176];
+        let preamble_len = preamble_end - preamble_start;
+        aad[..preamble_len].copy_from_slice(&out[preamble_start..]);
+        aad[preamble_len..preamble_len + context.len()].copy_from_slice(context);
+        let body_aad_len = preamble_len + context.len();
+        // The wrap's associated data adds the slot's kind and key id.
+        aad[body_aad_len..body_aad_len + 10].copy_from_slice(b"\x01\x08kek-2026");
+        out.push(1);
+        out.extend_from_slice(&[0x01, 8]);
+        out.extend_from_slice(b"kek-2026");
+        out.extend_from_slice(&60u16.to_be_bytes());
+        out.extend_from_slice(wrap_nonce);
+        let mut wrapped = dk;
+        let wrap_tag = kek
+            .seal_in_place(
+                wrap_nonce.try_into().unwrap(),
+                &aad[..body_aad_len + 10],
+                &mut wrapped,
+            )
+            .unwrap();
+        out.extend_from_slice(&wrapped);
+        out.extend_from_slice(&wrap_tag);
+        let header_tag = <hmac::Hmac<sha2::Sha256>>::new_from_slice(header_key)
+            .unwrap()
+            .chain_update(&out)
+            .finalize()
+            .into_bytes();
+        out.extend_from_slice(&header_tag);
+        assert_eq!(out.len(), header_len);
+        out.extend_from_slice(pt);
+        let tag = provider
+            .key(suite, payload_key.try_into().unwrap())
+            .seal_in_place(&[0; 12], &aad[..body_aad_len], &mut out[header_len..])
+            .unwrap();
+        out.extend_from_slice(&tag);
+        out
+    };
+    let id = BenchmarkId::new(name, label);
+    g.bench_with_input(id, &pt, |b, pt| b.iter(|| seal(black_box(pt), &mut rng)));
+}
+
 fn bench_raw(
     g: &mut Group<'_>,
     op: Op,
@@ -469,6 +562,7 @@ fn symmetric(c: &mut Criterion) {
                 bench_floor(&mut g, op, "floor-rustcrypto", RustCrypto, suite, size);
                 if op == Op::Seal {
                     bench_sketch_v2(&mut g, "sketch-v2-rustcrypto", RustCrypto, suite, size);
+                    bench_sketch_lean(&mut g, "sketch-lean-rustcrypto", RustCrypto, suite, size);
                 }
                 bench_raw(&mut g, op, "raw-rustcrypto", &*rc_raw, size);
                 bench_envelope(&mut g, op, "envelope-awslc", AwsLc, suite, size);
@@ -476,6 +570,7 @@ fn symmetric(c: &mut Criterion) {
                 bench_floor(&mut g, op, "floor-awslc", AwsLc, suite, size);
                 if op == Op::Seal {
                     bench_sketch_v2(&mut g, "sketch-v2-awslc", AwsLc, suite, size);
+                    bench_sketch_lean(&mut g, "sketch-lean-awslc", AwsLc, suite, size);
                 }
                 bench_raw(&mut g, op, "raw-awslc", &aws_raw, size);
             }
