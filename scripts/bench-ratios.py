@@ -92,6 +92,8 @@ def main() -> int:
                     for size in ("1MiB", "4KiB", "256B"):
                         add(f"{g} {size} sketch-v2/raw {prov} (proposal)",
                             (g, f"sketch-v2-{prov}", size), (g, f"raw-{prov}", size), None)
+                        add(f"{g} {size} sketch-lean/raw {prov} (proposal)",
+                            (g, f"sketch-lean-{prov}", size), (g, f"raw-{prov}", size), None)
             if op == "open":
                 for prov in ("rustcrypto", "awslc"):
                     for size in ("1MiB", "4KiB"):
