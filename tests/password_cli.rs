@@ -130,3 +130,119 @@ fn hash_and_verify_contract() {
         Some(2)
     );
 }
+
+/// The PHC argument loses one trailing LF or CRLF (a string read from a file) and nothing else;
+/// any other white space, anywhere, makes it malformed (exit 1), as the library's parser says
+/// (docs/credential-format.md section 3.1). The password on stdin likewise loses one LF or CRLF.
+#[test]
+fn verify_whitespace_is_deliberate() {
+    let Some(bin) = cli() else { return };
+    let pw = b"violet kettle under the stairs";
+    let out = run(&bin, &["password", "hash", "--preset", "app"], pw);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let printed = String::from_utf8(out.stdout).unwrap();
+    // The CLI prints the PHC string with one LF.
+    let phc = printed.strip_suffix('\n').unwrap();
+    assert!(!phc.contains(char::is_whitespace));
+
+    let verify = |arg: &str, stdin: &[u8]| run(&bin, &["password", "verify", arg], stdin);
+    for arg in [phc.to_owned(), printed.clone(), format!("{phc}\r\n")] {
+        let out = verify(&arg, pw);
+        assert_eq!(out.status.code(), Some(0), "{arg:?}: {}", stderr(&out));
+    }
+    for arg in [
+        format!(" {phc}"),
+        format!("{phc} "),
+        format!("\t{phc}"),
+        format!("{phc}\t"),
+        format!("{phc}\n\n"),
+        format!("{phc}\r"),
+        format!("\n{phc}"),
+        format!("\u{A0}{phc}"),
+        format!("{phc}\u{A0}"),
+        format!("\u{3000}{phc}"),
+        format!("{phc}\u{3000}"),
+    ] {
+        let out = verify(&arg, pw);
+        assert_eq!(out.status.code(), Some(1), "{arg:?}");
+        assert!(
+            stderr(&out).contains("not a PHC string"),
+            "{arg:?}: {}",
+            stderr(&out)
+        );
+    }
+    // stdin: one LF or CRLF goes, nothing else.
+    for stdin in [
+        &b"violet kettle under the stairs\n"[..],
+        b"violet kettle under the stairs\r\n",
+    ] {
+        assert_eq!(verify(phc, stdin).status.code(), Some(0));
+    }
+    for stdin in [
+        &b"violet kettle under the stairs\n\n"[..],
+        b"violet kettle under the stairs\r",
+        b"violet kettle under the stairs ",
+        b" violet kettle under the stairs",
+        b"violet kettle under the stairs\xe3\x80\x80",
+    ] {
+        let out = verify(phc, stdin);
+        assert_eq!(out.status.code(), Some(1), "{stdin:?}");
+        assert!(stderr(&out).contains("no match"), "{}", stderr(&out));
+    }
+    // --help says so.
+    for sub in ["verify", "hash", "check"] {
+        let help = run(&bin, &["password", sub, "--help"], b"");
+        assert_eq!(help.status.code(), Some(0));
+        let text = String::from_utf8_lossy(&help.stdout);
+        assert!(
+            text.contains("one trailing LF or CRLF"),
+            "{sub} --help: {text}"
+        );
+    }
+}
+
+/// New hashes refuse a code point unassigned in the Unicode version of the normalisation tables
+/// (exit 1, rejected), and `check` rejects it; a hash made before that rule still verifies.
+#[test]
+fn unassigned_code_points_are_refused_for_new_passwords_only() {
+    use medsec_credential::hash::{hazmat, Block};
+    use medsec_credential::{HashParams, Password};
+
+    let Some(bin) = cli() else { return };
+    let pw = "legacy \u{0378} passphrase ok";
+    let out = run(&bin, &["password", "hash"], pw.as_bytes());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("rejected"), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+    let out = run(&bin, &["password", "check"], pw.as_bytes());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("does not support"),
+        "{}",
+        stderr(&out)
+    );
+
+    let params = HashParams::new(64, 1, 1).unwrap();
+    let hasher = hazmat::hasher_below_minimum(params).unwrap();
+    let mut memory = vec![Block::new(); params.blocks()];
+    let legacy = hazmat::hash_with_salt(
+        &hasher,
+        &Password::new(pw).unwrap(),
+        b"legacy-salt-0001",
+        &mut memory,
+    )
+    .unwrap();
+    let out = run(
+        &bin,
+        &["password", "verify", legacy.as_str()],
+        pw.as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // A Unicode 15 compatibility character is assigned: hashed (as its NFKC form).
+    let out = run(
+        &bin,
+        &["password", "hash"],
+        "\u{1E030}nna's pump diary 15".as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}

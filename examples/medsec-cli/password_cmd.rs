@@ -1,7 +1,10 @@
 //! `medsec-cli password check|hash|verify`: the credential policy and Argon2id hashing.
 //!
-//! The password is read from stdin (one trailing `\n` or `\r\n` is removed, so `echo` works);
-//! it is never taken from the command line, where other users could see it.
+//! The password is read from stdin (one trailing `\n` or `\r\n` is removed, so `echo` works,
+//! and nothing else); it is never taken from the command line, where other users could see it.
+//! The PHC argument of `verify` loses one trailing `\n` or `\r\n` too (a string pasted or read
+//! from a file with its line ending) and nothing else: any other white space makes it malformed,
+//! exactly as the library's parser says (docs/credential-format.md section 3.1).
 
 use getrandom::SysRng;
 use medsec_credential::{
@@ -12,14 +15,29 @@ use zeroize::Zeroizing;
 
 use crate::io::{Failure, Outcome};
 
+// In every subcommand the password is read from stdin as UTF-8, at most 4,096 bytes; one
+// trailing LF or CRLF is removed and nothing else (no other trimming); it is then normalised to
+// NFKC. Each subcommand's long help says so.
 #[derive(Debug, clap::Subcommand)]
 pub enum PasswordCommand {
     /// Check a new password (stdin) against the single-factor policy: exit 0 acceptable,
     /// 1 rejected (the reason on stderr).
+    ///
+    /// The password is read from stdin (UTF-8, at most 4,096 bytes); one trailing LF or CRLF is
+    /// removed, nothing else. Exit 2 for input that is not UTF-8 or too long.
     Check(CheckArgs),
     /// Hash a password (stdin) with Argon2id; prints the PHC string.
+    ///
+    /// The password is read from stdin (UTF-8, at most 4,096 bytes); one trailing LF or CRLF is
+    /// removed, nothing else. Exit 1 (rejected) for a password with a code point unassigned in
+    /// the Unicode version of the normalisation tables; exit 2 for input that is not UTF-8 or
+    /// too long.
     Hash(HashArgs),
     /// Verify a password (stdin) against a PHC string: exit 0 match, 1 no match.
+    ///
+    /// The password is read from stdin (UTF-8, at most 4,096 bytes); one trailing LF or CRLF is
+    /// removed, nothing else. A PHC string that is malformed or over the server cost ceilings
+    /// does not match (exit 1, reason on stderr).
     Verify(VerifyArgs),
 }
 
@@ -50,7 +68,9 @@ pub struct HashArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
-    /// The stored PHC string (`$argon2id$v=19$m=..,t=..,p=..$salt$hash`).
+    /// The stored PHC string (`$argon2id$v=19$m=..,t=..,p=..$salt$hash`). One trailing LF or
+    /// CRLF is removed; any other white space (spaces, tabs, no-break or ideographic spaces,
+    /// anywhere) makes it malformed.
     #[arg(value_name = "PHC")]
     phc: String,
 }
@@ -83,7 +103,10 @@ fn hash(args: HashArgs) -> Outcome {
     let hasher = PasswordHasher::new(params).map_err(|e| Failure::usage(e.to_string()))?;
     let phc = hasher
         .hash(&password, &mut UnwrapErr(SysRng))
-        .map_err(|e| Failure::usage(e.to_string()))?;
+        .map_err(|e| match e {
+            Error::Rejected(reason) => Failure::rejected(format!("rejected: {reason}")),
+            e => Failure::usage(e.to_string()),
+        })?;
     println!("{phc}");
     Ok(())
 }
@@ -94,7 +117,7 @@ fn verify(args: VerifyArgs) -> Outcome {
     let hasher = PasswordHasher::new(HashParams::FIRMWARE)
         .and_then(|h| h.with_limits(VerifyLimits::SERVER))
         .map_err(|e| Failure::usage(e.to_string()))?;
-    match hasher.verify(&password, args.phc.trim()) {
+    match hasher.verify(&password, strip_line_ending(&args.phc)) {
         Ok(_) => Ok(()),
         Err(Error::NotVerified) => Err(Failure::rejected("no match")),
         Err(Error::MalformedHash) => Err(Failure::rejected(
@@ -105,6 +128,12 @@ fn verify(args: VerifyArgs) -> Outcome {
         )),
         Err(e) => Err(Failure::usage(e.to_string())),
     }
+}
+
+/// `s` without one trailing `\n` or `\r\n`; nothing else is removed.
+fn strip_line_ending(s: &str) -> &str {
+    s.strip_suffix('\n')
+        .map_or(s, |s| s.strip_suffix('\r').unwrap_or(s))
 }
 
 /// Reads stdin as the password, removing one trailing line ending.

@@ -399,22 +399,32 @@ impl PasswordHasher {
 
     /// Hashes `password` with a fresh 16-byte salt, allocating the Argon2 memory.
     ///
+    /// A password with a code point unassigned in [`crate::NFKC_UNICODE_VERSION`] is refused
+    /// ([`Password::is_all_assigned`]): a later Unicode version could normalise it differently
+    /// and the new hash would stop verifying after an upgrade. Verification has no such rule,
+    /// so hashes made before it keep verifying; when [`Verified::needs_rehash`] advises a rehash
+    /// of such a password, this refusal means: keep the stored hash.
+    ///
     /// # Errors
+    /// [`Error::Rejected`] with [`crate::Rejection::Unassigned`];
     /// [`Error::MemoryTooSmall`] when the memory cannot be allocated.
     pub fn hash(&self, password: &Password, rng: &mut impl CryptoRng) -> Result<PhcString> {
+        refuse_unassigned(password)?;
         self.hash_bytes(password.as_bytes(), rng, None)
     }
 
     /// Hashes `password` in caller-provided memory (no allocation).
     ///
     /// # Errors
-    /// [`Error::MemoryTooSmall`] when `memory` has fewer than [`HashParams::blocks`] blocks.
+    /// As [`PasswordHasher::hash`]; [`Error::MemoryTooSmall`] when `memory` has fewer than
+    /// [`HashParams::blocks`] blocks.
     pub fn hash_with_memory(
         &self,
         password: &Password,
         rng: &mut impl CryptoRng,
         memory: &mut [Block],
     ) -> Result<PhcString> {
+        refuse_unassigned(password)?;
         self.hash_bytes(password.as_bytes(), rng, Some(memory))
     }
 
@@ -572,6 +582,14 @@ fn argon2id(
     result
 }
 
+fn refuse_unassigned(password: &Password) -> Result<()> {
+    if password.is_all_assigned() {
+        Ok(())
+    } else {
+        Err(Error::Rejected(crate::Rejection::Unassigned))
+    }
+}
+
 fn alloc_blocks(n: usize) -> Result<Vec<Block>> {
     let mut v = Vec::new();
     v.try_reserve_exact(n).map_err(|_| Error::MemoryTooSmall)?;
@@ -598,7 +616,9 @@ pub mod hazmat {
     }
 
     /// Hashes with a caller-chosen salt, for known-answer vectors. A real salt must be fresh
-    /// and random for every hash: never use this for stored passwords.
+    /// and random for every hash: never use this for stored passwords. Unlike
+    /// [`PasswordHasher::hash`] it does not refuse unassigned code points, so tests can make
+    /// hashes as earlier versions of the crate did.
     ///
     /// # Errors
     /// [`crate::Error::Config`] for a salt outside 8..=64 bytes; [`crate::Error::MemoryTooSmall`].
@@ -616,6 +636,7 @@ pub mod hazmat {
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests")]
     use super::*;
+    use rand_chacha::rand_core::SeedableRng;
 
     #[test]
     fn presets_meet_the_minimum() {
@@ -652,6 +673,35 @@ mod tests {
         assert!(HashParams::new(15, 1, 2).is_err());
         assert!(HashParams::new(u32::MAX, 1, 0x00FF_FFFF).is_ok());
         assert!(HashParams::new(u32::MAX, 1, 0x0100_0000).is_err());
+    }
+
+    #[test]
+    fn new_hashes_refuse_unassigned_code_points_but_old_hashes_still_verify() {
+        let hasher = hazmat::hasher_below_minimum(HashParams::new(64, 1, 1).unwrap()).unwrap();
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(3);
+        let pw = Password::new("legacy \u{0378} passphrase").unwrap();
+        assert_eq!(
+            hasher.hash(&pw, &mut rng).unwrap_err(),
+            Error::Rejected(crate::Rejection::Unassigned)
+        );
+        let mut memory = alloc::vec![Block::new(); 64];
+        assert_eq!(
+            hasher
+                .hash_with_memory(&pw, &mut rng, &mut memory)
+                .unwrap_err(),
+            Error::Rejected(crate::Rejection::Unassigned)
+        );
+        // A hash made before the rule (as the crate used to, and as libargon2 does).
+        let old = hazmat::hash_with_salt(&hasher, &pw, b"legacy-salt-0001", &mut memory).unwrap();
+        assert!(hasher.verify(&pw, old.as_str()).is_ok());
+        let other = Password::new("legacy \u{0379} passphrase").unwrap();
+        assert_eq!(
+            hasher.verify(&other, old.as_str()).unwrap_err(),
+            Error::NotVerified
+        );
+        // Assigned code points of any script, and private use, hash as before.
+        let fine = Password::new("\u{1E030}\u{E000} ok").unwrap();
+        assert!(hasher.hash(&fine, &mut rng).is_ok());
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub use hash::{HashParams, PasswordHasher, Pepper, PepperRing, Verified, VerifyL
 pub use login::{Attempt, LockoutHook, LoginGuard, Protected};
 pub use phc::{PhcHash, PhcString};
 pub use policy::{PasswordPolicy, PinPolicy, Rejection};
-pub use secret::Password;
+pub use secret::{Password, NFKC_UNICODE_VERSION};
 pub use throttle::{
     Admission, Schedule, ThrottleKey, ThrottleKeyer, ThrottleRecord, ThrottleStore,
 };

@@ -50,6 +50,10 @@ pub enum Rejection {
     Sequential,
     /// A PIN may contain only the digits 0-9.
     NotDigits,
+    /// Contains a code point that is unassigned (or a noncharacter) in the Unicode version of
+    /// the normalisation tables ([`crate::NFKC_UNICODE_VERSION`]): a later Unicode version could
+    /// normalise it differently, and the stored hash would stop verifying.
+    Unassigned,
 }
 
 impl fmt::Display for Rejection {
@@ -69,6 +73,9 @@ impl fmt::Display for Rejection {
             Self::Repetitive => f.write_str("too repetitive"),
             Self::Sequential => f.write_str("a sequence of consecutive characters"),
             Self::NotDigits => f.write_str("a PIN may contain only digits"),
+            Self::Unassigned => {
+                f.write_str("contains a character this system does not support yet")
+            }
         }
     }
 }
@@ -139,7 +146,9 @@ impl PasswordPolicy {
         self.max_code_points
     }
 
-    /// Checks a new password against the policy, the built-in list and `context` words.
+    /// Checks a new password against the policy, the built-in list and `context` words, in
+    /// this order: unassigned code points, length, repetitive, sequential, common, context word
+    /// (docs/credential-format.md section 5).
     ///
     /// # Errors
     /// [`Error::Rejected`] with the first reason that applies.
@@ -166,6 +175,10 @@ impl PasswordPolicy {
         context: &[&str],
         corpus: Option<&dyn BreachedCorpus>,
     ) -> Result<()> {
+        // First, so that every later check sees only code points of a known Unicode version.
+        if !password.is_all_assigned() {
+            return reject(Rejection::Unassigned);
+        }
         let actual = password.code_points();
         if actual < self.min_code_points {
             return reject(Rejection::TooShort {
@@ -232,6 +245,16 @@ impl PinPolicy {
             min_digits: min,
             max_digits: max,
         })
+    }
+
+    /// Fewest digits.
+    pub fn min_digits(&self) -> usize {
+        self.min_digits
+    }
+
+    /// Most digits.
+    pub fn max_digits(&self) -> usize {
+        self.max_digits
     }
 
     /// Checks a new PIN: digits only, length, not repetitive, not sequential, not a common PIN

@@ -6,6 +6,15 @@ use core::fmt;
 use unicode_normalization::UnicodeNormalization;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+/// The Unicode version of the NFKC tables (the `unicode-normalization` crate's
+/// `UNICODE_VERSION`), and of the "assigned code point" rule of [`Password::is_all_assigned`].
+///
+/// Stored hashes depend on it: NFKC results are stable across Unicode versions only for code
+/// points that were already assigned. `tests/data/credential-vectors.json` records it, so a
+/// dependency update that moves it fails the vector test and must be made deliberately
+/// (docs/credential-format.md section 1).
+pub const NFKC_UNICODE_VERSION: (u8, u8, u8) = unicode_normalization::UNICODE_VERSION;
+
 use crate::{Error, Result};
 
 /// A password, PIN or passphrase as the user typed it, normalised to Unicode NFKC
@@ -81,6 +90,29 @@ impl Password {
     pub fn code_points(&self) -> usize {
         self.code_points
     }
+
+    /// True when every code point is assigned in [`NFKC_UNICODE_VERSION`]: its General_Category
+    /// is not `Cn` (unassigned, which includes the 66 noncharacters). Private-use code points
+    /// (`Co`) count as assigned: no Unicode version gives them a decomposition.
+    ///
+    /// New passwords must pass this (policy [`crate::Rejection::Unassigned`], and
+    /// [`crate::PasswordHasher::hash`] refuses otherwise): a code point assigned by a later
+    /// Unicode version may get a compatibility decomposition, and a stored hash of it would then
+    /// stop verifying after a library upgrade. Verification does not check it, so hashes made
+    /// before the rule keep verifying.
+    pub fn is_all_assigned(&self) -> bool {
+        self.normalized.chars().all(is_assigned)
+    }
+}
+
+/// Assigned (any General_Category but `Cn`) in [`NFKC_UNICODE_VERSION`].
+fn is_assigned(c: char) -> bool {
+    unicode_normalization::char::is_public_assigned(c) || is_private_use(c)
+}
+
+/// General_Category `Co`: the three private-use ranges (fixed since Unicode 2.0).
+fn is_private_use(c: char) -> bool {
+    matches!(c, '\u{E000}'..='\u{F8FF}' | '\u{F0000}'..='\u{FFFFD}' | '\u{100000}'..='\u{10FFFD}')
 }
 
 impl Zeroize for Password {
@@ -131,6 +163,39 @@ mod tests {
         let long = "a".repeat(Password::MAX_INPUT_BYTES + 1);
         assert_eq!(Password::new(&long).unwrap_err(), Error::PasswordTooLong);
         assert!(Password::new(&long[..Password::MAX_INPUT_BYTES]).is_ok());
+    }
+
+    #[test]
+    fn unicode_version_is_the_documented_one() {
+        // A change here changes which passwords normalise how: update docs/credential-format.md
+        // section 1 and the vectors deliberately.
+        assert_eq!(NFKC_UNICODE_VERSION, (18, 0, 0));
+    }
+
+    #[test]
+    fn assigned_code_points() {
+        for s in [
+            "plain ascii",
+            "\u{1E030}", // Unicode 15.0 (MODIFIER LETTER CYRILLIC SMALL A): NFKC U+0430
+            "\u{E000}\u{F8FF}", // private use, BMP
+            "\u{F0000}\u{10FFFD}", // private use, planes 15 and 16
+            "\u{0000}\u{00AD}", // Cc and Cf are assigned
+        ] {
+            assert!(Password::new(s).unwrap().is_all_assigned(), "{s:?}");
+        }
+        for s in [
+            "a\u{0378}b", // unassigned (Greek block gap)
+            "\u{FFFF}",   // noncharacter (Cn)
+            "\u{FDD0}",   // noncharacter (Cn)
+            "\u{10FFFF}", // noncharacter (Cn)
+            "\u{E0080}",  // unassigned (plane 14)
+            "\u{FFFFE}",  // noncharacter in plane 15 (not private use)
+        ] {
+            let p = Password::new(s).unwrap();
+            // NFKC leaves an unassigned code point unchanged.
+            assert_eq!(p.as_str(), s);
+            assert!(!p.is_all_assigned(), "{s:?}");
+        }
     }
 
     #[test]

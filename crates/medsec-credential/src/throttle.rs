@@ -163,6 +163,21 @@ impl Schedule {
         self.hard_limit
     }
 
+    /// The first delay, after `free_failures + 1` failures (ms).
+    pub const fn base_delay_ms(&self) -> u64 {
+        self.base_delay_ms
+    }
+
+    /// The longest delay (ms).
+    pub const fn max_delay_ms(&self) -> u64 {
+        self.max_delay_ms
+    }
+
+    /// Quiet time after which a key's failures are forgotten (ms), if any.
+    pub const fn forget_after_ms(&self) -> Option<u64> {
+        self.forget_after_ms
+    }
+
     /// The wait imposed after `failures` consecutive failures: 0 up to the free failures, then
     /// `base * 2^(failures - free - 1)` capped at the maximum.
     pub const fn delay_after(&self, failures: u32) -> u64 {
@@ -405,8 +420,10 @@ impl fmt::Debug for ThrottleKey {
     }
 }
 
-/// Derives [`ThrottleKey`]s: `HMAC-SHA-256(key, scope || name)[..16]`, scope `0x01` for
-/// accounts and `0x02` for sources. Instances behind one shared store must use the same key.
+/// Derives [`ThrottleKey`]s: `HMAC-SHA-256(key, scope || input)[..16]`, scope `0x01` for
+/// accounts, `0x02` for sources, `0x03` for an account on an authenticated device (whose input
+/// is length-prefixed, so that no two (name, device) pairs share a key). Instances behind one
+/// shared store must use the same key.
 pub struct ThrottleKeyer {
     key: [u8; 32],
 }
@@ -414,6 +431,7 @@ pub struct ThrottleKeyer {
 impl ThrottleKeyer {
     const ACCOUNT: u8 = 0x01;
     const SOURCE: u8 = 0x02;
+    const ACCOUNT_ON_DEVICE: u8 = 0x03;
 
     /// A keyer from 32 secret bytes.
     pub fn new(key: [u8; 32]) -> Self {
@@ -429,20 +447,40 @@ impl ThrottleKeyer {
 
     /// The key of an account name (compared byte for byte: normalise names before).
     pub fn account(&self, name: &[u8]) -> ThrottleKey {
-        self.derive(Self::ACCOUNT, name)
+        self.derive(Self::ACCOUNT, &[name])
     }
 
     /// The key of a source (device id, IP address bytes...).
     pub fn source(&self, id: &[u8]) -> ThrottleKey {
-        self.derive(Self::SOURCE, id)
+        self.derive(Self::SOURCE, &[id])
     }
 
-    fn derive(&self, scope: u8, input: &[u8]) -> ThrottleKey {
+    /// The key of account `name` on a device the service already knows (OWASP "device
+    /// cookies"): failures from other devices land on other counters, so an attacker guessing
+    /// elsewhere cannot lock the user's own device out.
+    ///
+    /// `device_id` **must be authenticated** (a valid device cookie, or a signature by a key the
+    /// device registered): with an unauthenticated id an attacker gets a fresh counter for
+    /// every id they invent. Requests without an authenticated device use
+    /// [`ThrottleKeyer::account`]. Input: `0x03 || BE64(len(name)) || name ||
+    /// BE64(len(device_id)) || device_id`, so `("ab", "c")` and `("a", "bc")`, or `(name, "")`
+    /// and the bare account, never share a key (concatenating name and device id into
+    /// [`ThrottleKeyer::account`] would).
+    pub fn account_on_device(&self, name: &[u8], device_id: &[u8]) -> ThrottleKey {
+        self.derive(
+            Self::ACCOUNT_ON_DEVICE,
+            &[&be64_len(name), name, &be64_len(device_id), device_id],
+        )
+    }
+
+    fn derive(&self, scope: u8, parts: &[&[u8]]) -> ThrottleKey {
         let mut out = [0u8; ThrottleKey::LEN];
         // HMAC accepts keys of any length, so this cannot fail.
         if let Ok(mut mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key) {
             mac.update(&[scope]);
-            mac.update(input);
+            for part in parts {
+                mac.update(part);
+            }
             let tag = mac.finalize().into_bytes();
             for (o, t) in out.iter_mut().zip(tag.iter()) {
                 *o = *t;
@@ -450,6 +488,10 @@ impl ThrottleKeyer {
         }
         ThrottleKey(out)
     }
+}
+
+fn be64_len(bytes: &[u8]) -> [u8; 8] {
+    u64::try_from(bytes.len()).unwrap_or(u64::MAX).to_be_bytes()
 }
 
 impl Zeroize for ThrottleKeyer {
@@ -497,6 +539,36 @@ mod tests {
         );
         assert_eq!(s.delay_after(16), 900_000);
         assert_eq!(s.delay_after(u32::MAX), 900_000);
+    }
+
+    #[test]
+    fn device_counters_do_not_collide() {
+        let k = ThrottleKeyer::new([7; 32]);
+        // The old recipe, account(name || device_id), put these pairs on one counter.
+        let concat = |name: &[u8], dev: &[u8]| k.account(&[name, dev].concat());
+        assert_eq!(concat(b"ab", b"c"), concat(b"a", b"bc"));
+        assert_eq!(concat(b"alice", b""), k.account(b"alice"));
+        assert_eq!(concat(b"", b"alice"), k.account(b"alice"));
+        // Length-prefixed, they are all distinct (and distinct from bare accounts and sources).
+        let keys = [
+            k.account_on_device(b"ab", b"c"),
+            k.account_on_device(b"a", b"bc"),
+            k.account_on_device(b"alice", b""),
+            k.account_on_device(b"", b"alice"),
+            k.account_on_device(b"abc", b""),
+            k.account(b"alice"),
+            k.account(b"abc"),
+            k.source(b"alice"),
+        ];
+        for (i, a) in keys.iter().enumerate() {
+            for b in keys.iter().skip(i + 1) {
+                assert_ne!(a, b);
+            }
+        }
+        assert_eq!(
+            k.account_on_device(b"ab", b"c"),
+            k.account_on_device(b"ab", b"c")
+        );
     }
 
     #[test]

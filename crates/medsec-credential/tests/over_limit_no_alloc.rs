@@ -17,6 +17,9 @@
     reason = "tests: fixed inputs, a failure should stop the test"
 )]
 
+#[path = "support/plain_harness.rs"]
+mod plain_harness;
+
 use std::alloc::System;
 
 use medsec_credential::{Error, HashParams, Password, PasswordHasher, VerifyLimits};
@@ -27,7 +30,7 @@ use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
 fn main() {
-    for (name, check) in [
+    plain_harness::run(&[
         (
             "over_limit_hashes_are_refused_with_zero_allocations",
             over_limit_hashes_are_refused_with_zero_allocations as fn(),
@@ -44,10 +47,7 @@ fn main() {
             "firmware_login_guard_does_not_allocate",
             firmware_login_guard_does_not_allocate,
         ),
-    ] {
-        check();
-        println!("test {name} ... ok");
-    }
+    ]);
 }
 
 fn over_limit_hashes_are_refused_with_zero_allocations() {

@@ -16,9 +16,9 @@
 )]
 
 use medsec_credential::hash::hazmat;
-use medsec_credential::throttle::flash::{FlashError, RecordCodec, RECORD_LEN};
+use medsec_credential::throttle::flash::{FlashError, RecordCodec, SlotRecord, RECORD_LEN};
 use medsec_credential::throttle::{
-    FlashThrottleStore, RecordFlash, Schedule, ThrottleKeyer, ThrottleStore,
+    self, FlashThrottleStore, RecordFlash, Schedule, ThrottleKeyer, ThrottleRecord, ThrottleStore,
 };
 use medsec_credential::{
     Attempt, Error, HashParams, LoginGuard, Password, PasswordHasher, Protected,
@@ -217,14 +217,125 @@ fn a_torn_write_leaves_the_previous_record_readable() {
     let key = ThrottleKeyer::new([1; 32]).account(b"k");
     let s = store(SimFlash::new(4));
     let sched = Schedule::DEVICE_PIN;
-    medsec_credential::throttle::begin(&s, &key, &sched, 1).unwrap();
-    medsec_credential::throttle::begin(&s, &key, &sched, 2).unwrap();
+    throttle::begin(&s, &key, &sched, 1).unwrap();
+    throttle::begin(&s, &key, &sched, 2).unwrap();
     let mut flash = s.into_flash().rebooted();
     // The next write tears after 20 bytes.
     flash.cut = Some((flash.ops + 5, Tear::OverOld(20)));
     let s = store(flash);
-    let _ = medsec_credential::throttle::begin(&s, &key, &sched, 3);
+    let _ = throttle::begin(&s, &key, &sched, 3);
     let s = store(s.into_flash().rebooted());
     let f = s.load(&key).unwrap().failures;
     assert!(f == 2 || f == 3, "{f}");
+}
+
+fn all_tears() -> Vec<Tear> {
+    let mut tears = vec![Tear::OverOld(0)];
+    tears.extend((0..=RECORD_LEN).map(Tear::OverOld));
+    tears.extend((0..=RECORD_LEN).map(Tear::OverErased));
+    tears
+}
+
+/// A cell whose newest slot has sequence 2^32 - 1 is written twice (format section 8: sequence
+/// 1 to the other slot, then sequence 2 over the old one). A power cut at any flash operation,
+/// at any torn length, leaves the old or the new record, never loses an acknowledged count, and
+/// later writes go on normally.
+#[test]
+fn sequence_wrap_survives_power_loss_at_every_step() {
+    let key = ThrottleKeyer::new([1; 32]).account(b"wrap");
+    let codec = RecordCodec::new(RECORD_KEY);
+    let initial = || {
+        let mut f = SimFlash::new(2);
+        f.slots[0] = codec.encode(
+            0,
+            &SlotRecord {
+                sequence: u32::MAX,
+                key,
+                record: ThrottleRecord {
+                    failures: 3,
+                    last_failure_ms: 5,
+                },
+            },
+        );
+        f
+    };
+    // ACCOUNT admits failures 4..=6 without a wait.
+    let script = [10u64, 20, 30];
+    let run = |flash: SimFlash| -> (u32, bool, SimFlash) {
+        let s = store(flash);
+        let mut answered = 0;
+        let mut in_flight = false;
+        for now in script {
+            match throttle::begin(&s, &key, &Schedule::ACCOUNT, now) {
+                Ok(r) => {
+                    answered += 1;
+                    assert_eq!(r.failures, 3 + answered);
+                }
+                Err(Error::Store) => {
+                    in_flight = true;
+                    break;
+                }
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+        (answered, in_flight, s.into_flash())
+    };
+
+    let (answered, in_flight, clean) = run(initial());
+    assert_eq!((answered, in_flight), (3, false));
+    let total_ops = clean.ops;
+    // Sequences after the wrap: slot 1 = 1 then 3, slot 0 = 2 then 4.
+    let seq = |f: &SimFlash, slot: u32| codec.decode(slot, &f.slots[slot as usize]).unwrap();
+    assert_eq!((seq(&clean, 0).sequence, seq(&clean, 1).sequence), (4, 3));
+    assert_eq!(seq(&clean, 0).record.failures, 6);
+    assert_eq!(store(clean.rebooted()).load(&key).unwrap().failures, 6);
+
+    let mut cuts = 0;
+    for at in 1..=total_ops {
+        for tear in all_tears() {
+            let mut flash = initial();
+            flash.cut = Some((at, tear));
+            let (answered, in_flight, flash) = run(flash);
+            let after = store(flash.rebooted()).load(&key).unwrap().failures;
+            let acknowledged = 3 + answered;
+            assert!(
+                after == acknowledged || (in_flight && after == acknowledged + 1),
+                "cut at op {at} {tear:?}: acknowledged {acknowledged}, persisted {after}"
+            );
+            cuts += 1;
+        }
+    }
+    eprintln!("simulated {cuts} power cuts over {total_ops} flash operations of a sequence wrap");
+}
+
+/// Format version 2 binds each image to its slot: an older image of a key copied into another
+/// cell (found first by a scan) is invalid there, so it cannot roll the count back.
+#[test]
+fn an_image_copied_to_another_cell_cannot_roll_a_count_back() {
+    let keyer = ThrottleKeyer::new([1; 32]);
+    let (a, k) = (keyer.account(b"a"), keyer.account(b"k"));
+    let s = store(SimFlash::new(4));
+    let sched = Schedule::ACCOUNT;
+    throttle::begin(&s, &a, &sched, 1).unwrap();
+    throttle::begin(&s, &k, &sched, 2).unwrap();
+    let mut flash = s.into_flash();
+    // k's first record, in slot 2 (cell 1).
+    let old = flash.slots[2];
+    let s = store(flash);
+    for now in 3..7 {
+        throttle::begin(&s, &k, &sched, now).unwrap();
+    }
+    assert_eq!(s.load(&k).unwrap().failures, 5);
+    // Someone with flash access copies the old image into cell 0 and erases its sibling.
+    flash = s.into_flash();
+    flash.slots[0] = old;
+    flash.slots[1] = [0xFF; RECORD_LEN];
+    let s = store(flash.rebooted());
+    assert_eq!(s.load(&k).unwrap().failures, 5);
+    // The same image in its own slot is still valid: restoring a cell's own older image is the
+    // rollback the tag cannot stop (format section 8).
+    let mut flash = s.into_flash();
+    flash.slots[2] = old;
+    flash.slots[3] = [0xFF; RECORD_LEN];
+    assert_eq!(store(flash).load(&k).unwrap().failures, 1);
 }

@@ -20,6 +20,9 @@
     reason = "tests: fixed inputs, a failure should stop the test"
 )]
 
+#[path = "support/plain_harness.rs"]
+mod plain_harness;
+
 use std::alloc::System;
 
 use medsec_credential::throttle::{
@@ -32,8 +35,10 @@ use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
 fn main() {
-    a_million_name_spray_does_not_grow_memory_or_evict_accounts_in_backoff();
-    println!("test a_million_name_spray_does_not_grow_memory_or_evict_accounts_in_backoff ... ok");
+    plain_harness::run(&[(
+        "a_million_name_spray_does_not_grow_memory_or_evict_accounts_in_backoff",
+        a_million_name_spray_does_not_grow_memory_or_evict_accounts_in_backoff as fn(),
+    )]);
 }
 
 fn a_million_name_spray_does_not_grow_memory_or_evict_accounts_in_backoff() {

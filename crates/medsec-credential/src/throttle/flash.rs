@@ -4,8 +4,9 @@
 //! durable when it returns. Slots pair into cells (slots `2i` and `2i + 1`); a key's record is
 //! the valid slot of its cell with the higher sequence number, and every update goes to the
 //! *other* slot. A write torn by power loss fails its tag check, so the previous record stays in
-//! force: the count can only be the old or the new value, never lost. The record layout is
-//! specified in docs/credential-format.md ("Persisted throttle record").
+//! force: the count can only be the old or the new value, never lost. The tag covers the slot
+//! number, so an image copied to another slot or cell is invalid there. The record layout and
+//! every rule here are specified in docs/credential-format.md ("Persisted throttle record").
 
 use core::cell::RefCell;
 use core::fmt;
@@ -23,7 +24,9 @@ pub const RECORD_LEN: usize = 48;
 /// Bytes of the truncated HMAC-SHA-256 tag at the end of a record.
 pub const TAG_LEN: usize = 12;
 const MAGIC: [u8; 2] = *b"MT";
-const VERSION: u8 = 1;
+/// Format version 2: the tag covers the slot number (version 1 did not; its records are not
+/// read).
+const VERSION: u8 = 2;
 const BODY_LEN: usize = RECORD_LEN - TAG_LEN;
 
 /// A flash write or read failed (or the device is losing power).
@@ -67,7 +70,8 @@ pub struct SlotRecord {
     pub record: ThrottleRecord,
 }
 
-/// Encodes and authenticates records with `HMAC-SHA-256(record_key, body)[..12]`.
+/// Encodes and authenticates records with `HMAC-SHA-256(record_key, BE32(slot) || body)[..12]`:
+/// an image is valid only in the slot it was written for.
 pub struct RecordCodec {
     record_key: [u8; 32],
 }
@@ -78,8 +82,8 @@ impl RecordCodec {
         Self { record_key }
     }
 
-    /// The 48-byte slot image of `rec`.
-    pub fn encode(&self, rec: &SlotRecord) -> [u8; RECORD_LEN] {
+    /// The 48-byte image of `rec` for slot number `slot`.
+    pub fn encode(&self, slot: u32, rec: &SlotRecord) -> [u8; RECORD_LEN] {
         let mut out = [0u8; RECORD_LEN];
         let (body, tag) = out.split_at_mut(BODY_LEN);
         let fields: [&[u8]; 6] = [
@@ -97,17 +101,18 @@ impl RecordCodec {
             }
             at = at.saturating_add(f.len());
         }
-        let full = self.tag(body);
+        let full = self.tag(slot, body);
         for (t, f) in tag.iter_mut().zip(full.iter()) {
             *t = *f;
         }
         out
     }
 
-    /// Decodes a slot image; `None` for an erased, torn, foreign or forged slot.
-    pub fn decode(&self, bytes: &[u8; RECORD_LEN]) -> Option<SlotRecord> {
+    /// Decodes the image read from slot number `slot`; `None` for an erased, torn, foreign or
+    /// forged slot, or an image written for another slot.
+    pub fn decode(&self, slot: u32, bytes: &[u8; RECORD_LEN]) -> Option<SlotRecord> {
         let (body, tag) = bytes.split_at(BODY_LEN);
-        let expected = self.tag(body);
+        let expected = self.tag(slot, body);
         if !bool::from(expected.get(..TAG_LEN)?.ct_eq(tag)) {
             return None;
         }
@@ -128,9 +133,10 @@ impl RecordCodec {
         })
     }
 
-    fn tag(&self, body: &[u8]) -> [u8; 32] {
+    fn tag(&self, slot: u32, body: &[u8]) -> [u8; 32] {
         let mut out = [0u8; 32];
         if let Ok(mut mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.record_key) {
+            mac.update(&slot.to_be_bytes());
             mac.update(body);
             out.copy_from_slice(&mac.finalize().into_bytes());
         }
@@ -184,7 +190,8 @@ impl<F: RecordFlash> FlashThrottleStore<F> {
         self.flash.into_inner()
     }
 
-    /// The newest valid record of `cell` and the slot that holds it.
+    /// The newest valid record of `cell` and the slot that holds it. On equal sequences (which
+    /// this store never writes) the even slot wins.
     fn newest(&self, flash: &mut F, cell: u32) -> Result<Option<(u32, SlotRecord)>> {
         let mut best: Option<(u32, SlotRecord)> = None;
         for slot in [
@@ -193,7 +200,7 @@ impl<F: RecordFlash> FlashThrottleStore<F> {
         ] {
             let mut buf = [0u8; RECORD_LEN];
             flash.read_slot(slot, &mut buf).map_err(|_| Error::Store)?;
-            if let Some(rec) = self.codec.decode(&buf) {
+            if let Some(rec) = self.codec.decode(slot, &buf) {
                 if best.is_none_or(|(_, b)| rec.sequence > b.sequence) {
                     best = Some((slot, rec));
                 }
@@ -265,32 +272,60 @@ impl<F: RecordFlash> ThrottleStore for FlashThrottleStore<F> {
             },
         };
         let base = cell.saturating_mul(2);
-        let (target, sequence) = match newest {
-            Some((slot, rec)) => (
-                if slot == base {
+        let record = SlotRecord {
+            sequence: 1,
+            key: *key,
+            record: *new,
+        };
+        match newest {
+            None => self.write_verified(&mut flash, base, &record)?,
+            Some((slot, rec)) => {
+                let other = if slot == base {
                     base.saturating_add(1)
                 } else {
                     base
-                },
-                rec.sequence.checked_add(1).ok_or(Error::Store)?,
-            ),
-            None => (base, 1),
-        };
-        let image = self.codec.encode(&SlotRecord {
-            sequence,
-            key: *key,
-            record: *new,
-        });
-        flash.write_slot(target, &image).map_err(|_| Error::Store)?;
-        // Read back: a write the part silently dropped must not count as durable.
+                };
+                match rec.sequence.checked_add(1) {
+                    Some(sequence) => {
+                        self.write_verified(&mut flash, other, &SlotRecord { sequence, ..record })?;
+                    }
+                    None => {
+                        // Sequence wrap (2^32 - 1 writes: beyond any flash endurance, but
+                        // defined). The new record goes to the other slot with sequence 1, where
+                        // it still loses to the old one, then over the old slot with sequence 2.
+                        // A cut before the second write leaves the old record (not yet
+                        // acknowledged); a torn second write leaves sequence 1, the new record.
+                        self.write_verified(&mut flash, other, &record)?;
+                        self.write_verified(
+                            &mut flash,
+                            slot,
+                            &SlotRecord {
+                                sequence: 2,
+                                ..record
+                            },
+                        )?;
+                    }
+                }
+            }
+        }
+        Ok(true)
+    }
+}
+
+impl<F: RecordFlash> FlashThrottleStore<F> {
+    /// Writes `rec` to `slot` and reads it back: a write the part silently dropped must not
+    /// count as durable.
+    fn write_verified(&self, flash: &mut F, slot: u32, rec: &SlotRecord) -> Result<()> {
+        let image = self.codec.encode(slot, rec);
+        flash.write_slot(slot, &image).map_err(|_| Error::Store)?;
         let mut check = [0u8; RECORD_LEN];
         flash
-            .read_slot(target, &mut check)
+            .read_slot(slot, &mut check)
             .map_err(|_| Error::Store)?;
         if check != image {
             return Err(Error::Store);
         }
-        Ok(true)
+        Ok(())
     }
 }
 
@@ -318,16 +353,20 @@ mod tests {
                 last_failure_ms: 123_456,
             },
         };
-        let img = codec.encode(&rec);
-        assert_eq!(codec.decode(&img), Some(rec));
+        let img = codec.encode(5, &rec);
+        assert_eq!(codec.decode(5, &img), Some(rec));
         for byte in 0..RECORD_LEN {
             for bit in 0..8 {
                 let mut t = img;
                 t[byte] ^= 1 << bit;
-                assert_eq!(codec.decode(&t), None, "byte {byte} bit {bit}");
+                assert_eq!(codec.decode(5, &t), None, "byte {byte} bit {bit}");
             }
         }
-        assert_eq!(codec.decode(&[0xFF; RECORD_LEN]), None);
-        assert_eq!(RecordCodec::new([8; 32]).decode(&img), None);
+        assert_eq!(codec.decode(5, &[0xFF; RECORD_LEN]), None);
+        assert_eq!(RecordCodec::new([8; 32]).decode(5, &img), None);
+        // Bound to its slot: invalid in the sibling slot, in any other cell.
+        for slot in [0, 1, 4, 6, 7, u32::MAX] {
+            assert_eq!(codec.decode(slot, &img), None, "slot {slot}");
+        }
     }
 }
