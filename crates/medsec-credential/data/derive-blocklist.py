@@ -2,9 +2,9 @@
 """Derives common-passwords.txt from Django's CommonPasswordValidator list.
 
 Source: the `django` wheel on PyPI (we used django 5.2.19), file
-`django/contrib/auth/common-passwords.txt.gz`: 20,000 common passwords compiled by Royce Williams
-(lowercased, unhexed, deduplicated; Django says so in password_validation.py), BSD-3-Clause as part
-of Django. The file is in frequency order, most common first.
+`django/contrib/auth/common-passwords.txt.gz`: Royce Williams's 20,000 common passwords, unhexed,
+lowercased and deduplicated by Django (password_validation.py says so), which leaves 19,640
+distinct lines; BSD-3-Clause as part of Django. The file is in frequency order, most common first.
 
 Derivation (deterministic):
   1. read the list in its original (frequency) order;
