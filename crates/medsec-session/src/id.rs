@@ -13,9 +13,11 @@ use crate::{Error, Result};
 pub const SESSION_ID_LEN: usize = 32;
 /// Characters in the text form of a session id (unpadded base64url of 32 bytes).
 pub const ENCODED_ID_LEN: usize = 43;
-/// Longest user id, in bytes. Longer identifiers (e-mail addresses, federated
-/// `issuer|subject` pairs) should be passed as a digest.
-pub const MAX_USER_ID_LEN: usize = 64;
+/// Longest user id, in bytes: 128, the longest `sub` claim `medsec-token` accepts
+/// (`docs/token-profile.md` §9), so every token subject can own sessions under the same text
+/// and revoking it reaches both. Longer identifiers (e-mail addresses, federated
+/// `issuer|subject` pairs) should be passed as a digest, in tokens and sessions alike.
+pub const MAX_USER_ID_LEN: usize = 128;
 /// RFC 9266 `tls-exporter` label.
 pub const TLS_EXPORTER_LABEL: &[u8] = b"EXPORTER-Channel-Binding";
 /// RFC 9266 `tls-exporter` output length in bytes.
@@ -193,10 +195,11 @@ impl fmt::Debug for IdHash {
     }
 }
 
-/// Who a session belongs to: 1 to 64 bytes of UTF-8 (an account id, or a digest of a
-/// federated `(issuer, subject)` pair). The same text is the token's `sub` claim, which is
-/// how revoking a user reaches their tokens. Stored inline, so firmware needs no heap.
-/// `Debug` shows only the length: user ids can identify a patient.
+/// Who a session belongs to: 1 to 128 bytes of well-formed UTF-8 (an account id, or a
+/// digest of a federated `(issuer, subject)` pair), compared byte for byte (no Unicode
+/// normalisation). The same text is the token's `sub` claim, which is how revoking a user
+/// reaches their tokens; the limits are the token's. Stored inline, so firmware needs no
+/// heap. `Debug` shows only the length: user ids can identify a patient.
 #[derive(Clone, Copy)]
 pub struct UserId {
     len: u8,
@@ -207,7 +210,7 @@ impl UserId {
     /// Longest accepted user id.
     pub const MAX_LEN: usize = MAX_USER_ID_LEN;
 
-    /// A user id of 1..=64 bytes of UTF-8.
+    /// A user id of 1..=128 bytes of UTF-8.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] when empty or longer than [`UserId::MAX_LEN`] bytes.
@@ -215,7 +218,8 @@ impl UserId {
         Self::from_utf8(id.as_bytes())
     }
 
-    /// A user id from bytes that must be UTF-8 (stored records).
+    /// A user id from bytes that must be well-formed UTF-8 (stored records): overlong
+    /// forms, surrogates, code points past U+10FFFF and truncated sequences are refused.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] when empty, too long, or not UTF-8.
@@ -401,8 +405,22 @@ mod tests {
     fn user_id_bounds() {
         assert!(UserId::new("").is_err());
         assert!(UserId::new(&"a".repeat(64)).is_ok());
-        assert!(UserId::new(&"a".repeat(65)).is_err());
+        assert!(UserId::new(&"a".repeat(65)).is_ok());
+        assert!(UserId::new(&"a".repeat(128)).is_ok());
+        assert!(UserId::new(&"a".repeat(129)).is_err());
+        // 128 bytes of two-byte characters, and one byte more.
+        assert!(UserId::new(&"\u{e9}".repeat(64)).is_ok());
+        assert!(UserId::new(&("\u{e9}".repeat(64) + "a")).is_err());
         assert!(UserId::from_utf8(&[0xff]).is_err());
+        for bad in [
+            &b"\x80"[..],
+            b"\xc0\xaf",
+            b"\xed\xa0\x80",
+            b"\xf4\x90\x80\x80",
+            b"ab\xc3",
+        ] {
+            assert_eq!(UserId::from_utf8(bad).unwrap_err(), Error::InvalidInput);
+        }
         assert_eq!(UserId::new("abc").unwrap().as_str(), "abc");
     }
 }

@@ -9,7 +9,7 @@ use subtle::ConstantTimeEq;
 use crate::clock::{duration_millis, Clock, Timestamp};
 use crate::id::{ChannelBinding, IdHash, SessionId, UserId};
 use crate::policy::{CapPolicy, SessionPolicy};
-use crate::record::{SessionMeta, StoredState};
+use crate::record::{next_version, SessionMeta, StoredState};
 use crate::revocation::{epoch_after, issued_at, SubjectRevocation};
 use crate::seal::{DataSecret, MAX_DATA_LEN, NONCE_LEN, SEAL_OVERHEAD};
 use crate::store::{DataUpdate, SessionStore};
@@ -438,8 +438,9 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
     /// one in the same atomic store operation. Data is re-sealed under the new id's key.
     ///
     /// # Errors
-    /// [`Error::Rejected`] when the session is no longer live; [`Error::Conflict`] when it
-    /// changed since this handle was read; [`Error::Unavailable`].
+    /// [`Error::Rejected`] when the session is no longer live or its version reached
+    /// [`crate::record::MAX_VERSION`]; [`Error::Conflict`] when it changed since this handle
+    /// was read; [`Error::Unavailable`].
     pub fn rotate<R: CryptoRng + ?Sized, S: Live>(
         &self,
         rng: &mut R,
@@ -607,7 +608,7 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
     ///
     /// # Errors
     /// [`Error::TooLarge`] beyond [`MAX_DATA_LEN`]; [`Error::Rejected`] when the session is
-    /// no longer live; [`Error::Conflict`] when it changed since this handle was read
+    /// no longer live or its version reached [`crate::record::MAX_VERSION`]; [`Error::Conflict`] when it changed since this handle was read
     /// (resume and retry); [`Error::Unavailable`].
     pub fn set_data<R: CryptoRng + ?Sized, S: Live>(
         &self,
@@ -625,7 +626,7 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
             plaintext.len().saturating_add(SEAL_OVERHEAD)
         };
         let mut meta = session.meta;
-        meta.version = meta.version.checked_add(1).ok_or(Error::Conflict)?;
+        meta.version = next_version(meta.version).ok_or_else(version_exhausted)?;
         meta.last_seen = now;
         meta.data_len = u32::try_from(sealed_len).map_err(|_| Error::TooLarge)?;
         with_buffer(sealed_len, |buf| {
@@ -784,7 +785,11 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
             &mut |meta| match self.check_local(meta, now, binding) {
                 Ok(t) => {
                     let mut next = *meta;
-                    next.version = meta.version.checked_add(1)?;
+                    let Some(version) = next_version(meta.version) else {
+                        refusal = Some(Refusal::Deny("version counter exhausted"));
+                        return None;
+                    };
+                    next.version = version;
                     next.last_seen = t;
                     next.state = StoredState::Active;
                     refusal = None;
@@ -844,7 +849,7 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
     ) -> Result<Session<S>> {
         let new_id = SessionId::generate(rng);
         let new_key = new_id.id_hash();
-        meta.version = session.meta.version.checked_add(1).ok_or(Error::Conflict)?;
+        meta.version = next_version(session.meta.version).ok_or_else(version_exhausted)?;
         let sealed_len = session.meta.data_len as usize;
         with_buffer(sealed_len, |old_sealed| {
             with_buffer(sealed_len.saturating_sub(SEAL_OVERHEAD), |plain| {
@@ -916,6 +921,13 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
             }
         }
     }
+}
+
+/// A session whose version reached [`crate::record::MAX_VERSION`] takes no further write
+/// (the SQL stores' version column is a signed 64-bit integer): it is refused.
+fn version_exhausted() -> Error {
+    tracing::warn!("session refused: version counter exhausted");
+    Error::Rejected
 }
 
 fn summary(k: &IdHash, m: &SessionMeta) -> SessionSummary {

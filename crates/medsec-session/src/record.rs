@@ -17,9 +17,27 @@ pub const RECORD_MAC_LEN: usize = 32;
 const FIXED_PREFIX_LEN: usize = 98;
 /// Smallest well-formed record: 1-byte user id, no data.
 pub const MIN_RECORD_LEN: usize = FIXED_PREFIX_LEN + 1 + 4 + RECORD_MAC_LEN;
-/// Largest well-formed record.
+/// Largest well-formed record (128-byte user id, 16,412-byte sealed data): 16,674 bytes.
 pub const MAX_RECORD_LEN: usize =
     FIXED_PREFIX_LEN + MAX_USER_ID_LEN + 4 + MAX_SEALED_LEN + RECORD_MAC_LEN;
+/// Largest compare-and-swap version, `2^63 - 1`: the SQL stores keep the version in a signed
+/// 64-bit column as well, so a session whose version reaches this takes no further write.
+pub const MAX_VERSION: u64 = i64::MAX as u64;
+/// Smallest non-empty sealed data blob: a sealed plaintext of at least one byte. Empty data
+/// has exactly one encoding, `data_len = 0`; a sealed empty plaintext (28 bytes) is refused.
+pub const MIN_SEALED_LEN: usize = SEAL_OVERHEAD + 1;
+
+/// The version after `version`, or `None` when `version` is already [`MAX_VERSION`].
+#[must_use]
+pub fn next_version(version: u64) -> Option<u64> {
+    version.checked_add(1).filter(|v| *v <= MAX_VERSION)
+}
+
+/// Whether a sealed data blob has a length the format allows: 0 (no data) or
+/// [`MIN_SEALED_LEN`]`..=`[`MAX_SEALED_LEN`].
+fn sealed_len_ok(len: usize) -> bool {
+    len == 0 || (MIN_SEALED_LEN..=MAX_SEALED_LEN).contains(&len)
+}
 
 /// The lifecycle state a store keeps. (Elevation is a deadline, `elevated_until`, not a
 /// state: it lapses on its own clock.)
@@ -75,6 +93,14 @@ impl SessionMeta {
         }
     }
 
+    /// The value of the clear `expires_at` column the SQL stores keep next to the record:
+    /// [`SessionMeta::expires_at`] clamped to `2^63 - 1` for the signed 64-bit column.
+    /// Readers refuse a row whose column differs from this (`docs/session-format.md` §5.2).
+    #[must_use]
+    pub fn expires_at_column(&self) -> i64 {
+        i64::try_from(self.expires_at().as_millis()).unwrap_or(i64::MAX)
+    }
+
     /// The encoded length of a record with this metadata.
     #[must_use]
     pub fn encoded_len(&self) -> usize {
@@ -94,8 +120,11 @@ impl SessionMeta {
 /// `"medsec-session/v1/record\0" || id_hash || everything before the tag`.
 ///
 /// # Errors
-/// [`Error::InvalidInput`] when `data.len()` disagrees with `meta.data_len` or `out` has
-/// the wrong length ([`SessionMeta::encoded_len`]); [`Error::TooLarge`] for oversized data.
+/// [`Error::InvalidInput`] when `data.len()` disagrees with `meta.data_len`, `out` has
+/// the wrong length ([`SessionMeta::encoded_len`]), or a field is outside its range (version
+/// `1..=`[`MAX_VERSION`], idle timeout at least 1): nothing is written that readers would
+/// refuse; [`Error::TooLarge`] for a sealed data length other than 0 or
+/// [`MIN_SEALED_LEN`]`..=`[`MAX_SEALED_LEN`].
 pub fn encode_into(
     key: &RecordKey,
     id_hash: &IdHash,
@@ -106,8 +135,11 @@ pub fn encode_into(
     if data.len() != meta.data_len as usize {
         return Err(Error::InvalidInput);
     }
-    if !(data.is_empty() || (SEAL_OVERHEAD..=MAX_SEALED_LEN).contains(&data.len())) {
+    if !sealed_len_ok(data.len()) {
         return Err(Error::TooLarge);
+    }
+    if meta.version == 0 || meta.version > MAX_VERSION || meta.idle_timeout_ms == 0 {
+        return Err(Error::InvalidInput);
     }
     if out.len() != meta.encoded_len() {
         return Err(Error::InvalidInput);
@@ -217,8 +249,12 @@ fn decode_body(body: &[u8]) -> Option<(SessionMeta, &[u8])> {
     let user = UserId::from_utf8(r.take(user_len)?).ok()?;
     let data_len = u32::from_be_bytes(r.array()?);
     let data = r.take(data_len as usize)?;
-    let data_ok = data.is_empty() || (SEAL_OVERHEAD..=MAX_SEALED_LEN).contains(&data.len());
-    if version == 0 || idle_timeout_ms == 0 || !data_ok || r.pos != body.len() {
+    if version == 0
+        || version > MAX_VERSION
+        || idle_timeout_ms == 0
+        || !sealed_len_ok(data.len())
+        || r.pos != body.len()
+    {
         return None;
     }
     let meta = SessionMeta {
@@ -336,6 +372,98 @@ mod tests {
         assert!(decode(&RecordKey::from_bytes([5; 32]), &h, &enc).is_err());
     }
 
+    /// A record body with an authentic MAC, so that only the field rules can refuse it.
+    fn authentic(key: &RecordKey, h: &IdHash, body: &[u8]) -> std::vec::Vec<u8> {
+        let mut rec = body.to_vec();
+        rec.extend_from_slice(&key.mac(h, body));
+        rec
+    }
+
+    /// The body of `meta` with `user` and `data` spliced in as raw bytes.
+    fn raw_body(meta: &SessionMeta, user: &[u8], data: &[u8]) -> std::vec::Vec<u8> {
+        let key = RecordKey::from_bytes([0; 32]);
+        let h = IdHash::from_bytes([0; 32]);
+        let mut m = *meta;
+        m.user = UserId::new("u").unwrap();
+        m.data_len = 0;
+        let enc = encode(&key, &h, &m, &[]).unwrap();
+        let mut body = enc[..FIXED_PREFIX_LEN - 1].to_vec();
+        body.push(u8::try_from(user.len()).unwrap());
+        body.extend_from_slice(user);
+        body.extend_from_slice(&u32::try_from(data.len()).unwrap().to_be_bytes());
+        body.extend_from_slice(data);
+        body
+    }
+
+    #[test]
+    fn field_boundaries_behind_an_authentic_mac() {
+        let key = RecordKey::from_bytes([4; 32]);
+        let h = IdHash::from_bytes([8; 32]);
+        let mut meta = sample();
+        meta.data_len = 0;
+        let ok = |body: &[u8]| decode(&key, &h, &authentic(&key, &h, body)).is_ok();
+        // User id: 1..=128 bytes of well-formed UTF-8.
+        assert!(ok(&raw_body(&meta, &[b'a'; 128], &[])));
+        assert!(ok(&raw_body(&meta, "\u{e9}".repeat(64).as_bytes(), &[])));
+        assert!(!ok(&raw_body(&meta, &[b'a'; 129], &[])));
+        assert!(!ok(&raw_body(&meta, &[], &[])));
+        for bad in [
+            &b"\x80"[..],
+            b"\xc0\xaf",
+            b"\xed\xa0\x80",
+            b"\xf4\x90\x80\x80",
+            b"ab\xc3",
+        ] {
+            assert!(!ok(&raw_body(&meta, bad, &[])), "{bad:?}");
+        }
+        // Sealed data: 0, or 29..=16,412 bytes; a sealed empty plaintext (28) is refused.
+        for (len, accepted) in [
+            (0, true),
+            (1, false),
+            (27, false),
+            (28, false),
+            (29, true),
+            (MAX_SEALED_LEN, true),
+            (MAX_SEALED_LEN + 1, false),
+        ] {
+            let body = raw_body(&meta, b"u", &std::vec![0x5a; len]);
+            assert_eq!(ok(&body), accepted, "data_len {len}");
+        }
+        // The largest record is exactly MAX_RECORD_LEN bytes.
+        let body = raw_body(&meta, &[b'a'; MAX_USER_ID_LEN], &[0x5a; MAX_SEALED_LEN]);
+        assert_eq!(body.len() + RECORD_MAC_LEN, MAX_RECORD_LEN);
+        assert_eq!(MAX_RECORD_LEN, 16_674);
+        assert!(ok(&body));
+        // Version: 1..=2^63 - 1 (the signed column's range); idle timeout at least 1.
+        for (version, accepted) in [
+            (0, false),
+            (1, true),
+            (MAX_VERSION, true),
+            (MAX_VERSION + 1, false),
+            (u64::MAX, false),
+        ] {
+            let mut body = raw_body(&meta, b"u", &[]);
+            body[8..16].copy_from_slice(&u64::to_be_bytes(version));
+            assert_eq!(ok(&body), accepted, "version {version}");
+            let mut m = meta;
+            m.version = version;
+            let written = encode(&key, &h, &m, &[]);
+            assert_eq!(written.is_ok(), accepted, "encode version {version}");
+        }
+        let mut body = raw_body(&meta, b"u", &[]);
+        body[40..48].copy_from_slice(&0u64.to_be_bytes());
+        assert!(!ok(&body));
+        // Bound with an all-zero hash is a well-formed (if unusable) binding.
+        let mut body = raw_body(&meta, b"u", &[]);
+        body[64] = 1;
+        body[65..97].fill(0);
+        let (m, _) = decode(&key, &h, &authentic(&key, &h, &body)).unwrap();
+        assert_eq!(m.binding, Some([0; 32]));
+        assert_eq!(next_version(MAX_VERSION - 1), Some(MAX_VERSION));
+        assert_eq!(next_version(MAX_VERSION), None);
+        assert_eq!(next_version(u64::MAX), None);
+    }
+
     #[test]
     fn mismatched_lengths_are_refused() {
         let key = RecordKey::from_bytes([4; 32]);
@@ -345,5 +473,7 @@ mod tests {
         let mut m = meta;
         m.data_len = 5;
         assert_eq!(encode(&key, &h, &m, &[0; 5]), Err(Error::TooLarge));
+        m.data_len = 28;
+        assert_eq!(encode(&key, &h, &m, &[0; 28]), Err(Error::TooLarge));
     }
 }

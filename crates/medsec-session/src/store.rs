@@ -42,13 +42,89 @@ pub enum DataUpdate<'a> {
     Replace(&'a [u8]),
 }
 
+/// What the SQL stores share: the row as read, and the check every read applies to it.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql {
+    use std::vec::Vec;
+
+    use crate::id::{IdHash, MAX_USER_ID_LEN};
+    use crate::record::{self, SessionMeta, MAX_RECORD_LEN, MAX_VERSION};
+    use crate::seal::RecordKey;
+    use crate::{Error, Result};
+
+    /// Reads return the `record` column only when it is a byte string of at most this many
+    /// bytes (the longest well-formed record); anything else comes back empty, which the
+    /// decoder refuses, instead of being copied into process memory whatever its size.
+    pub(crate) const MAX_STORED_RECORD: i64 = MAX_RECORD_LEN as i64;
+    /// Likewise for the `user_id` column (the longest user id).
+    pub(crate) const MAX_STORED_USER: i64 = MAX_USER_ID_LEN as i64;
+
+    /// One row as read: the (size-limited) record and the clear columns beside it. `None`
+    /// where the column did not hold an integer (SQLite is dynamically typed).
+    pub(crate) struct Row {
+        pub(crate) record: Vec<u8>,
+        pub(crate) user_id: Vec<u8>,
+        pub(crate) version: Option<i64>,
+        pub(crate) expires_at: Option<i64>,
+    }
+
+    /// The `version` column's value for `version`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] past [`MAX_VERSION`] (the manager never gets there).
+    pub(crate) fn version_column(version: u64) -> Result<i64> {
+        if version > MAX_VERSION {
+            return Err(Error::InvalidInput);
+        }
+        i64::try_from(version).map_err(|_| Error::InvalidInput)
+    }
+
+    /// Verifies a row filed under `key`: the record's MAC and fields, then that every clear
+    /// column equals the authenticated record's value. The columns are what the per-user
+    /// delete (logout everywhere, revocation), the compare-and-swap and the sweep select
+    /// on; a row whose columns were edited would escape them, so it is refused.
+    ///
+    /// # Errors
+    /// [`Error::Rejected`] (one opaque error) for any failure; the reason is logged.
+    pub(crate) fn verify<'a>(
+        record_key: &RecordKey,
+        key: &IdHash,
+        row: &'a Row,
+    ) -> Result<(SessionMeta, &'a [u8])> {
+        let Ok((meta, data)) = record::decode(record_key, key, &row.record) else {
+            tracing::error!(
+                session = key.log_tag(),
+                "stored session record failed verification"
+            );
+            return Err(Error::Rejected);
+        };
+        let columns_match = row.user_id.as_slice() == meta.user.as_bytes()
+            && row
+                .version
+                .is_some_and(|v| u64::try_from(v) == Ok(meta.version))
+            && row.expires_at == Some(meta.expires_at_column());
+        if !columns_match {
+            tracing::error!(
+                session = key.log_tag(),
+                "stored session row: clear columns disagree with its record"
+            );
+            return Err(Error::Rejected);
+        }
+        Ok((meta, data))
+    }
+}
+
 /// How many times the default [`SessionStore::modify`] retries a lost compare-and-swap.
 const MODIFY_RETRIES: usize = 8;
 
 /// Session storage. Implementations must be linearizable per key: every write states the
 /// version it expects and fails with [`crate::Error::Conflict`] when the stored version
 /// differs or the session is gone, so concurrent requests cannot lose updates or bring an
-/// ended session back.
+/// ended session back. Versions stay within `1..=`[`crate::record::MAX_VERSION`].
+///
+/// Stores that keep values in clear beside an authenticated record (the SQL stores' `user_id`,
+/// `version` and `expires_at` columns) must refuse, on every read, a row whose clear values
+/// differ from the record's: those values drive the per-user delete and the compare-and-swap.
 ///
 /// Errors: [`crate::Error::Unavailable`] whenever the backing storage fails (the manager
 /// then denies the request), [`crate::Error::Conflict`] for a lost compare-and-swap,

@@ -10,15 +10,15 @@
     reason = "tests: fixed inputs, a panic is a failure"
 )]
 
-use medsec_session::record::{decode, encode};
+use medsec_session::record::{self, decode, encode};
 use medsec_session::*;
 use proptest::prelude::*;
 
 fn meta_strategy() -> impl Strategy<Value = (SessionMeta, Vec<u8>)> {
     (
         (
-            1u64..=u64::MAX,
-            "[a-z0-9\\-|@.]{1,64}",
+            1u64..=record::MAX_VERSION,
+            "[a-z0-9\\-|@.\u{e9}\u{1F489}]{1,32}",
             1u64..=5,
             any::<bool>(),
         ),
@@ -32,7 +32,7 @@ fn meta_strategy() -> impl Strategy<Value = (SessionMeta, Vec<u8>)> {
         ),
         (
             proptest::option::of(any::<[u8; 32]>()),
-            prop_oneof![Just(0usize), 28usize..200],
+            prop_oneof![Just(0usize), 29usize..200],
         ),
     )
         .prop_map(
@@ -71,6 +71,17 @@ proptest! {
         prop_assert_eq!(back, meta);
         prop_assert_eq!(d, data.as_slice());
         prop_assert_eq!(encode(&key, &h, &back, d).unwrap(), enc);
+    }
+
+    #[test]
+    fn versions_past_the_signed_column_are_never_written(
+        (meta, data) in meta_strategy(),
+        version in (record::MAX_VERSION + 1)..=u64::MAX,
+    ) {
+        let (key, h) = (RecordKey::from_bytes([1; 32]), IdHash::from_bytes([2; 32]));
+        let mut meta = meta;
+        meta.version = version;
+        prop_assert_eq!(encode(&key, &h, &meta, &data), Err(Error::InvalidInput));
     }
 
     #[test]

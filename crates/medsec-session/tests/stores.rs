@@ -497,6 +497,81 @@ fn binding_and_data_isolation<F: Factory>(f: &mut F) {
     assert!(s.store().load(&key).unwrap().is_none());
 }
 
+/// The binding rules of `docs/session-format.md` §3, case by case.
+fn binding_rules<F: Factory>(f: &mut F) {
+    let mut fx = fixture(f.make(), SessionPolicy::BACKEND_L3);
+    let s = &fx.sessions;
+    let chan_a = ChannelBinding::from_exporter([0xA1; 32]);
+    let chan_b = ChannelBinding::from_exporter([0xB2; 32]);
+
+    // Unbound session: accepted with or without a presented exporter, and it never becomes
+    // bound (no bind-on-first-use): any later channel is accepted too.
+    let e = s
+        .login(&mut fx.rng, &user("patient-u"), Role::Patient, None, None)
+        .unwrap();
+    let id = SessionId::from_bytes(*e.id().as_bytes());
+    s.resume(&id, Some(&chan_a)).unwrap();
+    s.resume(&id, Some(&chan_b)).unwrap();
+    let a = s.resume(&id, None).unwrap();
+    assert_eq!(a.meta().binding, None);
+
+    // Bound session: refused without an exporter (a TLS 1.2 or plain connection) and on any
+    // other channel, without being ended; accepted on its own channel.
+    let e = s
+        .login(
+            &mut fx.rng,
+            &user("patient-b"),
+            Role::Patient,
+            Some(&chan_a),
+            None,
+        )
+        .unwrap();
+    let id = SessionId::from_bytes(*e.id().as_bytes());
+    for presented in [None, Some(&chan_b)] {
+        assert_eq!(s.resume(&id, presented).unwrap_err(), Error::Rejected);
+    }
+    // The binding survives rotation and elevation unchanged.
+    let a = s.resume(&id, Some(&chan_a)).unwrap();
+    let a = s.rotate(&mut fx.rng, a).unwrap();
+    let el = s.elevate(&mut fx.rng, a).unwrap();
+    assert_eq!(el.meta().binding, Some(chan_a.binding_hash()));
+    let eid = SessionId::from_bytes(*el.id().as_bytes());
+    assert_eq!(s.resume(&eid, None).unwrap_err(), Error::Rejected);
+    s.resume_elevated(&eid, Some(&chan_a)).unwrap();
+
+    // A stored all-zero binding hash is well-formed but matches no connection (it would
+    // take a SHA-256 preimage): refused with any exporter and without one.
+    let zid = SessionId::from_bytes([0x0b; 32]);
+    let now = fx.clock.now();
+    let meta = SessionMeta {
+        version: 1,
+        user: user("patient-z"),
+        role: Role::Patient,
+        state: StoredState::Established,
+        created_at: now,
+        authenticated_at: now,
+        last_seen: now,
+        idle_timeout_ms: 60_000,
+        absolute_deadline: now.saturating_add_millis(600_000),
+        elevated_until: Timestamp::ZERO,
+        binding: Some([0; 32]),
+        data_len: 0,
+    };
+    s.store().insert(&zid.id_hash(), &meta, &[]).unwrap();
+    for presented in [
+        None,
+        Some(&chan_a),
+        Some(&ChannelBinding::from_exporter([0; 32])),
+    ] {
+        assert_eq!(s.resume(&zid, presented).unwrap_err(), Error::Rejected);
+    }
+    assert!(
+        s.store().load(&zid.id_hash()).unwrap().is_some(),
+        "not ended"
+    );
+    let _ = &mut fx.rng;
+}
+
 /// A handle kept past its session's end (a long request, a handle cached by firmware
 /// between BLE messages) must not keep reading the session's data: reads re-check the
 /// clocks and the revocation epoch exactly as writes do.
@@ -682,6 +757,7 @@ where
             clock_going_backwards,
             revocation_and_roles,
             binding_and_data_isolation,
+            binding_rules,
             stale_handles_read_nothing_after_the_end,
             concurrent_updates,
             sweeping
@@ -722,6 +798,7 @@ fn fixed_store_no_heap() {
             logout_fixation_and_caps,
             clock_going_backwards,
             revocation_and_roles,
+            binding_rules,
             stale_handles_read_nothing_after_the_end,
             sweeping
         ]

@@ -14,9 +14,11 @@
 
 use std::path::PathBuf;
 
-use medsec_session::record::{decode, encode};
+use hmac::{Hmac, KeyInit, Mac};
+use medsec_session::record::{self, decode, encode};
 use medsec_session::*;
 use serde_json::{json, Value};
+use sha2::Sha256;
 
 fn vectors_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/session-vectors.json")
@@ -26,52 +28,133 @@ struct Case {
     name: &'static str,
     id: [u8; 32],
     nonce: [u8; 12],
-    plaintext: &'static [u8],
+    plaintext: Vec<u8>,
     exporter: Option<[u8; 32]>,
-    user: &'static str,
+    user: String,
     role: Role,
     state: StoredState,
     elevated_until: u64,
+    version: u64,
+    last_seen: u64,
+    idle_timeout_ms: u64,
+    absolute_deadline: u64,
+    /// The first three vectors predate the `expires_at_column` output; they stay
+    /// byte-identical.
+    first_generation: bool,
 }
+
+/// The values the first three vectors share.
+const VERSION: u64 = 7;
+const LAST_SEEN: u64 = 1_700_000_123_456;
+const IDLE: u64 = 900_000;
+const ABSOLUTE: u64 = 1_700_043_200_000;
 
 fn cases() -> Vec<Case> {
     let mut seq = [0u8; 32];
     for (i, b) in seq.iter_mut().enumerate() {
         *b = i as u8;
     }
+    let first = |name, id, nonce, plaintext: &[u8], exporter, user: &str, role, state, elev| Case {
+        name,
+        id,
+        nonce,
+        plaintext: plaintext.to_vec(),
+        exporter,
+        user: user.to_owned(),
+        role,
+        state,
+        elevated_until: elev,
+        version: VERSION,
+        last_seen: LAST_SEEN,
+        idle_timeout_ms: IDLE,
+        absolute_deadline: ABSOLUTE,
+        first_generation: true,
+    };
     vec![
+        first(
+            "active-with-data-bound",
+            seq,
+            [0x24; 12],
+            b"export cursor 2026-11-29T09:00Z",
+            Some([0xE0; 32]),
+            "clinician-42",
+            Role::Clinician,
+            StoredState::Active,
+            1_700_000_300_000,
+        ),
+        first(
+            "established-no-data-unbound",
+            [0xff; 32],
+            [0; 12],
+            b"",
+            None,
+            "p",
+            Role::Patient,
+            StoredState::Established,
+            0,
+        ),
+        // A 64-byte user id (the limit when this vector was made; now 128, see "max-size").
+        first(
+            "max-user-id-utf8",
+            [0x5a; 32],
+            [0x01; 12],
+            b"\x00\x01\x02",
+            None,
+            "techn\u{00e9}cien-\u{00fc}-0000000000000000000000000000000000000000000000000",
+            Role::Technician,
+            StoredState::Active,
+            0,
+        ),
+        // The largest record: 128-byte user id, 16,384-byte plaintext, the largest version.
         Case {
-            name: "active-with-data-bound",
-            id: seq,
-            nonce: [0x24; 12],
-            plaintext: b"export cursor 2026-11-29T09:00Z",
-            exporter: Some([0xE0; 32]),
-            user: "clinician-42",
-            role: Role::Clinician,
+            name: "max-size",
+            id: [0xA7; 32],
+            nonce: [0x3c; 12],
+            plaintext: (0..MAX_DATA_LEN).map(|i| (i * 7 + 3) as u8).collect(),
+            exporter: Some([0x0E; 32]),
+            user: "\u{e9}".repeat(60) + "admin-01",
+            role: Role::Admin,
             state: StoredState::Active,
-            elevated_until: 1_700_000_300_000,
+            elevated_until: 1_700_000_200_000,
+            version: record::MAX_VERSION,
+            last_seen: LAST_SEEN,
+            idle_timeout_ms: IDLE,
+            absolute_deadline: ABSOLUTE,
+            first_generation: false,
         },
+        // last_seen + idle lies past the absolute deadline: expires_at is the deadline.
         Case {
-            name: "established-no-data-unbound",
-            id: [0xff; 32],
-            nonce: [0; 12],
-            plaintext: b"",
+            name: "absolute-deadline-wins",
+            id: [0x11; 32],
+            nonce: [0x02; 12],
+            plaintext: b"x".to_vec(),
             exporter: None,
-            user: "p",
+            user: "caregiver-7".to_owned(),
+            role: Role::Caregiver,
+            state: StoredState::Active,
+            elevated_until: 0,
+            version: 1,
+            last_seen: ABSOLUTE - 60_000,
+            idle_timeout_ms: IDLE,
+            absolute_deadline: ABSOLUTE,
+            first_generation: false,
+        },
+        // last_seen + idle saturates at 2^64 - 1 and the column clamps to 2^63 - 1.
+        Case {
+            name: "saturated-expires-at",
+            id: [0x22; 32],
+            nonce: [0x03; 12],
+            plaintext: Vec::new(),
+            exporter: None,
+            user: "p-sat".to_owned(),
             role: Role::Patient,
             state: StoredState::Established,
             elevated_until: 0,
-        },
-        Case {
-            name: "max-user-id-utf8",
-            id: [0x5a; 32],
-            nonce: [0x01; 12],
-            plaintext: b"\x00\x01\x02",
-            exporter: None,
-            user: "techn\u{00e9}cien-\u{00fc}-0000000000000000000000000000000000000000000000000",
-            role: Role::Technician,
-            state: StoredState::Active,
-            elevated_until: 0,
+            version: 1,
+            last_seen: LAST_SEEN,
+            idle_timeout_ms: u64::MAX,
+            absolute_deadline: u64::MAX,
+            first_generation: false,
         },
     ]
 }
@@ -88,7 +171,7 @@ fn compute(c: &Case) -> Value {
     } else {
         let mut out = vec![0u8; c.plaintext.len() + 28];
         secret
-            .seal(&id, &id_hash, c.nonce, c.plaintext, &mut out)
+            .seal(&id, &id_hash, c.nonce, &c.plaintext, &mut out)
             .unwrap();
         out
     };
@@ -96,15 +179,15 @@ fn compute(c: &Case) -> Value {
         .exporter
         .map(|e| ChannelBinding::from_exporter(e).binding_hash());
     let meta = SessionMeta {
-        version: 7,
-        user: UserId::new(c.user).unwrap(),
+        version: c.version,
+        user: UserId::new(&c.user).unwrap(),
         role: c.role,
         state: c.state,
         created_at: Timestamp::from_millis(1_700_000_000_000),
         authenticated_at: Timestamp::from_millis(1_700_000_000_000),
-        last_seen: Timestamp::from_millis(1_700_000_123_456),
-        idle_timeout_ms: 900_000,
-        absolute_deadline: Timestamp::from_millis(1_700_043_200_000),
+        last_seen: Timestamp::from_millis(c.last_seen),
+        idle_timeout_ms: c.idle_timeout_ms,
+        absolute_deadline: Timestamp::from_millis(c.absolute_deadline),
         elevated_until: Timestamp::from_millis(c.elevated_until),
         binding,
         data_len: sealed.len() as u32,
@@ -115,14 +198,14 @@ fn compute(c: &Case) -> Value {
     let (back, data) = decode(&key, &id_hash, &record).unwrap();
     assert_eq!(back, meta);
     assert_eq!(data, sealed.as_slice());
-    json!({
+    let mut v = json!({
         "name": c.name,
         "input": {
             "id": hex::encode(c.id),
             "data_secret": hex::encode(DATA_SECRET),
             "record_key": hex::encode(RECORD_KEY),
             "nonce": hex::encode(c.nonce),
-            "plaintext": hex::encode(c.plaintext),
+            "plaintext": hex::encode(&c.plaintext),
             "tls_exporter": c.exporter.map(hex::encode),
             "user": c.user,
             "role_code": c.role.code(),
@@ -143,7 +226,204 @@ fn compute(c: &Case) -> Value {
             "record": hex::encode(&record),
             "expires_at": meta.expires_at().as_millis(),
         }
-    })
+    });
+    if !c.first_generation {
+        v["output"]["expires_at_column"] = json!(meta.expires_at_column());
+    }
+    v
+}
+
+/// The record key the "mac-other-key" rejection was made with.
+const OTHER_RECORD_KEY: [u8; 32] = [0x34; 32];
+
+fn hmac_tag(key: &[u8; 32], id_hash: &[u8; 32], body: &[u8]) -> [u8; 32] {
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).unwrap();
+    mac.update(b"medsec-session/v1/record\0");
+    mac.update(id_hash);
+    mac.update(body);
+    mac.finalize().into_bytes().into()
+}
+
+/// The id every rejection vector is filed under (unless the vector says otherwise).
+fn rejection_id() -> SessionId {
+    SessionId::from_bytes([0x3e; 32])
+}
+
+/// A well-formed record body (everything before the MAC) with `user` and `data` spliced in
+/// raw: fields 0..97 from an encoded base record, then `user_len || user || data_len || data`.
+fn body_with(user: &[u8], data: &[u8]) -> Vec<u8> {
+    let meta = SessionMeta {
+        version: 1,
+        user: UserId::new("u").unwrap(),
+        role: Role::Patient,
+        state: StoredState::Active,
+        created_at: Timestamp::from_millis(1_700_000_000_000),
+        authenticated_at: Timestamp::from_millis(1_700_000_000_000),
+        last_seen: Timestamp::from_millis(LAST_SEEN),
+        idle_timeout_ms: IDLE,
+        absolute_deadline: Timestamp::from_millis(ABSOLUTE),
+        elevated_until: Timestamp::ZERO,
+        binding: None,
+        data_len: 0,
+    };
+    let key = RecordKey::from_bytes(RECORD_KEY);
+    let rec = encode(&key, &rejection_id().id_hash(), &meta, &[]).unwrap();
+    let mut body = rec[..97].to_vec();
+    body.push(user.len() as u8);
+    body.extend_from_slice(user);
+    body.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    body.extend_from_slice(data);
+    body
+}
+
+fn base_body() -> Vec<u8> {
+    body_with(b"patient-r", &[])
+}
+
+/// `body` with `bytes` written at `offset`.
+fn patched(offset: usize, bytes: &[u8]) -> Vec<u8> {
+    let mut b = base_body();
+    b[offset..offset + bytes.len()].copy_from_slice(bytes);
+    b
+}
+
+/// Records every reader must refuse, each breaking the named rule of
+/// `docs/session-format.md` §5.1 (the first rule it breaks, in the document's order). All
+/// but the "length" and "mac" ones carry an authentic MAC, so only the field rules can
+/// refuse them.
+fn rejections() -> Vec<Value> {
+    let h = *rejection_id().id_hash().as_bytes();
+    let other_h = *SessionId::from_bytes([0x3f; 32]).id_hash().as_bytes();
+    let sealed = |n: usize| vec![0x5a; n];
+    let authentic = |body: Vec<u8>| {
+        let tag = hmac_tag(&RECORD_KEY, &h, &body);
+        [body, tag.to_vec()].concat()
+    };
+    let valid = authentic(base_body());
+    let mut flipped = valid.clone();
+    *flipped.last_mut().unwrap() ^= 0x01;
+    let other_key = {
+        let body = base_body();
+        let tag = hmac_tag(&OTHER_RECORD_KEY, &h, &body);
+        [body, tag.to_vec()].concat()
+    };
+    let mut cases: Vec<(&str, &str, Vec<u8>, [u8; 32])> = vec![
+        ("empty", "length", Vec::new(), h),
+        (
+            "one-byte-short",
+            "length",
+            {
+                let smallest = authentic(body_with(b"u", &[]));
+                assert_eq!(smallest.len(), 135);
+                smallest[..134].to_vec()
+            },
+            h,
+        ),
+        (
+            "one-byte-over-max",
+            "length",
+            authentic(body_with(&[b'a'; 128], &sealed(16_413))),
+            h,
+        ),
+        ("mac-flipped", "mac", flipped, h),
+        ("filed-under-another-id-hash", "mac", valid.clone(), other_h),
+        ("mac-other-record-key", "mac", other_key, h),
+    ];
+    let fields: Vec<(&str, &str, Vec<u8>)> = vec![
+        ("magic-MSSS", "magic", patched(0, b"MSSS")),
+        ("format-version-0", "format-version", patched(4, &[0])),
+        ("format-version-2", "format-version", patched(4, &[2])),
+        ("state-2", "state", patched(5, &[2])),
+        ("role-0", "role", patched(6, &[0, 0])),
+        ("role-6", "role", patched(6, &[0, 6])),
+        ("role-0x0103", "role", patched(6, &[1, 3])),
+        ("version-0", "version", patched(8, &0u64.to_be_bytes())),
+        (
+            "version-2^63",
+            "version",
+            patched(8, &(1u64 << 63).to_be_bytes()),
+        ),
+        (
+            "idle-timeout-0",
+            "idle-timeout",
+            patched(40, &0u64.to_be_bytes()),
+        ),
+        ("binding-flag-2", "binding", patched(64, &[2])),
+        ("unbound-with-hash", "binding", patched(96, &[1])),
+        // (with data, so that the record is not also too short)
+        ("user-len-0", "user-length", body_with(b"", &sealed(29))),
+        ("user-len-129", "user-length", body_with(&[b'a'; 129], &[])),
+        ("user-len-past-end", "user-length", {
+            let mut b = body_with(b"u", &[]);
+            b[97] = 6; // 1 byte of user id and 4 of data_len follow: 5 < 6
+            b
+        }),
+        (
+            "user-lone-continuation",
+            "user-utf8",
+            body_with(b"\x80", &[]),
+        ),
+        (
+            "user-overlong-slash",
+            "user-utf8",
+            body_with(b"\xc0\xaf", &[]),
+        ),
+        (
+            "user-surrogate",
+            "user-utf8",
+            body_with(b"\xed\xa0\x80", &[]),
+        ),
+        (
+            "user-above-10ffff",
+            "user-utf8",
+            body_with(b"\xf4\x90\x80\x80", &[]),
+        ),
+        (
+            "user-truncated-sequence",
+            "user-utf8",
+            body_with(b"ab\xc3", &[]),
+        ),
+        ("data-len-1", "data-length", body_with(b"u", &sealed(1))),
+        ("data-len-27", "data-length", body_with(b"u", &sealed(27))),
+        (
+            "data-len-28-sealed-empty-plaintext",
+            "data-length",
+            body_with(b"u", &sealed(28)),
+        ),
+        (
+            "data-len-16413",
+            "data-length",
+            body_with(b"u", &sealed(16_413)),
+        ),
+        ("data-len-past-end", "data-length", {
+            let mut b = body_with(b"u", &[]);
+            let n = b.len();
+            b[n - 4..].copy_from_slice(&28u32.to_be_bytes());
+            b
+        }),
+        ("trailing-byte", "trailing", {
+            let mut b = body_with(b"u", &sealed(29));
+            b.push(0);
+            b
+        }),
+    ];
+    cases.extend(
+        fields
+            .into_iter()
+            .map(|(name, rule, body)| (name, rule, authentic(body), h)),
+    );
+    cases
+        .into_iter()
+        .map(|(name, rule, record, id_hash)| {
+            json!({
+                "name": name,
+                "rule": rule,
+                "record_key": hex::encode(RECORD_KEY),
+                "id_hash": hex::encode(id_hash),
+                "record": hex::encode(record),
+            })
+        })
+        .collect()
 }
 
 #[test]
@@ -151,6 +431,7 @@ fn golden_vectors_match() {
     let computed = json!({
         "format": "medsec-session stored-session format v1 (docs/session-format.md)",
         "vectors": cases().iter().map(compute).collect::<Vec<_>>(),
+        "rejections": rejections(),
     });
     let path = vectors_path();
     if std::env::var_os("MEDSEC_REGEN_VECTORS").is_some() {
@@ -195,12 +476,106 @@ fn vectors_tampered_are_refused() {
     }
 }
 
+/// Every rejection vector is refused by the decoder, and every one that names a field rule
+/// carries an authentic MAC (so it is that rule, not the MAC, that refuses it).
+#[test]
+fn rejection_vectors_are_refused() {
+    let stored: Value =
+        serde_json::from_str(&std::fs::read_to_string(vectors_path()).unwrap()).unwrap();
+    let rejections = stored["rejections"].as_array().unwrap();
+    assert!(rejections.len() >= 30);
+    let key = RecordKey::from_bytes(RECORD_KEY);
+    for r in rejections {
+        let name = r["name"].as_str().unwrap();
+        let rule = r["rule"].as_str().unwrap();
+        let record = hex::decode(r["record"].as_str().unwrap()).unwrap();
+        let h: [u8; 32] = hex::decode(r["id_hash"].as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap();
+        assert_eq!(
+            decode(&key, &IdHash::from_bytes(h), &record).map(|_| ()),
+            Err(Error::Rejected),
+            "{name}"
+        );
+        if rule != "length" && rule != "mac" {
+            let (body, tag) = record.split_at(record.len() - 32);
+            assert_eq!(
+                hmac_tag(&RECORD_KEY, &h, body),
+                tag,
+                "{name}: authentic MAC"
+            );
+        }
+    }
+    // The accepted extremes: the largest record, and the largest version.
+    let max = stored["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "max-size")
+        .unwrap();
+    let record = hex::decode(max["output"]["record"].as_str().unwrap()).unwrap();
+    assert_eq!(record.len(), record::MAX_RECORD_LEN);
+    assert_eq!(max["input"]["version"], json!(record::MAX_VERSION));
+}
+
 const PY_CHECK: &str = r#"
 import json, sys, hashlib, hmac, struct, base64
 from cryptography.hazmat.primitives.ciphers.aead import AESGCMSIV
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives import hashes
+U64, I64 = 2**64 - 1, 2**63 - 1
+MIN_LEN, MAX_LEN = 135, 16674
 doc = json.load(open(sys.argv[1]))
+
+class Reject(Exception):
+    pass
+
+def decode(key, id_hash, rec):
+    # docs/session-format.md section 5.1, rule by rule, in the document's order.
+    if not MIN_LEN <= len(rec) <= MAX_LEN:
+        raise Reject("length")
+    body, tag = rec[:-32], rec[-32:]
+    mac = hmac.new(key, b"medsec-session/v1/record\0" + id_hash + body, hashlib.sha256).digest()
+    if not hmac.compare_digest(mac, tag):
+        raise Reject("mac")
+    if body[0:4] != b"MSSR":
+        raise Reject("magic")
+    if body[4] != 1:
+        raise Reject("format-version")
+    if body[5] not in (0, 1):
+        raise Reject("state")
+    role = struct.unpack(">H", body[6:8])[0]
+    if not 1 <= role <= 5:
+        raise Reject("role")
+    (version, created, authn, last_seen, idle, absolute, elevated) = struct.unpack(">7Q", body[8:64])
+    if not 1 <= version <= I64:
+        raise Reject("version")
+    if idle < 1:
+        raise Reject("idle-timeout")
+    flag, bh = body[64], body[65:97]
+    if flag not in (0, 1) or (flag == 0 and bh != bytes(32)):
+        raise Reject("binding")
+    u = body[97]
+    if not 1 <= u <= 128 or 98 + u > len(body):
+        raise Reject("user-length")
+    try:
+        user = body[98:98 + u].decode("utf-8", errors="strict")
+    except UnicodeDecodeError:
+        raise Reject("user-utf8")
+    if 102 + u > len(body):
+        raise Reject("data-length")
+    d = struct.unpack(">I", body[98 + u:102 + u])[0]
+    if not (d == 0 or 29 <= d <= 16412) or 102 + u + d > len(body):
+        raise Reject("data-length")
+    if 102 + u + d != len(body):
+        raise Reject("trailing")
+    return dict(state=body[5], role_code=role, version=version, created_at=created,
+                authenticated_at=authn, last_seen=last_seen, idle_timeout_ms=idle,
+                absolute_deadline=absolute, elevated_until=elevated,
+                binding_hash=bh.hex() if flag else None, user=user,
+                sealed_data=body[102 + u:102 + u + d].hex())
+
 for v in doc["vectors"]:
     i, o = v["input"], v["output"]
     sid = bytes.fromhex(i["id"])
@@ -230,8 +605,33 @@ for v in doc["vectors"]:
     mac = hmac.new(bytes.fromhex(i["record_key"]), b"medsec-session/v1/record\0" + id_hash + body,
                    hashlib.sha256).digest()
     assert (body + mac).hex() == o["record"], v["name"]
-    assert min(i["last_seen"] + i["idle_timeout_ms"], i["absolute_deadline"]) == o["expires_at"]
-print("python: %d session vectors verified" % len(doc["vectors"]))
+    # The reader accepts it and gets the fields back.
+    back = decode(bytes.fromhex(i["record_key"]), id_hash, body + mac)
+    for f in ["state", "role_code", "version", "created_at", "authenticated_at", "last_seen",
+              "idle_timeout_ms", "absolute_deadline", "elevated_until", "user"]:
+        assert back[f] == i[f], (v["name"], f)
+    assert back["binding_hash"] == o["binding_hash"] and back["sealed_data"] == o["sealed_data"]
+    expires = min(min(i["last_seen"] + i["idle_timeout_ms"], U64), i["absolute_deadline"])
+    assert expires == o["expires_at"], v["name"]
+    if "expires_at_column" in o:
+        assert min(expires, I64) == o["expires_at_column"], v["name"]
+    else:
+        assert expires <= I64, v["name"]
+
+seen = set()
+for r in doc["rejections"]:
+    try:
+        decode(bytes.fromhex(r["record_key"]), bytes.fromhex(r["id_hash"]), bytes.fromhex(r["record"]))
+    except Reject as e:
+        assert str(e) == r["rule"], (r["name"], str(e), r["rule"])
+        seen.add(str(e))
+    else:
+        raise AssertionError("accepted: " + r["name"])
+assert seen == {"length", "mac", "magic", "format-version", "state", "role", "version",
+                "idle-timeout", "binding", "user-length", "user-utf8", "data-length",
+                "trailing"}, seen
+print("python: %d session vectors and %d rejections verified"
+      % (len(doc["vectors"]), len(doc["rejections"])))
 "#;
 
 #[test]

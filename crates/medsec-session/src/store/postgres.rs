@@ -8,6 +8,7 @@ use std::vec::Vec;
 use postgres::error::SqlState;
 use postgres::{Client, NoTls};
 
+use super::sql::{self, Row, MAX_STORED_RECORD, MAX_STORED_USER};
 use super::{DataUpdate, SessionStore};
 use crate::clock::Timestamp;
 use crate::id::{IdHash, UserId};
@@ -46,14 +47,27 @@ impl core::fmt::Debug for PostgresStore {
     }
 }
 
-/// Reads return the `record` column only up to the longest well-formed record: a longer one
-/// (someone wrote to the database) comes back empty, which the decoder refuses, instead of
-/// being sent over and copied into process memory whatever its size. `octet_length()` of a
-/// TOASTed value reads only its header.
-const MAX_STORED: i64 = record::MAX_RECORD_LEN as i64;
+/// The columns every read selects: the record and the user id only within their bounds (a
+/// longer value, which someone wrote to the database, comes back empty, which verification
+/// refuses, instead of being sent over and copied into process memory whatever its size;
+/// `octet_length()` of a TOASTed value reads only its header), and the version and expiry
+/// columns, which verification compares with the record. (`$2` is the record bound, `$3`
+/// the user id bound.)
+macro_rules! select_row {
+    () => {
+        "CASE WHEN octet_length(record) <= $2::bigint THEN record ELSE ''::bytea END,
+         CASE WHEN octet_length(user_id) <= $3::bigint THEN user_id ELSE ''::bytea END,
+         version, expires_at"
+    };
+}
 
-fn to_i64(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
+fn row_at(r: &postgres::Row, first: usize) -> core::result::Result<Row, postgres::Error> {
+    Ok(Row {
+        record: r.try_get(first)?,
+        user_id: r.try_get(first.saturating_add(1))?,
+        version: Some(r.try_get(first.saturating_add(2))?),
+        expires_at: Some(r.try_get(first.saturating_add(3))?),
+    })
 }
 
 fn is_unique_violation(e: &postgres::Error) -> bool {
@@ -123,23 +137,25 @@ impl PostgresStore {
         }
     }
 
-    fn decode<'a>(&self, key: &IdHash, bytes: &'a [u8]) -> Result<(SessionMeta, &'a [u8])> {
-        record::decode(&self.key, key, bytes).inspect_err(|_| {
-            tracing::error!(
-                session = key.log_tag(),
-                "stored session record failed verification"
-            );
-        })
+    fn verify<'a>(&self, key: &IdHash, row: &'a Row) -> Result<(SessionMeta, &'a [u8])> {
+        sql::verify(&self.key, key, row)
     }
 
-    fn fetch(&self, key: &IdHash) -> Result<Option<Vec<u8>>> {
+    fn fetch(&self, key: &IdHash) -> Result<Option<Row>> {
         self.with_client(|c| {
             let row = c.query_opt(
-                "SELECT CASE WHEN octet_length(record) <= $2::bigint THEN record ELSE ''::bytea END
-                 FROM medsec_sessions WHERE id_hash = $1",
-                &[&key.as_bytes().as_slice(), &MAX_STORED],
+                concat!(
+                    "SELECT ",
+                    select_row!(),
+                    " FROM medsec_sessions WHERE id_hash = $1"
+                ),
+                &[
+                    &key.as_bytes().as_slice(),
+                    &MAX_STORED_RECORD,
+                    &MAX_STORED_USER,
+                ],
             )?;
-            Ok(Ok(row.map(|r| r.get::<_, Vec<u8>>(0))))
+            Ok(Ok(row.map(|r| row_at(&r, 0)).transpose()?))
         })
     }
 }
@@ -147,6 +163,7 @@ impl PostgresStore {
 impl SessionStore for PostgresStore {
     fn insert(&self, key: &IdHash, meta: &SessionMeta, data: &[u8]) -> Result<()> {
         let rec = record::encode(&self.key, key, meta, data)?;
+        let version = sql::version_column(meta.version)?;
         self.with_client(|c| {
             let n = c.execute(
                 "INSERT INTO medsec_sessions (id_hash, user_id, version, expires_at, record)
@@ -154,8 +171,8 @@ impl SessionStore for PostgresStore {
                 &[
                     &key.as_bytes().as_slice(),
                     &meta.user.as_bytes(),
-                    &to_i64(meta.version),
-                    &to_i64(meta.expires_at().as_millis()),
+                    &version,
+                    &meta.expires_at_column(),
                     &rec,
                 ],
             )?;
@@ -166,13 +183,13 @@ impl SessionStore for PostgresStore {
     fn load(&self, key: &IdHash) -> Result<Option<SessionMeta>> {
         match self.fetch(key)? {
             None => Ok(None),
-            Some(bytes) => Ok(Some(self.decode(key, &bytes)?.0)),
+            Some(row) => Ok(Some(self.verify(key, &row)?.0)),
         }
     }
 
     fn read_data(&self, key: &IdHash, out: &mut [u8]) -> Result<()> {
-        let bytes = self.fetch(key)?.ok_or(Error::Rejected)?;
-        let (_, data) = self.decode(key, &bytes)?;
+        let row = self.fetch(key)?.ok_or(Error::Rejected)?;
+        let (_, data) = self.verify(key, &row)?;
         if data.len() != out.len() {
             return Err(Error::Conflict);
         }
@@ -188,7 +205,7 @@ impl SessionStore for PostgresStore {
         data: DataUpdate<'_>,
     ) -> Result<()> {
         let old = self.fetch(key)?.ok_or(Error::Conflict)?;
-        let (old_meta, old_data) = self.decode(key, &old)?;
+        let (old_meta, old_data) = self.verify(key, &old)?;
         if old_meta.version != expected_version || old_meta.user != meta.user {
             return Err(Error::Conflict);
         }
@@ -197,16 +214,22 @@ impl SessionStore for PostgresStore {
             DataUpdate::Replace(d) => d,
         };
         let rec = record::encode(&self.key, key, meta, data)?;
+        let (version, expected) = (
+            sql::version_column(meta.version)?,
+            sql::version_column(expected_version)?,
+        );
+        // `expected` is the verified record's version, which the column equals.
         self.with_client(|c| {
             let n = c.execute(
                 "UPDATE medsec_sessions SET version = $1, expires_at = $2, record = $3
-                 WHERE id_hash = $4 AND version = $5",
+                 WHERE id_hash = $4 AND version = $5 AND user_id = $6",
                 &[
-                    &to_i64(meta.version),
-                    &to_i64(meta.expires_at().as_millis()),
+                    &version,
+                    &meta.expires_at_column(),
                     &rec,
                     &key.as_bytes().as_slice(),
-                    &to_i64(expected_version),
+                    &expected,
+                    &meta.user.as_bytes(),
                 ],
             )?;
             Ok(if n == 1 { Ok(()) } else { Err(Error::Conflict) })
@@ -222,6 +245,10 @@ impl SessionStore for PostgresStore {
         data: &[u8],
     ) -> Result<()> {
         let rec = record::encode(&self.key, new, meta, data)?;
+        let (version, expected) = (
+            sql::version_column(meta.version)?,
+            sql::version_column(expected_version)?,
+        );
         // One UPDATE that moves the row to its new key, not DELETE + INSERT: a concurrent
         // `DELETE ... WHERE user_id` (logout everywhere, revocation) that waits on this row
         // then re-checks the *updated* row and deletes it, whereas a freshly inserted row
@@ -232,11 +259,11 @@ impl SessionStore for PostgresStore {
                  WHERE id_hash = $5 AND version = $6 AND user_id = $7",
                 &[
                     &new.as_bytes().as_slice(),
-                    &to_i64(meta.version),
-                    &to_i64(meta.expires_at().as_millis()),
+                    &version,
+                    &meta.expires_at_column(),
                     &rec,
                     &old.as_bytes().as_slice(),
-                    &to_i64(expected_version),
+                    &expected,
                     &meta.user.as_bytes(),
                 ],
             );
@@ -275,20 +302,28 @@ impl SessionStore for PostgresStore {
         user: &UserId,
         f: &mut dyn FnMut(&IdHash, &SessionMeta),
     ) -> Result<()> {
-        let rows: Vec<(Vec<u8>, Vec<u8>)> = self.with_client(|c| {
+        let rows: Vec<(Vec<u8>, Row)> = self.with_client(|c| {
             let rows = c.query(
-                "SELECT id_hash, CASE WHEN octet_length(record) <= $2::bigint THEN record ELSE ''::bytea END
-                 FROM medsec_sessions WHERE user_id = $1",
-                &[&user.as_bytes(), &MAX_STORED],
+                concat!(
+                    "SELECT id_hash, ",
+                    select_row!(),
+                    " FROM medsec_sessions WHERE user_id = $1"
+                ),
+                &[&user.as_bytes(), &MAX_STORED_RECORD, &MAX_STORED_USER],
             )?;
-            Ok(Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect()))
+            let rows = rows
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, row_at(r, 1)?)))
+                .collect::<core::result::Result<_, postgres::Error>>()?;
+            Ok(Ok(rows))
         })?;
-        for (k, rec) in rows {
+        for (k, row) in rows {
             let Ok(k) = <[u8; 32]>::try_from(k.as_slice()) else {
                 continue;
             };
             let k = IdHash::from_bytes(k);
-            if let Ok((m, _)) = self.decode(&k, &rec) {
+            // A row that fails verification is skipped (and logged), never trusted.
+            if let Ok((m, _)) = self.verify(&k, &row) {
                 if m.user == *user {
                     f(&k, &m);
                 }
@@ -301,7 +336,7 @@ impl SessionStore for PostgresStore {
         self.with_client(|c| {
             let n = c.execute(
                 "DELETE FROM medsec_sessions WHERE expires_at <= $1",
-                &[&to_i64(now.as_millis())],
+                &[&i64::try_from(now.as_millis()).unwrap_or(i64::MAX)],
             )?;
             Ok(Ok(usize::try_from(n).unwrap_or(usize::MAX)))
         })

@@ -6,6 +6,7 @@ use std::vec::Vec;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
+use super::sql::{self, Row, MAX_STORED_RECORD, MAX_STORED_USER};
 use super::{DataUpdate, SessionStore};
 use crate::clock::Timestamp;
 use crate::id::{IdHash, UserId};
@@ -46,14 +47,29 @@ fn db<E: core::fmt::Display>(e: E) -> Error {
     Error::Unavailable
 }
 
-/// Reads return the `record` column only up to the longest well-formed record: a longer one
-/// (someone wrote to the database) comes back empty, which the decoder refuses, instead of
-/// being copied into process memory whatever its size. `length()` of a BLOB reads only its
-/// header.
-const MAX_STORED: i64 = record::MAX_RECORD_LEN as i64;
+/// The columns every read selects. SQLite is dynamically typed: a column may hold a value of
+/// any type whatever its declaration, and `length()` of a TEXT value counts characters, not
+/// bytes. So the record and the user id are returned only when they are BLOBs within their
+/// bounds (otherwise an empty BLOB, which verification refuses), and the two integers only
+/// when they are INTEGERs (otherwise NULL). `length()` of a BLOB reads only its header: an
+/// oversized value is never copied into process memory.
+/// (`?2` is the record bound, `?3` the user id bound.)
+macro_rules! select_row {
+    () => {
+        "CASE WHEN typeof(record) = 'blob' AND length(record) <= ?2 THEN record ELSE x'' END,
+         CASE WHEN typeof(user_id) = 'blob' AND length(user_id) <= ?3 THEN user_id ELSE x'' END,
+         CASE WHEN typeof(version) = 'integer' THEN version END,
+         CASE WHEN typeof(expires_at) = 'integer' THEN expires_at END"
+    };
+}
 
-fn to_i64(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
+fn row_at(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Row> {
+    Ok(Row {
+        record: r.get(first)?,
+        user_id: r.get(first.saturating_add(1))?,
+        version: r.get(first.saturating_add(2))?,
+        expires_at: r.get(first.saturating_add(3))?,
+    })
 }
 
 impl SqliteStore {
@@ -82,26 +98,23 @@ impl SqliteStore {
         self.conn.lock().map_err(|_| Error::Unavailable)
     }
 
-    fn fetch(conn: &Connection, key: &IdHash) -> Result<Option<Vec<u8>>> {
-        conn.prepare_cached(
-            "SELECT CASE WHEN length(record) <= ?2 THEN record ELSE x'' END
-             FROM medsec_sessions WHERE id_hash = ?1",
-        )
+    fn fetch(conn: &Connection, key: &IdHash) -> Result<Option<Row>> {
+        conn.prepare_cached(concat!(
+            "SELECT ",
+            select_row!(),
+            " FROM medsec_sessions WHERE id_hash = ?1"
+        ))
         .map_err(db)?
-        .query_row(params![key.as_bytes(), MAX_STORED], |r| {
-            r.get::<_, Vec<u8>>(0)
-        })
+        .query_row(
+            params![key.as_bytes(), MAX_STORED_RECORD, MAX_STORED_USER],
+            |r| row_at(r, 0),
+        )
         .optional()
         .map_err(db)
     }
 
-    fn decode<'a>(&self, key: &IdHash, bytes: &'a [u8]) -> Result<(SessionMeta, &'a [u8])> {
-        record::decode(&self.key, key, bytes).inspect_err(|_| {
-            tracing::error!(
-                session = key.log_tag(),
-                "stored session record failed verification"
-            );
-        })
+    fn verify<'a>(&self, key: &IdHash, row: &'a Row) -> Result<(SessionMeta, &'a [u8])> {
+        sql::verify(&self.key, key, row)
     }
 }
 
@@ -118,8 +131,8 @@ impl SessionStore for SqliteStore {
             .execute(params![
                 key.as_bytes(),
                 meta.user.as_bytes(),
-                to_i64(meta.version),
-                to_i64(meta.expires_at().as_millis()),
+                sql::version_column(meta.version)?,
+                meta.expires_at_column(),
                 rec
             ])
             .map_err(db)?;
@@ -131,15 +144,15 @@ impl SessionStore for SqliteStore {
     }
 
     fn load(&self, key: &IdHash) -> Result<Option<SessionMeta>> {
-        let Some(bytes) = Self::fetch(&*self.conn()?, key)? else {
+        let Some(row) = Self::fetch(&*self.conn()?, key)? else {
             return Ok(None);
         };
-        Ok(Some(self.decode(key, &bytes)?.0))
+        Ok(Some(self.verify(key, &row)?.0))
     }
 
     fn read_data(&self, key: &IdHash, out: &mut [u8]) -> Result<()> {
-        let bytes = Self::fetch(&*self.conn()?, key)?.ok_or(Error::Rejected)?;
-        let (_, data) = self.decode(key, &bytes)?;
+        let row = Self::fetch(&*self.conn()?, key)?.ok_or(Error::Rejected)?;
+        let (_, data) = self.verify(key, &row)?;
         if data.len() != out.len() {
             return Err(Error::Conflict);
         }
@@ -156,7 +169,7 @@ impl SessionStore for SqliteStore {
     ) -> Result<()> {
         let conn = self.conn()?;
         let old = Self::fetch(&conn, key)?.ok_or(Error::Conflict)?;
-        let (old_meta, old_data) = self.decode(key, &old)?;
+        let (old_meta, old_data) = self.verify(key, &old)?;
         if old_meta.version != expected_version || old_meta.user != meta.user {
             return Err(Error::Conflict);
         }
@@ -165,19 +178,21 @@ impl SessionStore for SqliteStore {
             DataUpdate::Replace(d) => d,
         };
         let rec = record::encode(&self.key, key, meta, data)?;
-        // The version condition makes this a compare-and-swap even across connections.
+        // The version condition makes this a compare-and-swap even across connections;
+        // `expected_version` is the verified record's version, which the column equals.
         let n = conn
             .prepare_cached(
                 "UPDATE medsec_sessions SET version = ?1, expires_at = ?2, record = ?3
-                 WHERE id_hash = ?4 AND version = ?5",
+                 WHERE id_hash = ?4 AND version = ?5 AND user_id = ?6",
             )
             .map_err(db)?
             .execute(params![
-                to_i64(meta.version),
-                to_i64(meta.expires_at().as_millis()),
+                sql::version_column(meta.version)?,
+                meta.expires_at_column(),
                 rec,
                 key.as_bytes(),
-                to_i64(expected_version)
+                sql::version_column(expected_version)?,
+                meta.user.as_bytes()
             ])
             .map_err(db)?;
         if n == 1 {
@@ -205,7 +220,7 @@ impl SessionStore for SqliteStore {
                 "DELETE FROM medsec_sessions WHERE id_hash = ?1 AND version = ?2 AND user_id = ?3",
                 params![
                     old.as_bytes(),
-                    to_i64(expected_version),
+                    sql::version_column(expected_version)?,
                     meta.user.as_bytes()
                 ],
             )
@@ -220,8 +235,8 @@ impl SessionStore for SqliteStore {
                 params![
                     new.as_bytes(),
                     meta.user.as_bytes(),
-                    to_i64(meta.version),
-                    to_i64(meta.expires_at().as_millis()),
+                    sql::version_column(meta.version)?,
+                    meta.expires_at_column(),
                     rec
                 ],
             )
@@ -255,28 +270,30 @@ impl SessionStore for SqliteStore {
         user: &UserId,
         f: &mut dyn FnMut(&IdHash, &SessionMeta),
     ) -> Result<()> {
-        let rows: Vec<(Vec<u8>, Vec<u8>)> = {
+        let rows: Vec<(Vec<u8>, Row)> = {
             let conn = self.conn()?;
             let mut stmt = conn
-                .prepare_cached(
-                    "SELECT id_hash, CASE WHEN length(record) <= ?2 THEN record ELSE x'' END
-                     FROM medsec_sessions WHERE user_id = ?1",
-                )
+                .prepare_cached(concat!(
+                    "SELECT id_hash, ",
+                    select_row!(),
+                    " FROM medsec_sessions WHERE user_id = ?1"
+                ))
                 .map_err(db)?;
             let rows = stmt
-                .query_map(params![user.as_bytes(), MAX_STORED], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
+                .query_map(
+                    params![user.as_bytes(), MAX_STORED_RECORD, MAX_STORED_USER],
+                    |r| Ok((r.get(0)?, row_at(r, 1)?)),
+                )
                 .map_err(db)?;
             rows.collect::<core::result::Result<_, _>>().map_err(db)?
         };
-        for (k, rec) in rows {
+        for (k, row) in rows {
             let Ok(k) = <[u8; 32]>::try_from(k.as_slice()) else {
                 continue;
             };
             let k = IdHash::from_bytes(k);
             // A row that fails verification is skipped (and logged), never trusted.
-            if let Ok((m, _)) = self.decode(&k, &rec) {
+            if let Ok((m, _)) = self.verify(&k, &row) {
                 if m.user == *user {
                     f(&k, &m);
                 }
@@ -286,10 +303,11 @@ impl SessionStore for SqliteStore {
     }
 
     fn sweep(&self, now: Timestamp) -> Result<usize> {
+        let now = i64::try_from(now.as_millis()).unwrap_or(i64::MAX);
         self.conn()?
             .prepare_cached("DELETE FROM medsec_sessions WHERE expires_at <= ?1")
             .map_err(db)?
-            .execute(params![to_i64(now.as_millis())])
+            .execute(params![now])
             .map_err(db)
     }
 }

@@ -1,0 +1,725 @@
+//! What someone with write access to the session table can and cannot do
+//! (`docs/session-format.md` §5.2 and §7), against a real SQLite file and a real PostgreSQL
+//! server:
+//!
+//! - an edited clear column (`user_id`, `version`, `expires_at`) makes the row refused on
+//!   every read, so it can neither escape logout-everywhere / revocation nor wedge the
+//!   compare-and-swap;
+//! - SQLite values of the wrong type (a TEXT record or user id) are refused, not counted in
+//!   characters and not turned into an outage;
+//! - the version counter stops at `2^63 - 1`, the largest value the signed column holds (every
+//!   store);
+//! - replaying an older authentic row (rollback) works exactly as far as the document says,
+//!   and no further;
+//! - changing `record_key` or `data_secret` behaves as the document's rotation section says.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    reason = "tests: fixed inputs, a panic is a failure"
+)]
+
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use medsec_session::record::MAX_VERSION;
+use medsec_session::store::{FixedStore, MemoryStore, PostgresStore, SqliteStore};
+use medsec_session::*;
+use medsec_testkit::PgCluster;
+use medsec_token::RevocationList;
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+const T0: u64 = 1_700_000_000_000;
+
+type Revocation = Arc<RwLock<RevocationList>>;
+type Mgr<S> = Sessions<S, Arc<ManualClock>, Revocation>;
+
+fn manager<S: SessionStore>(store: S, clock: &Arc<ManualClock>, rev: &Revocation) -> Mgr<S> {
+    Sessions::with_revocation(
+        store,
+        clock.clone(),
+        rev.clone(),
+        DataSecret::from_bytes([0x42; 32]),
+        SessionPolicy::BACKEND_L3,
+    )
+    .unwrap()
+}
+
+fn user(name: &str) -> UserId {
+    UserId::new(name).unwrap()
+}
+
+fn copy(id: &SessionId) -> SessionId {
+    SessionId::from_bytes(*id.as_bytes())
+}
+
+/// All five columns of one row, as stored.
+#[derive(Clone)]
+struct RowCopy {
+    id_hash: Vec<u8>,
+    user_id: Vec<u8>,
+    version: i64,
+    expires_at: i64,
+    record: Vec<u8>,
+}
+
+/// Direct access to the table, beside the store under test (the attacker's connection).
+trait Table {
+    type Store: SessionStore;
+    fn open_store(&mut self) -> Self::Store;
+    fn set_user_id(&mut self, key: &IdHash, user_id: &[u8]);
+    fn set_version(&mut self, key: &IdHash, version: i64);
+    fn set_expires_at(&mut self, key: &IdHash, expires_at: i64);
+    fn snapshot(&mut self, key: &IdHash) -> RowCopy;
+    fn restore(&mut self, row: &RowCopy);
+    fn rows(&mut self, key: &IdHash) -> i64;
+}
+
+struct Sqlite {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    conn: rusqlite::Connection,
+}
+
+impl Sqlite {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sessions.db");
+        // Create the schema, then open the attacker's connection.
+        drop(SqliteStore::open(&path, RecordKey::from_bytes([0x33; 32])).unwrap());
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.busy_timeout(Duration::from_secs(10)).unwrap();
+        Self {
+            _dir: dir,
+            path,
+            conn,
+        }
+    }
+
+    fn exec(&self, sql: &str, params: impl rusqlite::Params) {
+        self.conn.execute(sql, params).unwrap();
+    }
+}
+
+impl Table for Sqlite {
+    type Store = SqliteStore;
+    fn open_store(&mut self) -> SqliteStore {
+        SqliteStore::open(&self.path, RecordKey::from_bytes([0x33; 32])).unwrap()
+    }
+    fn set_user_id(&mut self, key: &IdHash, user_id: &[u8]) {
+        self.exec(
+            "UPDATE medsec_sessions SET user_id = ?1 WHERE id_hash = ?2",
+            rusqlite::params![user_id, key.as_bytes().as_slice()],
+        );
+    }
+    fn set_version(&mut self, key: &IdHash, version: i64) {
+        self.exec(
+            "UPDATE medsec_sessions SET version = ?1 WHERE id_hash = ?2",
+            rusqlite::params![version, key.as_bytes().as_slice()],
+        );
+    }
+    fn set_expires_at(&mut self, key: &IdHash, expires_at: i64) {
+        self.exec(
+            "UPDATE medsec_sessions SET expires_at = ?1 WHERE id_hash = ?2",
+            rusqlite::params![expires_at, key.as_bytes().as_slice()],
+        );
+    }
+    fn snapshot(&mut self, key: &IdHash) -> RowCopy {
+        self.conn
+            .query_row(
+                "SELECT id_hash, user_id, version, expires_at, record FROM medsec_sessions
+                 WHERE id_hash = ?1",
+                [key.as_bytes().as_slice()],
+                |r| {
+                    Ok(RowCopy {
+                        id_hash: r.get(0)?,
+                        user_id: r.get(1)?,
+                        version: r.get(2)?,
+                        expires_at: r.get(3)?,
+                        record: r.get(4)?,
+                    })
+                },
+            )
+            .unwrap()
+    }
+    fn restore(&mut self, row: &RowCopy) {
+        self.exec(
+            "INSERT OR REPLACE INTO medsec_sessions (id_hash, user_id, version, expires_at, record)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            rusqlite::params![
+                row.id_hash,
+                row.user_id,
+                row.version,
+                row.expires_at,
+                row.record
+            ],
+        );
+    }
+    fn rows(&mut self, key: &IdHash) -> i64 {
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM medsec_sessions WHERE id_hash = ?1",
+                [key.as_bytes().as_slice()],
+                |r| r.get(0),
+            )
+            .unwrap()
+    }
+}
+
+struct Pg {
+    params: String,
+    client: postgres::Client,
+}
+
+impl Pg {
+    /// A fresh database on `cluster`.
+    fn new(cluster: &PgCluster, db: &str) -> Self {
+        let mut admin =
+            postgres::Client::connect(&cluster.connection_string(), postgres::NoTls).unwrap();
+        admin
+            .batch_execute(&format!("CREATE DATABASE {db}"))
+            .unwrap();
+        let params = cluster
+            .connection_string()
+            .replace("dbname=postgres", &format!("dbname={db}"));
+        drop(PostgresStore::connect_local(&params, RecordKey::from_bytes([0x33; 32])).unwrap());
+        let client = postgres::Client::connect(&params, postgres::NoTls).unwrap();
+        Self { params, client }
+    }
+}
+
+impl Table for Pg {
+    type Store = PostgresStore;
+    fn open_store(&mut self) -> PostgresStore {
+        PostgresStore::connect_local(&self.params, RecordKey::from_bytes([0x33; 32])).unwrap()
+    }
+    fn set_user_id(&mut self, key: &IdHash, user_id: &[u8]) {
+        self.client
+            .execute(
+                "UPDATE medsec_sessions SET user_id = $1 WHERE id_hash = $2",
+                &[&user_id, &key.as_bytes().as_slice()],
+            )
+            .unwrap();
+    }
+    fn set_version(&mut self, key: &IdHash, version: i64) {
+        self.client
+            .execute(
+                "UPDATE medsec_sessions SET version = $1 WHERE id_hash = $2",
+                &[&version, &key.as_bytes().as_slice()],
+            )
+            .unwrap();
+    }
+    fn set_expires_at(&mut self, key: &IdHash, expires_at: i64) {
+        self.client
+            .execute(
+                "UPDATE medsec_sessions SET expires_at = $1 WHERE id_hash = $2",
+                &[&expires_at, &key.as_bytes().as_slice()],
+            )
+            .unwrap();
+    }
+    fn snapshot(&mut self, key: &IdHash) -> RowCopy {
+        let r = self
+            .client
+            .query_one(
+                "SELECT id_hash, user_id, version, expires_at, record FROM medsec_sessions
+                 WHERE id_hash = $1",
+                &[&key.as_bytes().as_slice()],
+            )
+            .unwrap();
+        RowCopy {
+            id_hash: r.get(0),
+            user_id: r.get(1),
+            version: r.get(2),
+            expires_at: r.get(3),
+            record: r.get(4),
+        }
+    }
+    fn restore(&mut self, row: &RowCopy) {
+        self.client
+            .execute(
+                "INSERT INTO medsec_sessions (id_hash, user_id, version, expires_at, record)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (id_hash) DO UPDATE SET user_id = $2, version = $3,
+                     expires_at = $4, record = $5",
+                &[
+                    &row.id_hash,
+                    &row.user_id,
+                    &row.version,
+                    &row.expires_at,
+                    &row.record,
+                ],
+            )
+            .unwrap();
+    }
+    fn rows(&mut self, key: &IdHash) -> i64 {
+        self.client
+            .query_one(
+                "SELECT count(*) FROM medsec_sessions WHERE id_hash = $1",
+                &[&key.as_bytes().as_slice()],
+            )
+            .unwrap()
+            .get(0)
+    }
+}
+
+/// Every read path refuses a row whose clear columns disagree with its record, and the
+/// row cannot survive logout-everywhere as a usable session.
+fn edited_clear_columns_are_refused<T: Table>(t: &mut T, what: &str) {
+    let clock = Arc::new(ManualClock::new(Timestamp::from_millis(T0)));
+    let rev = Revocation::default();
+    let s = manager(t.open_store(), &clock, &rev);
+    let mut rng = ChaCha20Rng::seed_from_u64(11);
+    let alice = user("alice");
+    let mut ids = Vec::new();
+    for _ in 0..4 {
+        let e = s
+            .login(&mut rng, &alice, Role::Patient, None, None)
+            .unwrap();
+        let mut a = s.activate(e, None).unwrap();
+        s.set_data(&mut rng, &mut a, b"PHI: basal 0.8 U/h").unwrap();
+        ids.push(copy(a.id()));
+    }
+    let keys: Vec<IdHash> = ids.iter().map(SessionId::id_hash).collect();
+
+    // 1. user_id edited: the per-user delete would miss the row, so every read refuses it.
+    t.set_user_id(&keys[0], b"mallory");
+    assert_eq!(
+        s.resume(&ids[0], None).unwrap_err(),
+        Error::Rejected,
+        "{what}"
+    );
+    assert_eq!(
+        s.store().load(&keys[0]).unwrap_err(),
+        Error::Rejected,
+        "{what}"
+    );
+    assert!(s
+        .store()
+        .read_data(&keys[0], &mut [0u8; 46])
+        .is_err_and(|e| e == Error::Rejected));
+    let listed: Vec<IdHash> = s.list(&alice).unwrap().iter().map(|x| x.id_hash).collect();
+    assert_eq!(
+        listed.len(),
+        3,
+        "{what}: the edited row is not alice's any more"
+    );
+    assert!(!listed.contains(&keys[0]), "{what}");
+    assert!(s.list(&user("mallory")).unwrap().is_empty(), "{what}");
+    // Logout everywhere: the edited row escapes the DELETE but stays unusable.
+    assert_eq!(s.logout_everywhere(&alice).unwrap(), 3, "{what}");
+    assert_eq!(
+        t.rows(&keys[0]),
+        1,
+        "{what}: the edited row escaped the delete"
+    );
+    assert_eq!(
+        s.resume(&ids[0], None).unwrap_err(),
+        Error::Rejected,
+        "{what}: an edited user_id survived logout-everywhere"
+    );
+    // Changing it back after the logout does not help either: the row is back in reach of
+    // the delete, and a revocation (epoch) refuses it whatever the columns say.
+    t.set_user_id(&keys[0], b"alice");
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(s.revoke_user(&alice).unwrap(), 1, "{what}");
+    assert_eq!(s.resume(&ids[0], None).unwrap_err(), Error::Rejected);
+
+    // 2. version edited: refused (not an endless compare-and-swap conflict); restoring the
+    // column restores the session, so the refusal comes from the comparison.
+    clock.advance(Duration::from_secs(1));
+    let e = s
+        .login(&mut rng, &alice, Role::Patient, None, None)
+        .unwrap();
+    let mut a = s.activate(e, None).unwrap();
+    s.set_data(&mut rng, &mut a, b"PHI: bolus 2 U").unwrap();
+    let (id, key) = (copy(a.id()), *a.id_hash());
+    let v = i64::try_from(a.meta().version).unwrap();
+    for edited in [v + 1, v - 1, v + (1 << 32), -v] {
+        t.set_version(&key, edited);
+        assert_eq!(
+            s.resume(&id, None).unwrap_err(),
+            Error::Rejected,
+            "{what}: version {edited} in the column, {v} in the record"
+        );
+        assert_eq!(s.data(&a).unwrap_err(), Error::Rejected, "{what}");
+        let mut buf = [0u8; 64];
+        assert_eq!(
+            s.read_data_into(&a, &mut buf).unwrap_err(),
+            Error::Rejected,
+            "{what}"
+        );
+        assert_eq!(
+            s.set_data(&mut rng, &mut a, b"x").unwrap_err(),
+            Error::Rejected,
+            "{what}"
+        );
+        assert!(s.list(&alice).unwrap().is_empty(), "{what}");
+    }
+    t.set_version(&key, v);
+    let a = s.resume(&id, None).unwrap();
+    assert_eq!(s.data(&a).unwrap().unwrap().as_bytes(), b"PHI: bolus 2 U");
+
+    // 3. expires_at edited (for example pushed out so the sweep never takes the row).
+    let good = a.meta().expires_at_column();
+    for edited in [i64::MAX, good + 1, good - 1, 0] {
+        t.set_expires_at(&key, edited);
+        assert_eq!(
+            s.resume(&id, None).unwrap_err(),
+            Error::Rejected,
+            "{what}: expires_at {edited}"
+        );
+    }
+    t.set_expires_at(&key, good);
+    s.resume(&id, None).unwrap();
+}
+
+/// Replaying an older authentic row works exactly as far as `docs/session-format.md` §7
+/// says: it needs the session id (the replayer gains nothing without it), revives a
+/// logged-out or stepped-down session only within the idle timeout of the replayed
+/// `last_seen`, never past the absolute deadline, never past a revocation epoch, and never
+/// under another id.
+fn rollback_is_bounded_as_documented<T: Table>(t: &mut T, what: &str) {
+    let clock = Arc::new(ManualClock::new(Timestamp::from_millis(T0)));
+    let rev = Revocation::default();
+    let s = manager(t.open_store(), &clock, &rev);
+    let mut rng = ChaCha20Rng::seed_from_u64(12);
+    let idle = TimeoutPolicy::BACKEND_L3.idle.as_millis() as u64;
+    let elevation = TimeoutPolicy::BACKEND_L3.elevation.as_millis() as u64;
+    let bob = user("clinician-bob");
+    let e = s
+        .login(&mut rng, &bob, Role::Clinician, None, None)
+        .unwrap();
+    let a = s.activate(e, None).unwrap();
+    let el = s.elevate(&mut rng, a).unwrap();
+    let el_id = copy(el.id());
+    let el_key = *el.id_hash();
+    let elevated_row = t.snapshot(&el_key);
+    clock.advance(Duration::from_secs(10));
+    // Step down early (rotates the id), then log out.
+    let down = s.step_down(&mut rng, el).unwrap();
+    let down_id = copy(down.id());
+    let down_row = t.snapshot(down.id_hash());
+    s.logout(down).unwrap();
+    assert_eq!(s.resume(&down_id, None).unwrap_err(), Error::Rejected);
+
+    // Re-inserting the logged-out row brings the session back (not protected)...
+    t.restore(&down_row);
+    s.resume(&down_id, None).unwrap();
+    // ...and re-inserting the elevated row, deleted by the step-down's rotation, brings the
+    // elevation back, but only until its original end (elevated_until), never longer.
+    t.restore(&elevated_row);
+    let again = s.resume_elevated(&el_id, None).unwrap();
+    assert_eq!(
+        again.meta().elevated_until,
+        Timestamp::from_millis(T0 + elevation),
+        "{what}"
+    );
+    clock.set(Timestamp::from_millis(T0 + elevation));
+    assert_eq!(
+        s.resume_elevated(&el_id, None).unwrap_err(),
+        Error::ElevationRequired,
+        "{what}"
+    );
+    // A row filed under another key is refused (the MAC covers id_hash).
+    let mut moved = elevated_row.clone();
+    moved.id_hash = down_row.id_hash.clone();
+    t.restore(&moved);
+    assert_eq!(s.resume(&down_id, None).unwrap_err(), Error::Rejected);
+
+    // The replay window: a replayed row is live only while its own last_seen + idle lies
+    // ahead.
+    t.restore(&down_row);
+    let replayed_last_seen = T0 + 10_000;
+    clock.set(Timestamp::from_millis(replayed_last_seen + idle));
+    assert_eq!(s.resume(&down_id, None).unwrap_err(), Error::Rejected);
+
+    // Never past the absolute deadline: the deadline is the same in every record of the
+    // session, and is also capped by the manager's policy.
+    t.restore(&down_row);
+    clock.set(Timestamp::from_millis(replayed_last_seen + idle - 1));
+    s.resume(&down_id, None).unwrap();
+    let abs = TimeoutPolicy::BACKEND_L3.absolute.as_millis() as u64;
+    let mut at = replayed_last_seen + idle - 1;
+    while at + idle / 2 < T0 + abs {
+        at += idle / 2;
+        clock.set(Timestamp::from_millis(at));
+        s.resume(&down_id, None).unwrap();
+    }
+    clock.set(Timestamp::from_millis(T0 + abs));
+    assert_eq!(s.resume(&down_id, None).unwrap_err(), Error::Rejected);
+    t.restore(&down_row);
+    assert_eq!(s.resume(&down_id, None).unwrap_err(), Error::Rejected);
+
+    // Never past a revocation epoch (the epoch lives outside the session table).
+    clock.set(Timestamp::from_millis(T0 + 20_000));
+    t.restore(&down_row);
+    // (bob's rows: the replayed one and the elevated one replayed above)
+    assert_eq!(s.revoke_user(&bob).unwrap(), 2);
+    t.restore(&down_row);
+    assert_eq!(
+        s.resume(&down_id, None).unwrap_err(),
+        Error::Rejected,
+        "{what}: a replayed row outlived a revocation"
+    );
+}
+
+/// The version counter stops at 2^63 - 1 (the signed column's maximum) in every store:
+/// the request that would go past it is refused, and nothing is written.
+fn version_counter_stops_at_the_signed_maximum<S: SessionStore>(
+    store: S,
+    column: &mut dyn FnMut(&IdHash) -> Option<i64>,
+    what: &str,
+) {
+    let clock = Arc::new(ManualClock::new(Timestamp::from_millis(T0)));
+    let rev = Revocation::default();
+    let s = manager(store, &clock, &rev);
+    let mut rng = ChaCha20Rng::seed_from_u64(13);
+    let id = SessionId::from_bytes([0x71; 32]);
+    let key = id.id_hash();
+    let meta = SessionMeta {
+        version: MAX_VERSION - 1,
+        user: user("patient-counter"),
+        role: Role::Patient,
+        state: StoredState::Active,
+        created_at: Timestamp::from_millis(T0),
+        authenticated_at: Timestamp::from_millis(T0),
+        last_seen: Timestamp::from_millis(T0),
+        idle_timeout_ms: 900_000,
+        absolute_deadline: Timestamp::from_millis(T0 + 43_200_000),
+        elevated_until: Timestamp::ZERO,
+        binding: None,
+        data_len: 0,
+    };
+    s.store().insert(&key, &meta, &[]).unwrap();
+    let mut last = s.resume(&id, None).unwrap();
+    assert_eq!(last.meta().version, MAX_VERSION, "{what}");
+    if let Some(v) = column(&key) {
+        assert_eq!(v, i64::MAX, "{what}: column");
+    }
+    // Every further write is refused: the touch, data, rotation and elevation.
+    assert_eq!(
+        s.resume(&id, None).unwrap_err(),
+        Error::Rejected,
+        "{what}: a version past 2^63 - 1 was written"
+    );
+    assert_eq!(
+        s.set_data(&mut rng, &mut last, b"x").unwrap_err(),
+        Error::Rejected,
+        "{what}"
+    );
+    let stored = s.store().load(&key).unwrap().unwrap();
+    assert_eq!(stored.version, MAX_VERSION, "{what}: nothing written");
+    assert_eq!(stored.data_len, 0, "{what}");
+    assert_eq!(
+        s.rotate(&mut rng, last).unwrap_err(),
+        Error::Rejected,
+        "{what}"
+    );
+    if let Some(v) = column(&key) {
+        assert_eq!(v, i64::MAX, "{what}: column");
+    }
+    // The store itself refuses to write such a version where it keeps a column.
+    let mut past = meta;
+    past.version = MAX_VERSION + 1;
+    let other = IdHash::from_bytes([0x72; 32]);
+    if column(&key).is_some() {
+        assert_eq!(
+            s.store().insert(&other, &past, &[]).unwrap_err(),
+            Error::InvalidInput,
+            "{what}"
+        );
+    }
+}
+
+#[test]
+fn sqlite_rows_are_checked_against_their_records() {
+    let mut t = Sqlite::new();
+    edited_clear_columns_are_refused(&mut t, "sqlite");
+    let mut t = Sqlite::new();
+    rollback_is_bounded_as_documented(&mut t, "sqlite");
+}
+
+#[test]
+fn postgres_rows_are_checked_against_their_records() {
+    let Some(cluster) = PgCluster::start() else {
+        return;
+    };
+    let mut t = Pg::new(&cluster, "columns");
+    edited_clear_columns_are_refused(&mut t, "postgres");
+    let mut t = Pg::new(&cluster, "rollback");
+    rollback_is_bounded_as_documented(&mut t, "postgres");
+}
+
+#[test]
+fn version_counter_stops_at_the_signed_maximum_in_every_store() {
+    version_counter_stops_at_the_signed_maximum(MemoryStore::new(), &mut |_| None, "memory");
+    version_counter_stops_at_the_signed_maximum(FixedStore::<2, 64>::new(), &mut |_| None, "fixed");
+    let mut t = Sqlite::new();
+    let store = t.open_store();
+    version_counter_stops_at_the_signed_maximum(
+        store,
+        &mut |k| Some(t.snapshot(k).version),
+        "sqlite",
+    );
+    let Some(cluster) = PgCluster::start() else {
+        return;
+    };
+    let mut t = Pg::new(&cluster, "counter");
+    let store = t.open_store();
+    version_counter_stops_at_the_signed_maximum(
+        store,
+        &mut |k| Some(t.snapshot(k).version),
+        "postgres",
+    );
+}
+
+/// SQLite keeps whatever type is written into a column. A TEXT value in `record` or
+/// `user_id` is refused like any other tampering: not measured in characters (16,000 'é'
+/// are 32,000 bytes), not read into memory, and not an outage for the user's other sessions.
+#[test]
+fn sqlite_values_of_the_wrong_type_are_refused() {
+    let t = Sqlite::new();
+    let clock = Arc::new(ManualClock::new(Timestamp::from_millis(T0)));
+    let rev = Revocation::default();
+    let s = manager(
+        SqliteStore::open(&t.path, RecordKey::from_bytes([0x33; 32])).unwrap(),
+        &clock,
+        &rev,
+    );
+    let mut rng = ChaCha20Rng::seed_from_u64(14);
+    let carol = user("caregiver-carol");
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let e = s
+            .login(&mut rng, &carol, Role::Caregiver, None, None)
+            .unwrap();
+        let mut a = s.activate(e, None).unwrap();
+        s.set_data(&mut rng, &mut a, b"PHI: alarm history").unwrap();
+        ids.push(copy(a.id()));
+    }
+    let keys: Vec<IdHash> = ids.iter().map(SessionId::id_hash).collect();
+    let text_32k = "\u{e9}".repeat(16_000);
+    let chars_and_bytes = |k: &IdHash| -> (String, i64, i64) {
+        t.conn
+            .query_row(
+                "SELECT typeof(record), length(record), length(CAST(record AS BLOB))
+                 FROM medsec_sessions WHERE id_hash = ?1",
+                [k.as_bytes().as_slice()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap()
+    };
+
+    // The record's own bytes, retyped as TEXT.
+    t.exec(
+        "UPDATE medsec_sessions SET record = CAST(record AS TEXT) WHERE id_hash = ?1",
+        [keys[0].as_bytes().as_slice()],
+    );
+    assert_eq!(chars_and_bytes(&keys[0]).0, "text");
+    // 32,000 bytes of TEXT that length() counts as 16,000 (under the 16,674 bound).
+    t.exec(
+        "UPDATE medsec_sessions SET record = ?1 WHERE id_hash = ?2",
+        rusqlite::params![text_32k, keys[1].as_bytes().as_slice()],
+    );
+    let (ty, chars, bytes) = chars_and_bytes(&keys[1]);
+    assert_eq!((ty.as_str(), chars, bytes), ("text", 16_000, 32_000));
+    for i in 0..2 {
+        assert_eq!(s.store().load(&keys[i]).unwrap_err(), Error::Rejected);
+        assert_eq!(s.resume(&ids[i], None).unwrap_err(), Error::Rejected);
+        assert_eq!(
+            s.store().read_data(&keys[i], &mut [0u8; 46]).unwrap_err(),
+            Error::Rejected
+        );
+    }
+    // The user's untouched session is listed, and logging in (which counts the user's
+    // sessions) still works.
+    let listed: Vec<IdHash> = s.list(&carol).unwrap().iter().map(|x| x.id_hash).collect();
+    assert_eq!(listed, vec![keys[2]]);
+    s.login(&mut rng, &carol, Role::Caregiver, None, None)
+        .unwrap();
+
+    // user_id retyped as TEXT: the blob-keyed per-user delete no longer matches it, so the
+    // readers refuse it.
+    t.exec(
+        "UPDATE medsec_sessions SET user_id = CAST(user_id AS TEXT) WHERE id_hash = ?1",
+        [keys[2].as_bytes().as_slice()],
+    );
+    assert_eq!(s.resume(&ids[2], None).unwrap_err(), Error::Rejected);
+    s.logout_everywhere(&carol).unwrap();
+    assert_eq!(s.resume(&ids[2], None).unwrap_err(), Error::Rejected);
+
+    // version stored as a REAL: refused.
+    let e = s
+        .login(&mut rng, &carol, Role::Caregiver, None, None)
+        .unwrap();
+    let id = copy(e.id());
+    t.exec(
+        "UPDATE medsec_sessions SET version = version + 0.5 WHERE id_hash = ?1",
+        [id.id_hash().as_bytes().as_slice()],
+    );
+    assert_eq!(s.resume(&id, None).unwrap_err(), Error::Rejected);
+}
+
+/// `record_key` and `data_secret` have no key id and one value per deployment; the document
+/// says what changing them does. This checks it.
+#[test]
+fn changing_record_key_or_data_secret_behaves_as_documented() {
+    let mut t = Sqlite::new();
+    let clock = Arc::new(ManualClock::new(Timestamp::from_millis(T0)));
+    let rev = Revocation::default();
+    let s = manager(
+        SqliteStore::open(&t.path, RecordKey::from_bytes([0x33; 32])).unwrap(),
+        &clock,
+        &rev,
+    );
+    let mut rng = ChaCha20Rng::seed_from_u64(15);
+    let e = s
+        .login(&mut rng, &user("tech-1"), Role::Technician, None, None)
+        .unwrap();
+    let mut a = s.activate(e, None).unwrap();
+    s.set_data(&mut rng, &mut a, b"firmware job 7").unwrap();
+    let id = copy(a.id());
+
+    // A new data_secret, same record_key: the session resumes, its old data cannot be
+    // opened (nor re-sealed by a rotation), new data can be written.
+    let s2 = Sessions::with_revocation(
+        SqliteStore::open(&t.path, RecordKey::from_bytes([0x33; 32])).unwrap(),
+        clock.clone(),
+        rev.clone(),
+        DataSecret::from_bytes([0x43; 32]),
+        SessionPolicy::BACKEND_L3,
+    )
+    .unwrap();
+    let a2 = s2.resume(&id, None).unwrap();
+    assert_eq!(s2.data(&a2).unwrap_err(), Error::Rejected);
+    let a2 = s2.resume(&id, None).unwrap();
+    assert_eq!(s2.rotate(&mut rng, a2).unwrap_err(), Error::Rejected);
+    let mut a2 = s2.resume(&id, None).unwrap();
+    s2.set_data(&mut rng, &mut a2, b"new job").unwrap();
+    assert_eq!(s2.data(&a2).unwrap().unwrap().as_bytes(), b"new job");
+
+    // A new record_key: every existing row is refused (log in again); the rows stay until
+    // the sweep reaches their expires_at, or until the operator deletes them.
+    let s3 = Sessions::with_revocation(
+        SqliteStore::open(&t.path, RecordKey::from_bytes([0x34; 32])).unwrap(),
+        clock.clone(),
+        rev.clone(),
+        DataSecret::from_bytes([0x43; 32]),
+        SessionPolicy::BACKEND_L3,
+    )
+    .unwrap();
+    assert_eq!(s3.resume(&id, None).unwrap_err(), Error::Rejected);
+    assert_eq!(t.rows(&id.id_hash()), 1);
+    let expires_at = t.snapshot(&id.id_hash()).expires_at;
+    clock.set(Timestamp::from_millis(expires_at as u64 - 1));
+    assert_eq!(s3.sweep().unwrap(), 0);
+    clock.set(Timestamp::from_millis(expires_at as u64));
+    assert_eq!(s3.sweep().unwrap(), 1);
+    assert_eq!(t.rows(&id.id_hash()), 0);
+}
