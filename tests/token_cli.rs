@@ -146,6 +146,37 @@ fn keygen_mint_verify_contract() {
         .code(),
         Some(2)
     );
+    // The leeway is applied as given up to the profile's 600 s; above that it is a usage
+    // error (2), never quietly lowered to 600.
+    let verify_at = |now: u64, leeway: &str| {
+        let now = now.to_string();
+        run(
+            &bin,
+            &[
+                "token",
+                "verify",
+                "--key",
+                "KEY.pub",
+                "--audience",
+                "pump-SN1",
+                "--now",
+                &now,
+                "--leeway",
+                leeway,
+            ],
+            &token.stdout,
+            d,
+        )
+        .status
+        .code()
+    };
+    let exp = claims["exp"].as_u64().unwrap();
+    assert_eq!(verify_at(exp + 599, "600"), Some(0));
+    assert_eq!(verify_at(exp + 600, "600"), Some(1));
+    assert_eq!(verify_at(exp, "0"), Some(1));
+    assert_eq!(verify_at(exp - 1, "0"), Some(0));
+    assert_eq!(verify_at(exp + 599, "601"), Some(2));
+    assert_eq!(verify_at(exp, "100000"), Some(2));
     // A private key where the public key belongs is a usage error, not silently accepted.
     assert_eq!(
         run(

@@ -8,7 +8,9 @@
 //! Key files are COSE_Key (docs/token-profile.md, "Key files"); `KEY.pub` may also be the
 //! 32 raw public key bytes. `mint` writes the token's bytes (COSE_Sign1) to stdout; `verify`
 //! reads them (raw, hex or base64url) from stdin, prints the claims as JSON and exits 0, or
-//! exits 1 when the token is rejected. Exit 2: usage or I/O error.
+//! exits 1 when the token is rejected. Exit 2: usage or I/O error (including a `--leeway`
+//! above 600 s). `verify` keeps no first-sight store, so it rejects tokens carrying `exi`
+//! (docs/token-profile.md §4 step 10, §13).
 
 use std::path::{Path, PathBuf};
 
@@ -76,7 +78,8 @@ pub struct MintArgs {
     /// role's scopes.
     #[arg(long = "scope", value_name = "resource:action")]
     scopes: Vec<String>,
-    /// Also valid for this many seconds from the device's first sight (`exi`).
+    /// Also valid for this many seconds from the device's first sight (`exi`). For devices
+    /// that keep a first-sight store: `token verify` has none and rejects such tokens.
     #[arg(long, value_name = "SECONDS")]
     exi: Option<u64>,
     /// Issuer (`iss`).
@@ -101,7 +104,7 @@ pub struct VerifyArgs {
     /// Verify as of this Unix time instead of the system clock.
     #[arg(long, value_name = "UNIX")]
     now: Option<u64>,
-    /// Clock-skew leeway in seconds.
+    /// Clock-skew leeway in seconds, 0 to 600 (a larger value is a usage error, exit 2).
     #[arg(long, default_value_t = Expectations::DEFAULT_LEEWAY)]
     leeway: u64,
 }
@@ -222,10 +225,19 @@ fn verify(a: VerifyArgs) -> Outcome {
             a.key.display()
         ))
     })?;
+    let issuers = [a.issuer.as_str()];
+    // An out-of-range leeway is a usage error (exit 2), never quietly lowered.
+    let expectations = Expectations::new(&issuers, &a.audience)
+        .leeway(a.leeway)
+        .map_err(|_| {
+            Failure::usage(format!(
+                "--leeway {} is above the profile's maximum of {} seconds",
+                a.leeway,
+                Expectations::MAX_LEEWAY
+            ))
+        })?;
     let input = io::read_input(None)?;
     let token = decode_input(&input);
-    let issuers = [a.issuer.as_str()];
-    let expectations = Expectations::new(&issuers, &a.audience).leeway(a.leeway);
     let key = medsec_token::VerificationKey::from(key);
     let verified = match a.now {
         Some(now) => UnverifiedToken::parse(&token)

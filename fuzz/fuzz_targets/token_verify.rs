@@ -73,14 +73,18 @@ fn wrap(payload: &[u8], mac: bool, kid: &[u8]) -> Vec<u8> {
 
 fn check(token: &[u8], keys: &KeySet<2>, sk: &SigningKey, mac: &MacKey) {
     // The same bytes as a signed revocation update: never panics; applies at most once.
-    let mut list = FixedRevocationList::<4>::new();
-    if list
-        .apply_update(token, keys, &["clinic.example"], "pump-SN004711")
-        .is_ok()
-    {
-        assert!(list
-            .apply_update(token, keys, &["clinic.example"], "pump-SN004711")
-            .is_err());
+    // With and without a wall clock (the future-update rule applies only with one).
+    for clock in [FixedClock::at(NOW + 60), FixedClock::default()] {
+        let mut list = FixedRevocationList::<4>::new();
+        if list
+            .apply_update(token, keys, &["clinic.example"], "pump-SN004711", &clock)
+            .is_ok()
+        {
+            assert!(list.sequence() >= 1);
+            assert!(list
+                .apply_update(token, keys, &["clinic.example"], "pump-SN004711", &clock)
+                .is_err());
+        }
     }
     let Ok(parsed) = UnverifiedToken::parse(token) else {
         return;

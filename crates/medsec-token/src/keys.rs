@@ -108,11 +108,12 @@ impl SigningKey {
         self.kid
     }
 
-    /// The matching verification key (same key id).
+    /// The matching verification key (same key id, bound to no issuer).
     pub fn verifying_key(&self) -> VerifyingKey {
         VerifyingKey {
             kid: self.kid,
             key: self.key.verifying_key(),
+            issuer: None,
         }
     }
 
@@ -163,28 +164,54 @@ impl fmt::Debug for SigningKey {
     }
 }
 
-/// An Ed25519 verification key with its key id (device side). Public.
+/// An Ed25519 verification key with its key id (device side), optionally bound to the one
+/// issuer it may sign for ([`VerifyingKey::bound_to_issuer`]). Public.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct VerifyingKey {
     kid: KeyId,
     key: ed25519_dalek::VerifyingKey,
+    issuer: Option<BoundIssuer>,
 }
 
 impl VerifyingKey {
-    /// A key from its 32 bytes; `kid` defaults to the derived id. Weak (small-order) keys are
-    /// refused.
+    /// A key from its 32 bytes; `kid` defaults to the derived id.
+    ///
+    /// The bytes must be the canonical encoding of a curve point (RFC 8032 §5.1.2: `y < p`,
+    /// and the sign bit clear when `x = 0`) that is not of small order
+    /// (`docs/token-profile.md` §1.2, §8). ed25519-dalek alone would load a non-canonical
+    /// encoding (it reduces `y` mod `p`); refusing it here means that a key is one byte
+    /// string, whichever library reads it.
     ///
     /// # Errors
     /// [`Error::InvalidKey`] when the bytes are not a usable Ed25519 public key.
     pub fn from_bytes(bytes: &[u8; 32], kid: Option<KeyId>) -> Result<Self> {
         let key = ed25519_dalek::VerifyingKey::from_bytes(bytes).map_err(|_| Error::InvalidKey)?;
-        if key.is_weak() {
+        // Weak (small-order) keys verify forged signatures; non-canonical encodings would make
+        // the key's identity (its hash input, its derived kid) differ between libraries.
+        if key.is_weak() || key.to_edwards().compress().as_bytes() != bytes {
             return Err(Error::InvalidKey);
         }
         Ok(Self {
             kid: kid.unwrap_or_else(|| KeyId::derive_ed25519(bytes)),
             key,
+            issuer: None,
         })
+    }
+
+    /// Restricts the key to tokens and revocation updates whose `iss` is `issuer`: anything
+    /// else it verifies is rejected (profile §1.3). Unbound keys sign for every issuer in the
+    /// verifier's allowlist; bind every key when the allowlist holds several issuers.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when `issuer` is empty or longer than 128 bytes.
+    pub fn bound_to_issuer(mut self, issuer: &str) -> Result<Self> {
+        self.issuer = Some(BoundIssuer::new(issuer)?);
+        Ok(self)
+    }
+
+    /// The issuer the key is bound to, if any.
+    pub fn issuer(&self) -> Option<&str> {
+        self.issuer.as_ref().map(BoundIssuer::as_str)
     }
 
     /// The key id.
@@ -235,7 +262,32 @@ impl fmt::Debug for VerifyingKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("VerifyingKey")
             .field("kid", &self.kid)
+            .field("issuer", &self.issuer())
             .finish_non_exhaustive()
+    }
+}
+
+/// The one issuer (`iss`) a verification key may sign for: 1 to 128 bytes of UTF-8, stored
+/// in place (no heap) so that key sets stay usable on firmware.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct BoundIssuer {
+    len: u8,
+    bytes: [u8; crate::claims::MAX_TEXT_LEN],
+}
+
+impl BoundIssuer {
+    fn new(issuer: &str) -> Result<Self> {
+        let (len, bytes) = crate::token_id::bounded_copy(issuer.as_bytes())?;
+        Ok(Self { len, bytes })
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..usize::from(self.len)).unwrap_or(&[])
+    }
+
+    fn as_str(&self) -> &str {
+        // Copied from a `&str` whole, so always UTF-8.
+        core::str::from_utf8(self.as_bytes()).unwrap_or("")
     }
 }
 
@@ -246,6 +298,7 @@ impl fmt::Debug for VerifyingKey {
 pub struct MacKey {
     kid: KeyId,
     keyed: Hmac<Sha256>,
+    issuer: Option<BoundIssuer>,
 }
 
 impl MacKey {
@@ -257,7 +310,26 @@ impl MacKey {
         // Hmac accepts any key length; 32 bytes can never fail, but stay total.
         let keyed = Hmac::<Sha256>::new_from_slice(key)
             .unwrap_or_else(|_| Hmac::<Sha256>::new(&Default::default()));
-        Self { kid, keyed }
+        Self {
+            kid,
+            keyed,
+            issuer: None,
+        }
+    }
+
+    /// Restricts the key to tokens whose `iss` is `issuer`, as
+    /// [`VerifyingKey::bound_to_issuer`] does.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when `issuer` is empty or longer than 128 bytes.
+    pub fn bound_to_issuer(mut self, issuer: &str) -> Result<Self> {
+        self.issuer = Some(BoundIssuer::new(issuer)?);
+        Ok(self)
+    }
+
+    /// The issuer the key is bound to, if any.
+    pub fn issuer(&self) -> Option<&str> {
+        self.issuer.as_ref().map(BoundIssuer::as_str)
     }
 
     /// A fresh random key.
@@ -283,6 +355,7 @@ impl fmt::Debug for MacKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MacKey")
             .field("kid", &self.kid)
+            .field("issuer", &self.issuer())
             .finish_non_exhaustive()
     }
 }
@@ -304,6 +377,35 @@ impl VerificationKey {
             VerificationKey::Ed25519(k) => k.kid,
             VerificationKey::Hmac(k) => k.kid,
         }
+    }
+
+    /// The issuer the key is bound to, if any.
+    pub fn issuer(&self) -> Option<&str> {
+        match self {
+            VerificationKey::Ed25519(k) => k.issuer(),
+            VerificationKey::Hmac(k) => k.issuer(),
+        }
+    }
+
+    /// The same key restricted to `issuer` (see [`VerifyingKey::bound_to_issuer`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when `issuer` is empty or longer than 128 bytes.
+    pub fn bound_to_issuer(self, issuer: &str) -> Result<Self> {
+        Ok(match self {
+            VerificationKey::Ed25519(k) => VerificationKey::Ed25519(k.bound_to_issuer(issuer)?),
+            VerificationKey::Hmac(k) => VerificationKey::Hmac(k.bound_to_issuer(issuer)?),
+        })
+    }
+
+    /// Whether a token or update that verified under this key may carry `iss` = `issuer`:
+    /// always for an unbound key, else only the issuer it is bound to (byte-wise).
+    pub fn may_sign_for(&self, issuer: &str) -> bool {
+        let bound = match self {
+            VerificationKey::Ed25519(k) => k.issuer.as_ref(),
+            VerificationKey::Hmac(k) => k.issuer.as_ref(),
+        };
+        bound.is_none_or(|b| b.as_bytes() == issuer.as_bytes())
     }
 }
 
@@ -496,7 +598,12 @@ fn parse_cose_key(bytes: &[u8]) -> core::result::Result<ParsedCoseKey, ()> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
+    #![allow(
+        clippy::unwrap_used,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects,
+        reason = "tests"
+    )]
     use super::*;
     use rand_chacha::rand_core::SeedableRng;
 
@@ -547,5 +654,81 @@ mod tests {
         assert!(set.remove(&a.kid()));
         set.insert(b).unwrap();
         assert!(set.key_for(b.kid().as_bytes()).is_some());
+    }
+
+    /// The encodings of the 8 points of small order that RFC 8032 decoding accepts when it
+    /// reduces `y` mod `p` and allows `x = 0` with the sign bit set (ed25519-dalek does):
+    /// the 8 canonical ones, then 6 non-canonical ones. `docs/token-profile.md` §1.2 lists
+    /// the same table.
+    pub(crate) const SMALL_ORDER_ENCODINGS: [&str; 14] = [
+        "0100000000000000000000000000000000000000000000000000000000000000",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0000000000000000000000000000000000000000000000000000000000000080",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+        "0100000000000000000000000000000000000000000000000000000000000080",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+        "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+        "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+    ];
+
+    fn bytes32(h: &str) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = u8::from_str_radix(&h[2 * i..2 * i + 2], 16).unwrap();
+        }
+        out
+    }
+
+    /// Every small-order encoding is refused as a public key, whatever its form; ed25519-dalek
+    /// decodes all 14 (so the table is exactly what a library that reduces `y` sees).
+    #[test]
+    fn small_order_keys_are_refused_in_every_encoding() {
+        for h in SMALL_ORDER_ENCODINGS {
+            let b = bytes32(h);
+            let dalek = ed25519_dalek::VerifyingKey::from_bytes(&b).unwrap();
+            assert!(dalek.is_weak(), "{h}");
+            assert_eq!(
+                VerifyingKey::from_bytes(&b, None),
+                Err(Error::InvalidKey),
+                "{h}"
+            );
+            assert!(VerifyingKey::from_file_bytes(&b).is_err(), "{h}");
+        }
+    }
+
+    /// A non-canonical encoding (`y >= p`) of a point of large order: ed25519-dalek loads it
+    /// (and would hash these bytes, not the canonical ones, into every signature check); the
+    /// profile refuses it so that a key has one encoding in every implementation.
+    #[test]
+    fn non_canonical_public_keys_are_refused() {
+        // y = p + 3 with either sign: on the curve, not of small order.
+        for h in [
+            "f0ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+            "f0ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+            "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        ] {
+            let b = bytes32(h);
+            let dalek = ed25519_dalek::VerifyingKey::from_bytes(&b).unwrap();
+            assert!(!dalek.is_weak(), "{h}");
+            assert_eq!(
+                VerifyingKey::from_bytes(&b, None),
+                Err(Error::InvalidKey),
+                "{h}"
+            );
+        }
+        // The same point encoded canonically (y = 3) loads, as does a real key.
+        let mut y3 = [0u8; 32];
+        y3[0] = 3;
+        assert!(VerifyingKey::from_bytes(&y3, None).is_ok());
+        let canonical = SigningKey::from_seed(&[1; 32], None)
+            .verifying_key()
+            .to_bytes();
+        assert!(VerifyingKey::from_bytes(&canonical, None).is_ok());
     }
 }

@@ -27,7 +27,7 @@ pub use keys::{KeyId, KeyLookup, KeySet, MacKey, SigningKey, VerificationKey, Ve
 pub use revocation::RevocationList;
 pub use revocation::{
     FixedRevocationList, NoRevocation, RevocationCheck, RevocationEpoch, RevocationUpdate,
-    RevokedToken,
+    RevokedToken, MAX_SEQUENCE_STEP, MAX_UPDATE_TIME,
 };
 pub use scope::{Action, Actions, PolicyTable, Resource, Role, Scope, ScopeSet};
 pub use token::{

@@ -14,11 +14,12 @@
 //! (firmware); [`RevocationList`] (feature `alloc`) grows and tracks per-subject epochs
 //! (backends, session stores). Epochs only ever move forward.
 
+use crate::clock::Clock;
 use crate::keys::KeyLookup;
 use crate::{Error, Result, TokenId};
 
 mod update;
-pub use update::{RevocationUpdate, MAX_UPDATE_IDS};
+pub use update::{RevocationUpdate, MAX_SEQUENCE_STEP, MAX_UPDATE_IDS, MAX_UPDATE_TIME};
 
 /// A revocation epoch in the issuer's Unix seconds: tokens issued (`iat`) before it are dead.
 ///
@@ -140,26 +141,29 @@ impl<const N: usize> FixedRevocationList<N> {
         }
     }
 
-    /// Verifies a signed [`RevocationUpdate`] (issuer key from `keys`, issuer in `issuers`,
-    /// addressed to `audience`) and applies it: raises the epoch and lists its token ids.
-    /// Returns how many ids it carried. Prune expired entries first to make room.
+    /// Verifies a signed [`RevocationUpdate`] (issuer key from `keys`, issuer in `issuers`
+    /// and allowed for that key, addressed to `audience`) and applies it: raises the epoch
+    /// and lists its token ids. Returns how many ids it carried. Prune expired entries first
+    /// to make room. `clock` is the verifier's clock (a [`RollbackGuard`](crate::RollbackGuard)
+    /// on devices): with a wall time, an update issued after `now + MAX_LEEWAY` is refused.
     ///
     /// # Errors
-    /// [`Error::Rejected`] when the update does not verify or its sequence number is not
-    /// above the last one applied (a replay); [`Error::CapacityExceeded`] when its ids do not
-    /// fit: the epoch is raised anyway, the sequence is not advanced, so the same update can
+    /// [`Error::Rejected`] when the update does not verify, its epoch is after its `iat`, it
+    /// is from the future, or its sequence number is not above the last one applied (a
+    /// replay) or above it by more than [`MAX_SEQUENCE_STEP`]; [`Error::CapacityExceeded`]
+    /// when its ids do not all fit: the epoch is raised anyway and the ids up to the first
+    /// that did not fit are listed, but the sequence is not advanced, so the same update can
     /// be applied again after pruning.
-    pub fn apply_update<K: KeyLookup + ?Sized>(
+    pub fn apply_update<K: KeyLookup + ?Sized, C: Clock + ?Sized>(
         &mut self,
         update: &[u8],
         keys: &K,
         issuers: &[&str],
         audience: &str,
+        clock: &C,
     ) -> Result<usize> {
         let u = update::verify_update(update, keys, issuers, audience)?;
-        if u.sequence <= self.sequence {
-            return Err(Error::Rejected);
-        }
+        u.admissible(self.sequence, clock)?;
         self.raise_epoch(u.epoch);
         let mut n = 0usize;
         for r in u.revoked() {
@@ -272,21 +276,21 @@ mod growable {
 
         /// Verifies and applies a signed [`RevocationUpdate`](super::RevocationUpdate), as
         /// [`FixedRevocationList::apply_update`](super::FixedRevocationList::apply_update)
-        /// does. Returns how many ids it carried.
+        /// does (same checks, same `clock` rule). Returns how many ids it carried.
         ///
         /// # Errors
-        /// [`Error::Rejected`](crate::Error::Rejected) when it does not verify or is a replay.
-        pub fn apply_update<K: crate::KeyLookup + ?Sized>(
+        /// [`Error::Rejected`](crate::Error::Rejected) when it does not verify, is a replay,
+        /// is from the future or moves the sequence too far (as the fixed list).
+        pub fn apply_update<K: crate::KeyLookup + ?Sized, C: crate::Clock + ?Sized>(
             &mut self,
             update: &[u8],
             keys: &K,
             issuers: &[&str],
             audience: &str,
+            clock: &C,
         ) -> crate::Result<usize> {
             let u = super::update::verify_update(update, keys, issuers, audience)?;
-            if u.sequence <= self.sequence {
-                return Err(crate::Error::Rejected);
-            }
+            u.admissible(self.sequence, clock)?;
             self.raise_epoch(u.epoch);
             let mut n = 0usize;
             for r in u.revoked() {
@@ -450,32 +454,36 @@ mod tests {
         let mut buf = [0u8; 512];
         let n = update.sign(&sk, &mut buf).unwrap();
         let bytes = &buf[..n];
+        let clock = crate::FixedClock::at(100);
         let iss = ["clinic.example"];
         let mut list = FixedRevocationList::<4>::new();
         // Wrong audience, wrong issuer, tampered: refused, nothing applied.
         assert_eq!(
-            list.apply_update(bytes, &keys, &iss, "pump-2"),
+            list.apply_update(bytes, &keys, &iss, "pump-2", &clock),
             Err(Error::Rejected)
         );
         assert_eq!(
-            list.apply_update(bytes, &keys, &["x"], "pump-1"),
+            list.apply_update(bytes, &keys, &["x"], "pump-1", &clock),
             Err(Error::Rejected)
         );
         let mut bad = [0u8; 512];
         bad[..n].copy_from_slice(bytes);
         bad[n / 2] ^= 1;
         assert_eq!(
-            list.apply_update(&bad[..n], &keys, &iss, "pump-1"),
+            list.apply_update(&bad[..n], &keys, &iss, "pump-1", &clock),
             Err(Error::Rejected)
         );
         assert!(list.is_empty() && list.epoch() == RevocationEpoch::ZERO);
         // Applied once; a replay is refused.
-        assert_eq!(list.apply_update(bytes, &keys, &iss, "pump-1"), Ok(2));
+        assert_eq!(
+            list.apply_update(bytes, &keys, &iss, "pump-1", &clock),
+            Ok(2)
+        );
         assert!(list.is_revoked(&id(1)) && list.is_revoked(&id(2)));
         assert_eq!(list.epoch().unix_seconds(), 90);
         assert_eq!(list.sequence(), 7);
         assert_eq!(
-            list.apply_update(bytes, &keys, &iss, "pump-1"),
+            list.apply_update(bytes, &keys, &iss, "pump-1", &clock),
             Err(Error::Rejected)
         );
         // An update is not a token, and a token is not an update.
@@ -486,7 +494,7 @@ mod tests {
         // Too many ids for the list: epoch raised, sequence not advanced.
         let mut tiny = FixedRevocationList::<1>::new();
         assert_eq!(
-            tiny.apply_update(bytes, &keys, &iss, "pump-1"),
+            tiny.apply_update(bytes, &keys, &iss, "pump-1", &clock),
             Err(Error::CapacityExceeded)
         );
         assert_eq!(tiny.sequence(), 0);
@@ -494,9 +502,12 @@ mod tests {
         #[cfg(feature = "alloc")]
         {
             let mut grow = RevocationList::new();
-            assert_eq!(grow.apply_update(bytes, &keys, &iss, "pump-1"), Ok(2));
             assert_eq!(
-                grow.apply_update(bytes, &keys, &iss, "pump-1"),
+                grow.apply_update(bytes, &keys, &iss, "pump-1", &clock),
+                Ok(2)
+            );
+            assert_eq!(
+                grow.apply_update(bytes, &keys, &iss, "pump-1", &clock),
                 Err(Error::Rejected)
             );
         }
@@ -515,5 +526,192 @@ mod tests {
         assert_eq!(l.prune_expired(101), 0);
         assert_eq!(l.prune_expired(100 + 600), 1);
         assert!(l.is_empty());
+    }
+
+    fn signed(sk: &crate::SigningKey, iat: u64, seq: u64, epoch: u64) -> ([u8; 256], usize) {
+        let update = RevocationUpdate {
+            issuer: "clinic.example",
+            audience: "pump-1",
+            issued_at: iat,
+            sequence: seq,
+            epoch: RevocationEpoch::from_unix_seconds(epoch),
+            revoked: &[],
+        };
+        let mut buf = [0u8; 256];
+        let n = update.sign(sk, &mut buf).unwrap();
+        (buf, n)
+    }
+
+    /// One signed update must not be able to disable a device for good: a sequence number
+    /// of 2^64 - 1 would refuse every later update, an epoch far in the future every token.
+    #[test]
+    fn one_update_cannot_push_sequence_or_epoch_out_of_reach() {
+        use rand_chacha::rand_core::SeedableRng as _;
+        let sk = crate::SigningKey::from_seed(&[8; 32], None);
+        let mut keys = crate::KeySet::<1>::new();
+        keys.insert(sk.verifying_key()).unwrap();
+        let iss = ["clinic.example"];
+        let now = 1_767_225_600;
+        let wall = crate::FixedClock::at(now);
+        let apply = |list: &mut FixedRevocationList<2>, u: &[u8], clock: &crate::FixedClock| {
+            list.apply_update(u, &keys, &iss, "pump-1", clock)
+        };
+        // Sequence: by 1 to 2^32 past the last one applied, inclusive.
+        let mut list = FixedRevocationList::<2>::new();
+        let (b, n) = signed(&sk, now, MAX_SEQUENCE_STEP + 1, now);
+        assert_eq!(apply(&mut list, &b[..n], &wall), Err(Error::Rejected));
+        let (b, n) = signed(&sk, now, u64::MAX, now);
+        assert_eq!(apply(&mut list, &b[..n], &wall), Err(Error::Rejected));
+        assert_eq!(list.sequence(), 0);
+        let (b, n) = signed(&sk, now, MAX_SEQUENCE_STEP, now);
+        assert_eq!(apply(&mut list, &b[..n], &wall), Ok(0));
+        let (b, n) = signed(&sk, now, 2 * MAX_SEQUENCE_STEP + 1, now);
+        assert_eq!(apply(&mut list, &b[..n], &wall), Err(Error::Rejected));
+        let (b, n) = signed(&sk, now, 2 * MAX_SEQUENCE_STEP, now);
+        assert_eq!(apply(&mut list, &b[..n], &wall), Ok(0));
+        assert_eq!(list.sequence(), 2 * MAX_SEQUENCE_STEP);
+
+        // Epoch: never after the update's own iat (the signer refuses to make one; a
+        // device refuses one made by other means, see the vectors); with a wall clock,
+        // the update's iat is at most now + 600 s.
+        let future = RevocationUpdate {
+            issuer: "clinic.example",
+            audience: "pump-1",
+            issued_at: now,
+            sequence: 1,
+            epoch: RevocationEpoch::from_unix_seconds(now + 1),
+            revoked: &[],
+        };
+        assert_eq!(future.sign(&sk, &mut [0u8; 256]), Err(Error::InvalidInput));
+        let mut list = FixedRevocationList::<2>::new();
+        let (b, n) = signed(&sk, now + 601, 1, now + 601);
+        assert_eq!(apply(&mut list, &b[..n], &wall), Err(Error::Rejected));
+        let (b, n) = signed(&sk, MAX_UPDATE_TIME, 1, MAX_UPDATE_TIME);
+        assert_eq!(apply(&mut list, &b[..n], &wall), Err(Error::Rejected));
+        assert_eq!(list.epoch(), RevocationEpoch::ZERO);
+        let (b, n) = signed(&sk, now + 600, 1, now + 600);
+        assert_eq!(apply(&mut list, &b[..n], &wall), Ok(0));
+        assert_eq!(list.epoch().unix_seconds(), now + 600);
+        // Without a wall clock the device cannot judge the update's time: only epoch <= iat
+        // <= MAX_UPDATE_TIME and the sequence step hold, so tokens with iat >= epoch stay
+        // mintable (profile §6.1 says how such a device recovers).
+        let blind_clock = crate::FixedClock::default();
+        let mut blind = FixedRevocationList::<2>::new();
+        let (b, n) = signed(&sk, now + 86_400, 1, now + 86_400);
+        assert_eq!(apply(&mut blind, &b[..n], &blind_clock), Ok(0));
+        let top = RevocationUpdate {
+            issuer: "clinic.example",
+            audience: "pump-1",
+            issued_at: MAX_UPDATE_TIME + 1,
+            sequence: 2,
+            epoch: RevocationEpoch::from_unix_seconds(MAX_UPDATE_TIME + 1),
+            revoked: &[],
+        };
+        assert_eq!(top.sign(&sk, &mut [0u8; 256]), Err(Error::InvalidInput));
+        let (b, n) = signed(&sk, MAX_UPDATE_TIME, 2, MAX_UPDATE_TIME);
+        assert_eq!(apply(&mut blind, &b[..n], &blind_clock), Ok(0));
+        assert_eq!(blind.epoch().unix_seconds(), MAX_UPDATE_TIME);
+        // ... and a token issued at the epoch still verifies there (exi, no wall clock).
+        let recovery = crate::ClaimsBuilder::new("clinic.example", crate::Role::Patient)
+            .subject("p")
+            .audience("pump-1")
+            .issued_at(MAX_UPDATE_TIME)
+            .ttl(3600)
+            .exi(600)
+            .token_id(TokenId::from_slice(&[5; 16]).unwrap())
+            .build(&mut rand_chacha::ChaCha20Rng::seed_from_u64(1))
+            .map(|c| sk.mint_vec(&c).unwrap())
+            .unwrap();
+        let seen = crate::FixedFirstSight::<1>::new();
+        let exp = crate::Expectations::new(&iss, "pump-1")
+            .revocation(&blind)
+            .first_sight(&seen);
+        let mono = crate::FixedClock::monotonic_only(1, 5);
+        assert!(crate::UnverifiedToken::parse(&recovery)
+            .and_then(|t| t.verify(&keys, &mono, &exp))
+            .is_ok());
+        #[cfg(feature = "alloc")]
+        {
+            let mut grow = RevocationList::new();
+            let (b, n) = signed(&sk, now + 601, 1, now);
+            assert_eq!(
+                grow.apply_update(&b[..n], &keys, &iss, "pump-1", &wall),
+                Err(Error::Rejected)
+            );
+            let (b, n) = signed(&sk, now, MAX_SEQUENCE_STEP + 1, now);
+            assert_eq!(
+                grow.apply_update(&b[..n], &keys, &iss, "pump-1", &wall),
+                Err(Error::Rejected)
+            );
+            assert_eq!(
+                grow.apply_update(
+                    &b[..n],
+                    &keys,
+                    &iss,
+                    "pump-1",
+                    &crate::FixedClock::default()
+                ),
+                Err(Error::Rejected)
+            );
+        }
+    }
+
+    /// A key bound to one issuer signs no update for another, even an allowlisted one.
+    #[test]
+    fn a_key_bound_to_one_issuer_signs_no_update_for_another() {
+        let sk = crate::SigningKey::from_seed(&[8; 32], None);
+        let (b, n) = signed(&sk, 100, 1, 50);
+        let both = ["clinic.example", "lab.example"];
+        let clock = crate::FixedClock::at(100);
+        let mut bound = crate::KeySet::<1>::new();
+        bound
+            .insert(sk.verifying_key().bound_to_issuer("lab.example").unwrap())
+            .unwrap();
+        let mut list = FixedRevocationList::<2>::new();
+        assert_eq!(
+            list.apply_update(&b[..n], &bound, &both, "pump-1", &clock),
+            Err(Error::Rejected)
+        );
+        let mut right = crate::KeySet::<1>::new();
+        right
+            .insert(
+                sk.verifying_key()
+                    .bound_to_issuer("clinic.example")
+                    .unwrap(),
+            )
+            .unwrap();
+        assert_eq!(
+            list.apply_update(&b[..n], &right, &both, "pump-1", &clock),
+            Ok(0)
+        );
+    }
+
+    /// The sizes profile §6.1 quotes: with `iss` "clinic.example", `aud` "pump-SN004711", an
+    /// 8-byte kid and 4-byte times, 32 ids of 16 bytes make 884 bytes; 21 ids of 32 bytes
+    /// make 987 and 22 would make 1027, over the limit, so the signer refuses.
+    #[test]
+    fn update_sizes_quoted_in_the_profile() {
+        let sk = crate::SigningKey::from_seed(&[8; 32], None);
+        let t0 = 1_767_225_600;
+        let size = |n: usize, id_len: usize| {
+            let ids: std::vec::Vec<RevokedToken> = (0..n)
+                .map(|i| RevokedToken {
+                    id: TokenId::from_slice(&[u8::try_from(i).unwrap(); 32][..id_len]).unwrap(),
+                    expires_at: t0 + 3600,
+                })
+                .collect();
+            let u = RevocationUpdate {
+                issuer: "clinic.example",
+                audience: "pump-SN004711",
+                issued_at: t0 + 120,
+                sequence: 42,
+                epoch: RevocationEpoch::from_unix_seconds(t0 - 86_400),
+                revoked: &ids,
+            };
+            u.sign(&sk, &mut [0u8; 2048])
+        };
+        assert_eq!(size(32, 16), Ok(884));
+        assert_eq!(size(21, 32), Ok(987));
+        assert_eq!(size(22, 32), Err(Error::InvalidInput));
     }
 }

@@ -34,7 +34,9 @@ pub const TAG_CWT: u64 = 61;
 
 pub(crate) const SIGNATURE_LEN: usize = 64;
 const MAC_LEN: usize = 32;
-/// Longest protected header: `{1: alg, 4: kid}` with a 16-byte kid is 21 bytes.
+/// Limit on the protected header's content (the bytes inside its bstr), checked before it is
+/// parsed. `{1: alg, 4: kid}` with a 16-byte kid is 21 bytes for the profile's algorithms and
+/// at most 29 with any `i64` alg, so a header that passes the other rules never reaches it.
 const MAX_PROTECTED_LEN: usize = 32;
 /// Sig_structure = [ "Signature1", protected, h'', payload ]: the array head, the context
 /// string, and at most three bstr heads beyond the token's own bytes.
@@ -220,8 +222,8 @@ impl<'a> UnverifiedToken<'a> {
         // 2. Only now read the claims, strictly.
         let claims = Claims::parse(self.payload)?;
 
-        // 3. Who and for whom.
-        if !exp.issuers.contains(&claims.issuer) {
+        // 3. Who and for whom. A key bound to one issuer signs for no other.
+        if !exp.issuers.contains(&claims.issuer) || !key.may_sign_for(claims.issuer) {
             return Err(Reject::Issuer);
         }
         if claims.audience != exp.audience {
@@ -378,7 +380,7 @@ impl fmt::Debug for Expectations<'_> {
 impl<'a> Expectations<'a> {
     /// Default clock-skew leeway, seconds.
     pub const DEFAULT_LEEWAY: u64 = 60;
-    /// Largest leeway accepted; larger values are clamped to it.
+    /// Largest leeway accepted (inclusive); [`Expectations::leeway`] refuses a larger one.
     pub const MAX_LEEWAY: u64 = 600;
 
     /// Accept tokens from one of `issuers` addressed to `audience` (this device's id or this
@@ -394,11 +396,19 @@ impl<'a> Expectations<'a> {
         }
     }
 
-    /// Clock-skew leeway in seconds (clamped to [`Expectations::MAX_LEEWAY`]).
-    #[must_use]
-    pub fn leeway(mut self, seconds: u64) -> Self {
-        self.leeway = seconds.min(Self::MAX_LEEWAY);
-        self
+    /// Clock-skew leeway in seconds, 0 to [`Expectations::MAX_LEEWAY`] inclusive.
+    ///
+    /// A larger value is a configuration error, never silently lowered: a verifier must not
+    /// run with a policy other than the one its operator wrote down.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when `seconds` exceeds [`Expectations::MAX_LEEWAY`].
+    pub fn leeway(mut self, seconds: u64) -> Result<Self> {
+        if seconds > Self::MAX_LEEWAY {
+            return Err(Error::InvalidInput);
+        }
+        self.leeway = seconds;
+        Ok(self)
     }
 
     /// Reject tokens whose `exp - iat` (or `exi`) exceeds this many seconds.

@@ -310,3 +310,90 @@ fn we_verify_pycose_tokens() {
         "tampered pycose token is refused"
     );
 }
+
+/// Plain Ed25519 verification by OpenSSL (through PyPI `cryptography`): RFC 8032 §5.1.7,
+/// cofactorless, `R` compared as bytes, `S < L`, no small-order checks.
+const PY_OPENSSL_ED25519: &str = r#"
+import json, sys
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.exceptions import InvalidSignature
+out = []
+for c in json.load(sys.stdin):
+    try:
+        Ed25519PublicKey.from_public_bytes(bytes.fromhex(c["public"])).verify(
+            bytes.fromhex(c["signature"]), bytes.fromhex(c["message"]))
+        out.append(True)
+    except (InvalidSignature, ValueError):
+        out.append(False)
+print(json.dumps(out))
+"#;
+
+/// The strict-Ed25519 vectors (profile §1.2) record what a plain RFC 8032 verifier decides
+/// (`plain_rfc8032_verify`); OpenSSL must decide exactly that, and accept every valid
+/// COSE_Sign1 vector. So an implementer on OpenSSL sees where medsec's extra checks (the
+/// small-order R and A rules) change the outcome, and nowhere else.
+#[test]
+fn openssl_plain_ed25519_diverges_only_where_the_vectors_say() {
+    use coset::{CoseSign1, TaggedCborSerializable as _};
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/token-vectors.json");
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let default_public = file["keys"]["ed25519"]["public"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut cases = vec![];
+    let mut expected = vec![];
+    let mut names = vec![];
+    for v in file["vectors"].as_array().unwrap() {
+        let plain = v["plain_rfc8032_verify"].as_str();
+        let valid = v["result"] == "valid";
+        let token = hex::decode(v["token"].as_str().unwrap()).unwrap();
+        // COSE_Sign1 only (a CWT tag 61 in front is stripped).
+        let bare = token.strip_prefix(&[0xd8, 0x3d][..]).unwrap_or(&token);
+        if bare.first() != Some(&0xd2) || (plain.is_none() && !valid) {
+            continue;
+        }
+        let s = CoseSign1::from_tagged_slice(bare).unwrap();
+        let message = s.tbs_data(b"");
+        let public = v["verify"]["keys"][0]["ed25519_public"]
+            .as_str()
+            .map_or(default_public.clone(), str::to_owned);
+        cases.push(json!({
+            "public": public,
+            "signature": hex::encode(&s.signature),
+            "message": hex::encode(message),
+        }));
+        expected.push(plain.is_none_or(|p| p == "accepts"));
+        names.push(v["name"].as_str().unwrap().to_owned());
+    }
+    assert!(names.len() > 20);
+    let Some(out) = run_python(PY_OPENSSL_ED25519, &Value::from(cases)) else {
+        return;
+    };
+    let got: Vec<bool> = out
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_bool().unwrap())
+        .collect();
+    for ((name, want), got) in names.iter().zip(&expected).zip(&got) {
+        assert_eq!(got, want, "OpenSSL on {name}");
+    }
+    // The divergence itself: OpenSSL accepts small-order R and A, which medsec rejects.
+    let accepted_but_rejected: Vec<&String> = names
+        .iter()
+        .zip(&got)
+        .filter(|(n, ok)| **ok && n.starts_with("ed25519-"))
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(
+        accepted_but_rejected,
+        [
+            "ed25519-r-small-order",
+            "ed25519-a-small-order",
+            "ed25519-a-small-order-non-canonical",
+            "ed25519-a-small-order-negative-zero"
+        ]
+    );
+}

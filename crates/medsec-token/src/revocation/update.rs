@@ -2,10 +2,13 @@
 //! device over any channel (BLE via the phone, a file, an HTTP body) without trusting it.
 //!
 //! An update is a COSE_Sign1 under the issuer's Ed25519 key, with the same header rules as a
-//! token (`docs/token-profile.md` §6.1). Its payload carries a sequence number that must grow,
-//! so a replayed old update is refused.
+//! token (`docs/token-profile.md` §6.1). Its payload carries a sequence number that must grow
+//! (by at most [`MAX_SEQUENCE_STEP`]), so a replayed old update is refused; its epoch is never
+//! after its own `iat`, and a device with a wall clock refuses an update from the future, so
+//! no single update can push the epoch or the sequence out of reach for good.
 
 use crate::cbor::{Malformed, Reader, Writer};
+use crate::clock::Clock;
 use crate::keys::{KeyLookup, SigningKey, VerificationKey};
 use crate::token::{
     parse_protected, to_be_signed, write_protected, ALG_EDDSA, MAX_TBS_LEN, MAX_TOKEN_LEN,
@@ -27,6 +30,18 @@ pub(crate) mod key {
 /// Most token ids one update carries.
 pub const MAX_UPDATE_IDS: usize = 32;
 
+/// Largest amount by which one update may raise the sequence number (inclusive): a device
+/// that last applied `s` accepts only `s < seq <= s + MAX_SEQUENCE_STEP`. So no single signed
+/// update can use up the sequence space (a `seq` of 2^64 − 1 would refuse every later
+/// update for good); exhausting it takes 2^32 updates.
+pub const MAX_SEQUENCE_STEP: u64 = 1 << 32;
+
+/// Largest `iat` (and so epoch) an update may carry: 2^63 − 1. The top half of the range is
+/// reserved so that, whatever epoch `E` one update sets, tokens with `iat >= E` (and an `exp`
+/// after it) can still be minted: a device without a wall clock, which cannot tell such an
+/// update is from the future, is never left unable to accept any token (profile §6.1).
+pub const MAX_UPDATE_TIME: u64 = (1 << 63) - 1;
+
 /// The content of a revocation update (what the backend signs, what the device applies).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RevocationUpdate<'a> {
@@ -36,9 +51,10 @@ pub struct RevocationUpdate<'a> {
     pub audience: &'a str,
     /// When the backend made it (Unix seconds, issuer time).
     pub issued_at: u64,
-    /// Sequence number; a device applies only updates with a larger one than it last applied.
+    /// Sequence number; a device applies only updates with a larger one than it last
+    /// applied, by at most [`MAX_SEQUENCE_STEP`].
     pub sequence: u64,
-    /// The revocation epoch (tokens issued before it are dead).
+    /// The revocation epoch (tokens issued before it are dead); at most `issued_at`.
     pub epoch: RevocationEpoch,
     /// Revoked token ids with their expiry, up to [`MAX_UPDATE_IDS`].
     pub revoked: &'a [crate::RevokedToken],
@@ -49,13 +65,19 @@ impl RevocationUpdate<'_> {
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for empty or oversize texts, more than [`MAX_UPDATE_IDS`]
-    /// ids, or an update longer than [`MAX_TOKEN_LEN`](crate::MAX_TOKEN_LEN) bytes (long
-    /// token ids: send fewer per update); [`Error::BufferTooSmall`] when `out` is too short.
+    /// ids, an epoch after `issued_at` or an `issued_at` above [`MAX_UPDATE_TIME`] (every
+    /// device refuses those), or an update longer than
+    /// [`MAX_TOKEN_LEN`](crate::MAX_TOKEN_LEN) bytes (long token ids: send fewer per
+    /// update); [`Error::BufferTooSmall`] when `out` is too short.
     pub fn sign(&self, key: &SigningKey, out: &mut [u8]) -> Result<usize> {
         let texts_ok = [self.issuer, self.audience]
             .iter()
             .all(|t| !t.is_empty() && t.len() <= crate::claims::MAX_TEXT_LEN);
-        if !texts_ok || self.revoked.len() > MAX_UPDATE_IDS {
+        if !texts_ok
+            || self.revoked.len() > MAX_UPDATE_IDS
+            || self.epoch.unix_seconds() > self.issued_at
+            || self.issued_at > MAX_UPDATE_TIME
+        {
             return Err(Error::InvalidInput);
         }
         let mut payload = [0u8; MAX_TOKEN_LEN];
@@ -110,6 +132,7 @@ impl RevocationUpdate<'_> {
 /// A verified update's content, with the token ids still to be read from the payload.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct VerifiedUpdate<'a> {
+    pub issued_at: u64,
     pub sequence: u64,
     pub epoch: RevocationEpoch,
     ids: &'a [u8],
@@ -117,6 +140,25 @@ pub(crate) struct VerifiedUpdate<'a> {
 }
 
 impl<'a> VerifiedUpdate<'a> {
+    /// Whether a list that last applied sequence `last` may apply this update now
+    /// (profile §6.1): the sequence moves forward by 1 to [`MAX_SEQUENCE_STEP`], and with a
+    /// wall clock the update is not from the future (`iat <= now + MAX_LEEWAY`), so its
+    /// epoch (never above its `iat`) cannot lie beyond real time either.
+    pub fn admissible<C: Clock + ?Sized>(&self, last: u64, clock: &C) -> Result<()> {
+        let step_ok = self
+            .sequence
+            .checked_sub(last)
+            .is_some_and(|step| (1..=MAX_SEQUENCE_STEP).contains(&step));
+        let time_ok = clock.unix_time().is_none_or(|now| {
+            self.issued_at <= now.saturating_add(crate::Expectations::MAX_LEEWAY)
+        });
+        if step_ok && time_ok {
+            Ok(())
+        } else {
+            Err(Error::Rejected)
+        }
+    }
+
     /// The revoked ids, parsed lazily (already validated once).
     pub fn revoked(&self) -> impl Iterator<Item = crate::RevokedToken> + 'a {
         let mut r = Reader::new(self.ids);
@@ -166,7 +208,10 @@ fn verify_inner<'a, K: KeyLookup + ?Sized>(
     if !r.is_empty() || alg != ALG_EDDSA {
         return Err(Malformed);
     }
-    let Some(VerificationKey::Ed25519(key)) = keys.key_for(kid) else {
+    let Some(trusted) = keys.key_for(kid) else {
+        return Err(Malformed);
+    };
+    let VerificationKey::Ed25519(key) = trusted else {
         return Err(Malformed);
     };
     let mut tbs = [0u8; MAX_TBS_LEN];
@@ -205,17 +250,25 @@ fn verify_inner<'a, K: KeyLookup + ?Sized>(
             return Err(Malformed);
         }
     }
-    if !p.is_empty() || iat.is_none() {
+    if !p.is_empty() {
         return Err(Malformed);
     }
     let iss = iss.ok_or(Malformed)?;
-    if !issuers.contains(&iss) || aud.ok_or(Malformed)? != audience {
+    if !issuers.contains(&iss) || !trusted.may_sign_for(iss) || aud.ok_or(Malformed)? != audience {
+        return Err(Malformed);
+    }
+    let (iat, epoch) = (iat.ok_or(Malformed)?, epoch.ok_or(Malformed)?);
+    // An update revokes only what was issued before it was made: an epoch beyond the
+    // update's own `iat` would refuse tokens not yet minted (up to every future token). The
+    // reserved top half keeps tokens with `iat >= epoch` mintable whatever the epoch.
+    if epoch > iat || iat > MAX_UPDATE_TIME {
         return Err(Malformed);
     }
     let (start, count) = ids.ok_or(Malformed)?;
     Ok(VerifiedUpdate {
+        issued_at: iat,
         sequence: seq.ok_or(Malformed)?,
-        epoch: RevocationEpoch::from_unix_seconds(epoch.ok_or(Malformed)?),
+        epoch: RevocationEpoch::from_unix_seconds(epoch),
         ids: start.remaining(),
         count,
     })

@@ -239,7 +239,7 @@ fn time_checks_with_leeway() {
     assert_eq!(at(NOW + 3600 + 60), Err(Reject::Expired));
     assert_eq!(at(NOW - 60), Ok(()));
     assert_eq!(at(NOW - 61), Err(Reject::IssuedInFuture));
-    let strict = expect().leeway(0);
+    let strict = expect().leeway(0).unwrap();
     assert_eq!(
         check(&t, &FixedClock::at(NOW + 3600), &strict),
         Err(Reject::Expired)
@@ -1024,7 +1024,7 @@ fn pruning_never_revives_a_revoked_token_inside_the_leeway() {
     let mut grow = crate::RevocationList::new();
     grow.revoke(c.token_id(), c.expires_at());
     grow.prune_expired(now);
-    let max_leeway = expect().leeway(u64::MAX);
+    let max_leeway = expect().leeway(Expectations::MAX_LEEWAY).unwrap();
     assert_eq!(
         check(&t, &FixedClock::at(now), &max_leeway.revocation(&grow)),
         Err(Reject::Revoked)
@@ -1085,7 +1085,7 @@ fn the_issuer_never_mints_what_a_verifier_refuses() {
         if let Ok(len) = u.sign(&signing_key(), &mut out) {
             let mut list = FixedRevocationList::<64>::new();
             assert_eq!(
-                list.apply_update(&out[..len], &keys(), ISSUERS, AUD),
+                list.apply_update(&out[..len], &keys(), ISSUERS, AUD, &FixedClock::at(NOW)),
                 Ok(n),
                 "{n} ids: signed {len} bytes that no device accepts"
             );
@@ -1199,4 +1199,88 @@ fn a_caregiver_child_is_read_only() {
         .issued_at(NOW + 60)
         .build(&mut rng());
     assert!(clinician_child.is_ok());
+}
+
+/// A leeway above the profile's maximum is a configuration error, not quietly lowered: the
+/// verifier would otherwise run with a policy nobody wrote down.
+#[test]
+fn an_out_of_range_leeway_is_a_configuration_error() {
+    assert_eq!(expect().leeway(601).err(), Some(Error::InvalidInput));
+    assert_eq!(expect().leeway(u64::MAX).err(), Some(Error::InvalidInput));
+    // 0 and 600 are inside the range, and each is applied exactly.
+    let t = sign1(&claims(Role::Patient)); // exp NOW + 3600
+    let widest = expect().leeway(600).unwrap();
+    assert_eq!(
+        check(&t, &FixedClock::at(NOW + 3600 + 599), &widest),
+        Ok(())
+    );
+    assert_eq!(
+        check(&t, &FixedClock::at(NOW + 3600 + 600), &widest),
+        Err(Reject::Expired)
+    );
+    let none = expect().leeway(0).unwrap();
+    assert_eq!(check(&t, &FixedClock::at(NOW), &none), Ok(()));
+    assert_eq!(
+        check(&t, &FixedClock::at(NOW - 1), &none),
+        Err(Reject::IssuedInFuture)
+    );
+}
+
+/// With several issuers allowlisted, a key bound to one of them signs for no other; an
+/// unbound key still signs for every allowlisted issuer (the default trust model, §1.3).
+#[test]
+fn a_key_bound_to_one_issuer_signs_for_no_other() {
+    let both: &[&str] = &[ISS, "lab.example"];
+    let lab = ClaimsBuilder::new("lab.example", Role::Patient)
+        .subject("patient-8f3a2c")
+        .audience(AUD)
+        .issued_at(NOW)
+        .ttl(3600)
+        .build(&mut rng())
+        .unwrap();
+    let sk = signing_key();
+    let clinic_token = sign1(&claims(Role::Patient));
+    let lab_token = sign1(&lab);
+    let lab_mac = mac_key().mint_vec(&lab).unwrap();
+    let clock = FixedClock::at(NOW);
+    let e = Expectations::new(both, AUD);
+    let run = |t: &[u8], keys: &KeySet<2>| {
+        UnverifiedToken::parse_inner(t)
+            .and_then(|p| p.verify_inner(keys, &clock, &e))
+            .map(|_| ())
+    };
+    // Unbound: both issuers verify under the one key.
+    assert_eq!(run(&clinic_token, &keys()), Ok(()));
+    assert_eq!(run(&lab_token, &keys()), Ok(()));
+    assert_eq!(run(&lab_mac, &keys()), Ok(()));
+    // Bound: only its own issuer.
+    let mut bound = KeySet::<2>::new();
+    bound
+        .insert(sk.verifying_key().bound_to_issuer(ISS).unwrap())
+        .unwrap();
+    bound
+        .insert(mac_key().bound_to_issuer(ISS).unwrap())
+        .unwrap();
+    assert_eq!(run(&clinic_token, &bound), Ok(()));
+    assert_eq!(run(&lab_token, &bound), Err(Reject::Issuer));
+    assert_eq!(run(&lab_mac, &bound), Err(Reject::Issuer));
+    // A prefix or a longer name is another issuer.
+    let mut prefix = KeySet::<2>::new();
+    prefix
+        .insert(sk.verifying_key().bound_to_issuer("clinic.exampl").unwrap())
+        .unwrap();
+    assert_eq!(run(&clinic_token, &prefix), Err(Reject::Issuer));
+    assert_eq!(
+        sk.verifying_key().bound_to_issuer("").err(),
+        Some(Error::InvalidInput)
+    );
+    let long = "x".repeat(129);
+    assert_eq!(
+        sk.verifying_key().bound_to_issuer(&long).err(),
+        Some(Error::InvalidInput)
+    );
+    assert_eq!(
+        VerificationKey::from(sk.verifying_key().bound_to_issuer(ISS).unwrap()).issuer(),
+        Some(ISS)
+    );
 }
