@@ -358,7 +358,7 @@ fn public_key_recipients() {
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         assert_eq!(&o.stdout[..], b"alarm log");
     }
-    // Wrong context, a tampered header, or no slot for the retired id: did not verify (1).
+    // Wrong context or a tampered header: did not verify (1).
     let args = [
         "--recipient-key",
         "breakglass",
@@ -386,11 +386,29 @@ fn public_key_recipients() {
     let mut tampered = env.clone();
     tampered[20] ^= 1;
     assert_eq!(code(&rotate(&args, &tampered)), 1);
-    assert_eq!(
-        code(&rotate(&args, &rotated)),
-        1,
-        "backend-1 has no slot any more"
+    // No public-key slot for the retired id (key ids are in the clear header): a usage
+    // error (2) that says so, not "no usable key" while a working key was supplied.
+    let o = rotate(&args, &rotated);
+    assert_eq!(code(&o), 2, "backend-1 has no slot any more");
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("no public-key recipient slot with that key id"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
     );
+    // A public key file with a non-canonical encoding (bit 255 set) is refused (2): an
+    // envelope sealed to it could never be opened.
+    let public = std::fs::read_to_string(d.join("backend.pub")).unwrap();
+    let (head, hex_key) = public.trim_end().rsplit_once(' ').unwrap();
+    let mut key = hex::decode(hex_key).unwrap();
+    key[31] |= 0x80;
+    std::fs::write(
+        d.join("noncanonical.pub"),
+        format!("{head} {}\n", hex::encode(&key)),
+    )
+    .unwrap();
+    let o = cli(&["seal", "--recipient", "noncanonical.pub"], d, b"x");
+    assert_eq!(code(&o), 2, "{}", String::from_utf8_lossy(&o.stderr));
     // Usage errors (2): --to-recipient without --retire, or without any unwrapping key.
     assert_eq!(
         code(&rotate(

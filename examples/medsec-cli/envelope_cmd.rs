@@ -336,6 +336,19 @@ pub fn rewrap(args: RewrapArgs) -> Outcome {
         (Some(successor), Some(retired), _) if !keys.is_empty() => {
             let mut input = open_input(args.input.as_deref())?;
             let header = read_header(&mut input)?;
+            // Key ids are in the clear header: naming a retired key the envelope has no
+            // public-key slot for is a usage mistake, reported as one (not as "no usable key").
+            let names_retired = medsec_envelope::HeaderView::parse(&header, &Limits::DEFAULT)
+                .map_err(verify_failure)?
+                .recipients()
+                .any(|s| {
+                    s.kind() == medsec_envelope::SlotKind::Hpke && s.key_id() == retired.as_bytes()
+                });
+            if !names_retired {
+                return Err(Failure::usage(
+                    "--retire: the envelope has no public-key recipient slot with that key id",
+                ));
+            }
             let opener = Opener::new(&any).context(context);
             successor
                 .rewrap(&opener, &header, retired, &mut rng)

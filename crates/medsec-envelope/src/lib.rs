@@ -52,7 +52,7 @@ pub use header::{
 pub use keys::{DataKey, Kek, KeyId, KeyState, KEY_LEN, MAX_KEY_ID_LEN};
 pub use limits::{
     Limits, MAX_CHUNK_SIZE, MAX_HEADER_LEN, MAX_ONE_SHOT_LEN, MAX_RECIPIENTS, MAX_STREAM_CHUNKS,
-    MIN_CHUNK_SIZE,
+    MAX_VALID_HEADER_LEN, MIN_CHUNK_SIZE,
 };
 pub use open::Opener;
 pub use recipient::{RecipientPublicKey, RecipientSecretKey, HPKE_INFO, X25519_KEY_LEN};

@@ -1,6 +1,10 @@
 //! Limits checked before any work is done on untrusted input.
 
+use crate::context::{MAX_CONTEXT_ENTRIES, MAX_CONTEXT_KEY_LEN, MAX_CONTEXT_VALUE_LEN};
+use crate::derive::DIGEST_LEN;
 use crate::error::{Error, Result};
+use crate::header::MAX_WRAPPED_LEN;
+use crate::keys::MAX_KEY_ID_LEN;
 
 /// Hard cap on recipient slots per envelope; [`Limits::max_recipients`] may only lower it.
 pub const MAX_RECIPIENTS: usize = 8;
@@ -8,8 +12,18 @@ pub const MAX_RECIPIENTS: usize = 8;
 pub const MIN_CHUNK_SIZE: u32 = 4 * 1024;
 /// Largest streaming chunk size (64 KiB).
 pub const MAX_CHUNK_SIZE: u32 = 64 * 1024;
-/// Largest header the format can express.
+/// Largest value the header's 16-bit length field can express.
 pub const MAX_HEADER_LEN: usize = u16::MAX as usize;
+/// Largest header that can be valid: magic, version and length (7 bytes), the fixed preamble
+/// (70), [`MAX_CONTEXT_ENTRIES`] stored entries of the largest size, the recipient count,
+/// [`MAX_RECIPIENTS`] slots with the longest key id and body, and the MAC. Format section 6.1:
+/// 13,214 bytes. Every header a conforming writer can produce fits.
+pub const MAX_VALID_HEADER_LEN: usize = crate::header::PREAMBLE_OFFSET
+    + 70
+    + MAX_CONTEXT_ENTRIES * (1 + MAX_CONTEXT_KEY_LEN + 1 + MAX_CONTEXT_VALUE_LEN)
+    + 1
+    + MAX_RECIPIENTS * (1 + 1 + MAX_KEY_ID_LEN + 2 + MAX_WRAPPED_LEN)
+    + DIGEST_LEN;
 /// Largest one-shot plaintext the format allows (AES-GCM's per-invocation bound is far above).
 pub const MAX_ONE_SHOT_LEN: u64 = 1 << 32;
 /// Most chunks in a stream (the chunk counter is 32 bits).
@@ -28,8 +42,10 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// Default largest header (bytes).
-    pub const DEFAULT_MAX_HEADER_LEN: usize = 8 * 1024;
+    /// Default largest header (bytes): [`MAX_VALID_HEADER_LEN`], so that every header a
+    /// conforming writer can produce is accepted. Firmware may lower it to bound its buffer;
+    /// it then refuses envelopes with many or large stored entries or key-wrap slots.
+    pub const DEFAULT_MAX_HEADER_LEN: usize = MAX_VALID_HEADER_LEN;
     /// Default largest one-shot plaintext: 256 MiB (larger data should stream).
     pub const DEFAULT_MAX_ONE_SHOT_LEN: u64 = 256 * 1024 * 1024;
     /// Default largest streamed plaintext: 64 GiB.

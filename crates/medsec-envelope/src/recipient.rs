@@ -41,10 +41,21 @@ impl RecipientPublicKey {
     /// Parses a raw 32-byte X25519 public key.
     ///
     /// # Errors
-    /// [`Error::InvalidConfiguration`] when the bytes are not a usable public key: a point of
-    /// small order, whose shared secret with any sender is zero (RFC 9180 section 7.1.4), is
-    /// refused here rather than when sealing.
+    /// [`Error::InvalidConfiguration`] when the bytes are not a usable public key:
+    /// - a non-canonical encoding (bit 255 set, or a u-coordinate of at least 2^255 - 19).
+    ///   X25519 itself would accept it, but HPKE binds the key's bytes into its key schedule
+    ///   and the recipient binds its own canonical encoding, so an envelope sealed to such a
+    ///   key could never be opened;
+    /// - a point of small order, whose shared secret with any sender is zero (RFC 9180 section
+    ///   7.1.4).
+    ///
+    /// Both are refused here rather than when sealing.
     pub fn from_bytes(id: KeyId, bytes: &[u8; X25519_KEY_LEN]) -> Result<Self> {
+        if !is_canonical_u_coordinate(bytes) {
+            return Err(Error::InvalidConfiguration(
+                "non-canonical X25519 public key encoding",
+            ));
+        }
         let key = PublicKey::from_bytes(bytes)
             .map_err(|_| Error::InvalidConfiguration("not an X25519 public key"))?;
         // Every X25519 scalar is clamped to a multiple of the cofactor, so the shared secret
@@ -94,6 +105,25 @@ impl RecipientPublicKey {
         tag.write_exact(tag_out);
         Ok(())
     }
+}
+
+/// Whether `bytes` is the canonical little-endian encoding of a u-coordinate: bit 255 clear
+/// and the value below p = 2^255 - 19 (RFC 7748 section 5). Public data: no constant time.
+fn is_canonical_u_coordinate(bytes: &[u8; X25519_KEY_LEN]) -> bool {
+    // p in little-endian: 0xed, thirty 0xff, 0x7f.
+    const P: [u8; X25519_KEY_LEN] = {
+        let mut p = [0xff; X25519_KEY_LEN];
+        p[0] = 0xed;
+        p[X25519_KEY_LEN - 1] = 0x7f;
+        p
+    };
+    // Compare as little-endian integers, most significant byte first.
+    for (b, p) in bytes.iter().rev().zip(P.iter().rev()) {
+        if b != p {
+            return b < p;
+        }
+    }
+    false
 }
 
 impl fmt::Debug for RecipientPublicKey {

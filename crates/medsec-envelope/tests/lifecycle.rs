@@ -432,3 +432,99 @@ fn rewrap_without_a_primary_verifies_first() {
         Err(Error::InvalidConfiguration(_))
     ));
 }
+
+/// A backend whose wraps fill the largest slot body the format allows (1024 bytes): nonce,
+/// wrapped key and tag, then zero padding, which the header MAC covers.
+struct WideKms {
+    id: KeyId,
+    inner: ExternalKms,
+}
+
+impl medsec_envelope::KeyWrap for WideKms {
+    fn wrapping_key_id(&self) -> medsec_envelope::Result<KeyId> {
+        Ok(self.id)
+    }
+    fn wrapped_len(&self) -> usize {
+        medsec_envelope::MAX_WRAPPED_LEN
+    }
+    fn wrap(
+        &self,
+        request: &medsec_envelope::WrapRequest<'_>,
+        data_key: &medsec_envelope::DataKey,
+        out: &mut [u8],
+    ) -> medsec_envelope::Result<()> {
+        out.fill(0);
+        self.inner.wrap(request, data_key, &mut out[..60])
+    }
+    fn unwrap(
+        &self,
+        request: &medsec_envelope::UnwrapRequest<'_>,
+        key_id: &[u8],
+        wrapped: &[u8],
+    ) -> medsec_envelope::Result<Option<medsec_envelope::DataKey>> {
+        if self.id != *key_id {
+            return Ok(None);
+        }
+        if wrapped.len() != medsec_envelope::MAX_WRAPPED_LEN {
+            return Err(Error::DidNotVerify);
+        }
+        self.inner
+            .unwrap(request, self.inner.id.as_bytes(), &wrapped[..60])
+    }
+}
+
+/// Every header a conforming writer can produce opens under the default limits: 16 stored
+/// entries of the largest size and 8 slots with 32-byte key ids and 1024-byte bodies make the
+/// largest valid header, `MAX_VALID_HEADER_LEN` = 13,214 bytes (format section 6.1).
+#[test]
+fn largest_valid_header_seals_and_opens_under_default_limits() {
+    assert_eq!(medsec_envelope::MAX_VALID_HEADER_LEN, 13_214);
+    assert_eq!(
+        medsec_envelope::Limits::DEFAULT.max_header_len(),
+        medsec_envelope::MAX_VALID_HEADER_LEN
+    );
+    let mut rng = ChaCha20Rng::from_seed([61; 32]);
+    let keys: Vec<String> = (0..16)
+        .map(|i| format!("{i:02}{}", "k".repeat(30)))
+        .collect();
+    let value = [0xC3u8; 255];
+    let mut context = Context::new();
+    for key in &keys {
+        context = context.with_custom_stored(key, &value).unwrap();
+    }
+    let backends: Vec<WideKms> = (0..8u8)
+        .map(|i| WideKms {
+            id: KeyId::new(&[b'a' + i; 32]).unwrap(),
+            inner: ExternalKms {
+                id: KeyId::new(&[b'a' + i; 32]).unwrap(),
+                key: [i; 32],
+                nonce_source: std::sync::Mutex::new(0),
+            },
+        })
+        .collect();
+    let mut sealer = Sealer::new().context(context);
+    for backend in &backends {
+        sealer = sealer.key_wrap(backend).unwrap();
+    }
+    assert_eq!(sealer.header_len().unwrap(), 13_214);
+    let sealed = sealer.seal(b"largest header", &mut rng).unwrap();
+    assert_eq!(medsec_envelope::peek_header_len(&sealed).unwrap(), 13_214);
+    for backend in &backends {
+        assert_eq!(
+            &Opener::new(backend).context(context).open(&sealed).unwrap()[..],
+            b"largest header"
+        );
+    }
+    // A reader that lowered its limit refuses it, with the one opaque error.
+    let small = medsec_envelope::Limits::DEFAULT
+        .with_max_header_len(8 * 1024)
+        .unwrap();
+    assert_eq!(
+        Opener::new(&backends[0])
+            .context(context)
+            .limits(small)
+            .open(&sealed)
+            .err(),
+        Some(Error::DidNotVerify)
+    );
+}

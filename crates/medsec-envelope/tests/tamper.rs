@@ -332,6 +332,53 @@ fn low_order_recipient_keys_are_refused() {
     assert!(medsec_envelope::RecipientPublicKey::from_bytes(id, &good.to_bytes()).is_ok());
 }
 
+/// A non-canonical encoding of a public key (bit 255 set, or u >= 2^255 - 19) is refused when
+/// parsed: X25519 would accept it, but HPKE binds the key's bytes and the recipient binds its
+/// own canonical encoding, so an envelope sealed to it could never be opened.
+#[test]
+fn non_canonical_recipient_keys_are_refused() {
+    let id = KeyId::new(b"nc").unwrap();
+    let secret = RecipientSecretKey::generate(id, &mut rng());
+    let good = secret.public_key().to_bytes();
+    assert_eq!(good[31] & 0x80, 0, "generated keys are canonical");
+    let mut high_bit = good;
+    high_bit[31] |= 0x80;
+    // p itself and the largest value below 2^255: the other non-canonical encodings.
+    let mut p = [0xffu8; 32];
+    p[0] = 0xed;
+    p[31] = 0x7f;
+    let mut top = [0xffu8; 32];
+    top[31] = 0x7f;
+    // p + 9 (u = 9, the base point, non-canonically) is refused too.
+    let mut p_plus_9 = p;
+    p_plus_9[0] = 0xf6;
+    for bad in [high_bit, p, top, p_plus_9] {
+        assert_eq!(
+            medsec_envelope::RecipientPublicKey::from_bytes(id, &bad).err(),
+            Some(Error::InvalidConfiguration(
+                "non-canonical X25519 public key encoding"
+            ))
+        );
+    }
+    // p - 1 is canonical (it is not refused for its encoding).
+    let mut p_minus_1 = p;
+    p_minus_1[0] = 0xec;
+    assert_ne!(
+        medsec_envelope::RecipientPublicKey::from_bytes(id, &p_minus_1).err(),
+        Some(Error::InvalidConfiguration(
+            "non-canonical X25519 public key encoding"
+        ))
+    );
+    // The canonical key seals an envelope its secret key opens.
+    let public = medsec_envelope::RecipientPublicKey::from_bytes(id, &good).unwrap();
+    let sealed = Sealer::new()
+        .recipient(&public)
+        .unwrap()
+        .seal(b"x", &mut rng())
+        .unwrap();
+    assert_eq!(&Opener::new(&secret).open(&sealed).unwrap()[..], b"x");
+}
+
 /// A key-wrapping backend that copies the data key into its slot and then fails (an HSM that
 /// errors half-way).
 struct FailsAfterCopy;
