@@ -211,7 +211,7 @@ class Reader:
         return struct.unpack(">I", self.take(4))[0]
 
 
-def open_envelope(env, context, keks, hpke_sks, max_header=8192, allowed_suites=(1, 2)):
+def open_envelope(env, context, keks, hpke_sks, max_header=13214, allowed_suites=(1, 2)):
     """context: [(key, value)]; keks: {id: key}; hpke_sks: {id: sk}. Returns plaintext."""
     r = Reader(env)
     if r.take(4) != b"MSEV" or r.u8() != 1:
