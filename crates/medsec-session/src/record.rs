@@ -34,7 +34,7 @@ pub fn next_version(version: u64) -> Option<u64> {
 }
 
 /// Whether a sealed data blob has a length the format allows: 0 (no data) or
-/// [`MIN_SEALED_LEN`]`..=`[`MAX_SEALED_LEN`].
+/// [`MIN_SEALED_LEN`]`..=16,412`.
 fn sealed_len_ok(len: usize) -> bool {
     len == 0 || (MIN_SEALED_LEN..=MAX_SEALED_LEN).contains(&len)
 }
@@ -124,7 +124,7 @@ impl SessionMeta {
 /// the wrong length ([`SessionMeta::encoded_len`]), or a field is outside its range (version
 /// `1..=`[`MAX_VERSION`], idle timeout at least 1): nothing is written that readers would
 /// refuse; [`Error::TooLarge`] for a sealed data length other than 0 or
-/// [`MIN_SEALED_LEN`]`..=`[`MAX_SEALED_LEN`].
+/// [`MIN_SEALED_LEN`]`..=16,412`.
 pub fn encode_into(
     key: &RecordKey,
     id_hash: &IdHash,
