@@ -317,13 +317,14 @@ pub struct Verified {
 impl Verified {
     /// True only when the stored parameters are weaker than the hasher's policy (see
     /// [`HashParams::is_weaker_than`]), or its salt or output is shorter than we emit: hash the
-    /// password again and store the new string.
+    /// password again with [`PasswordHasher::rehash`] and store the new string.
     pub fn needs_rehash(&self) -> bool {
         self.needs_rehash
     }
 
     /// True when the stored hash was made with a pepper other than the current one (or without a
-    /// pepper while one is configured): hash the password again to move it to the current pepper.
+    /// pepper while one is configured): hash the password again with [`PasswordHasher::rehash`]
+    /// to move it to the current pepper.
     pub fn needs_repepper(&self) -> bool {
         self.needs_repepper
     }
@@ -402,8 +403,9 @@ impl PasswordHasher {
     /// A password with a code point unassigned in [`crate::NFKC_UNICODE_VERSION`] is refused
     /// ([`Password::is_all_assigned`]): a later Unicode version could normalise it differently
     /// and the new hash would stop verifying after an upgrade. Verification has no such rule,
-    /// so hashes made before it keep verifying; when [`Verified::needs_rehash`] advises a rehash
-    /// of such a password, this refusal means: keep the stored hash.
+    /// so hashes made before it keep verifying; to follow [`Verified::needs_rehash`] or
+    /// [`Verified::needs_repepper`] for a password that just verified, use
+    /// [`PasswordHasher::rehash`], which has no such rule.
     ///
     /// # Errors
     /// [`Error::Rejected`] with [`crate::Rejection::Unassigned`];
@@ -411,6 +413,42 @@ impl PasswordHasher {
     pub fn hash(&self, password: &Password, rng: &mut impl CryptoRng) -> Result<PhcString> {
         refuse_unassigned(password)?;
         self.hash_bytes(password.as_bytes(), rng, None)
+    }
+
+    /// Hashes again a password that just verified (`verified` is what
+    /// [`PasswordHasher::verify`] returned for it), to follow [`Verified::needs_rehash`] or
+    /// [`Verified::needs_repepper`]. Pass only the password that produced `verified`.
+    ///
+    /// Unlike [`PasswordHasher::hash`] it does not refuse code points unassigned in
+    /// [`crate::NFKC_UNICODE_VERSION`]: the stored hash already depends on the same normalised
+    /// bytes, so the new hash is no less stable, and refusing would pin such users to an old
+    /// pepper or weak parameters for good.
+    ///
+    /// # Errors
+    /// [`Error::MemoryTooSmall`] when the memory cannot be allocated.
+    pub fn rehash(
+        &self,
+        password: &Password,
+        verified: &Verified,
+        rng: &mut impl CryptoRng,
+    ) -> Result<PhcString> {
+        let _proof_of_verification = verified;
+        self.hash_bytes(password.as_bytes(), rng, None)
+    }
+
+    /// [`PasswordHasher::rehash`] in caller-provided memory (no allocation).
+    ///
+    /// # Errors
+    /// [`Error::MemoryTooSmall`] when `memory` has fewer than [`HashParams::blocks`] blocks.
+    pub fn rehash_with_memory(
+        &self,
+        password: &Password,
+        verified: &Verified,
+        rng: &mut impl CryptoRng,
+        memory: &mut [Block],
+    ) -> Result<PhcString> {
+        let _proof_of_verification = verified;
+        self.hash_bytes(password.as_bytes(), rng, Some(memory))
     }
 
     /// Hashes `password` in caller-provided memory (no allocation).
@@ -693,7 +731,16 @@ mod tests {
         );
         // A hash made before the rule (as the crate used to, and as libargon2 does).
         let old = hazmat::hash_with_salt(&hasher, &pw, b"legacy-salt-0001", &mut memory).unwrap();
-        assert!(hasher.verify(&pw, old.as_str()).is_ok());
+        let verified = hasher.verify(&pw, old.as_str()).unwrap();
+        // A password that just verified can be hashed again (new parameters, a new pepper):
+        // its stored hash already depends on the same normalised bytes.
+        let again = hasher.rehash(&pw, &verified, &mut rng).unwrap();
+        assert_ne!(again.as_str(), old.as_str());
+        assert!(hasher.verify(&pw, again.as_str()).is_ok());
+        let again = hasher
+            .rehash_with_memory(&pw, &verified, &mut rng, &mut memory)
+            .unwrap();
+        assert!(hasher.verify(&pw, again.as_str()).is_ok());
         let other = Password::new("legacy \u{0379} passphrase").unwrap();
         assert_eq!(
             hasher.verify(&other, old.as_str()).unwrap_err(),
