@@ -754,3 +754,84 @@ fn plaintext_files_are_private_and_streams_rewrap() {
         assert_eq!(o.stdout, data);
     }
 }
+
+/// A streamed envelope with no slot for the reader's keys says so, as a one-shot one does
+/// (exit 1 either way); a keyring re-wrap may unwrap the data key with a recipient key (here:
+/// the keyring's old KEK was destroyed, so only the backend's key can unwrap).
+#[test]
+fn streamed_no_matching_key_and_keyring_rewrap_unwrapped_by_a_recipient() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for args in [
+        &["keyring", "new", "--out", "kr"][..],
+        &["keyring", "new", "--out", "other"][..],
+        &[
+            "recipient",
+            "keygen",
+            "--out",
+            "backend",
+            "--id",
+            "backend-1",
+        ][..],
+    ] {
+        assert_eq!(code(&cli(args, d, b"")), 0);
+    }
+    let old_id = String::from_utf8(cli(&["keyring", "list", "--keyring", "kr"], d, b"").stdout)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let data = vec![7u8; 10_000];
+    let mut sealed = Vec::new();
+    for stream in [true, false] {
+        let mut args = vec!["seal", "--keyring", "kr", "--recipient", "backend.pub"];
+        if stream {
+            args.extend(["--stream", "--chunk-size", "4096"]);
+        }
+        let o = cli(&args, d, &data);
+        assert_eq!(code(&o), 0, "{o:?}");
+        let o = cli(&["open", "--keyring", "other"], d, &o.stdout);
+        assert_eq!(code(&o), 1, "stream {stream}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("no usable key"),
+            "stream {stream}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        sealed.push((stream, cli(&args, d, &data).stdout));
+    }
+    // The KEK the envelopes were sealed under is rotated out and destroyed.
+    assert_eq!(
+        code(&cli(&["keyring", "rotate", "--keyring", "kr"], d, b"")),
+        0
+    );
+    let destroy = ["keyring", "destroy", "--keyring", "kr", "--key-id", &old_id];
+    assert_eq!(code(&cli(&destroy, d, b"")), 0);
+    for (stream, env) in sealed {
+        // The keyring alone can no longer unwrap.
+        let o = cli(&["rewrap", "--keyring", "kr"], d, &env);
+        assert_eq!(code(&o), 1, "stream {stream}");
+        // The backend's key unwraps; the destroyed KEK's slot is replaced by the new primary's.
+        let o = cli(
+            &["rewrap", "--keyring", "kr", "--recipient-key", "backend"],
+            d,
+            &env,
+        );
+        assert_eq!(
+            code(&o),
+            0,
+            "stream {stream}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let rewrapped = o.stdout;
+        for key in [
+            &["--keyring", "kr"][..],
+            &["--recipient-key", "backend"][..],
+        ] {
+            let mut args = vec!["open"];
+            args.extend(key);
+            let o = cli(&args, d, &rewrapped);
+            assert_eq!((code(&o), &o.stdout[..]), (0, &data[..]), "stream {stream}");
+        }
+    }
+}

@@ -52,7 +52,7 @@ pub enum RecipientCommand {
     Keygen {
         #[arg(long)]
         out: PathBuf,
-        /// Key id written into envelopes (1 to 32 characters).
+        /// Key id written into envelopes (1 to 32 bytes of UTF-8).
         #[arg(long)]
         id: String,
     },
@@ -108,12 +108,12 @@ pub struct OpenArgs {
 
 #[derive(Debug, Args)]
 pub struct RewrapArgs {
-    /// Keyring: its primary replaces its slots (alone), or it unwraps the data key (with
-    /// --to-recipient or --add-recipient; its slots are then kept as they are).
+    /// Keyring: without --to-recipient or --add-recipient, its primary replaces its slots
+    /// (the data key unwrapped by the keyring or a --recipient-key); with either, it only
+    /// unwraps the data key and its slots are kept as they are.
     #[arg(long)]
     keyring: Option<PathBuf>,
-    /// Recipient secret key file that may unwrap the data key (with --to-recipient or
-    /// --add-recipient); repeatable.
+    /// Recipient secret key file that may unwrap the data key; repeatable.
     #[arg(long = "recipient-key")]
     recipient_keys: Vec<PathBuf>,
     /// Rotate a public-key recipient: the successor's public key file (`recipient keygen`
@@ -354,10 +354,12 @@ pub fn rewrap(args: RewrapArgs) -> Outcome {
                 .rewrap(&opener, &header, retired, &mut rng)
                 .map(|h| (h, input))
         }
-        (None, None, Some(keyring)) if loaded.secrets.is_empty() && addition.is_none() => {
+        (None, None, Some(keyring)) if addition.is_none() => {
             let mut input = open_input(args.input.as_deref())?;
             let header = read_header(&mut input)?;
-            let opener = Opener::new(keyring).context(context);
+            // The data key may come from any key given (the keyring, or a --recipient-key);
+            // the new slot is wrapped under the keyring's primary.
+            let opener = Opener::new(&any).context(context);
             keyring
                 .rewrap(&opener, &header, &mut rng)
                 .map(|h| (h, input))
@@ -712,7 +714,12 @@ fn verify_failure(e: Error) -> Failure {
 
 fn io_verify(e: std::io::Error) -> Failure {
     if e.kind() == std::io::ErrorKind::InvalidData {
-        Failure::rejected("the envelope did not verify")
+        // The streaming reader carries the envelope error: "no usable key" stays distinct
+        // from "did not verify", as for one-shot envelopes.
+        match e.get_ref().and_then(|inner| inner.downcast_ref::<Error>()) {
+            Some(&Error::NoMatchingKey) => Failure::rejected(Error::NoMatchingKey.to_string()),
+            _ => Failure::rejected("the envelope did not verify"),
+        }
     } else {
         Failure::from(e)
     }
