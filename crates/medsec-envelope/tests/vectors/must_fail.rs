@@ -804,7 +804,7 @@ pub fn recipient_public_keys() -> Vec<Value> {
             "accept",
         ),
         (
-            "valid-tabs-crlf-no-final-newline",
+            "valid-tabs-crlf-blank-line",
             format!(
                 "medsec-recipient-public-v1\t{id}  \t{}\r\n\r\n",
                 hex::encode(good)
