@@ -14,8 +14,10 @@ impl Timestamp {
     /// The origin (also used as "never" for optional deadlines in the stored format).
     pub const ZERO: Self = Self(0);
     /// What a clock reports when it has no trusted time ([`TokenClock`] without a wall
-    /// clock): the far future. Every session is then over, logins are refused, and no
-    /// revocation epoch is derived from it.
+    /// clock): `2^64 - 1` ms. The manager treats it as a fault, not as a time: every request
+    /// and login is refused with [`crate::Error::Unavailable`], nothing is ended or swept
+    /// because of it (stored sessions are left as they are and work again once the time is
+    /// back), and no revocation epoch is derived from it. Stores refuse to sweep with it.
     pub const UNTRUSTED: Self = Self(u64::MAX);
 
     /// From milliseconds since the origin.
@@ -149,9 +151,9 @@ impl Clock for ManualClock {
 
 /// Reads time from a `medsec-token` [`medsec_token::Clock`] (the family's shared clock
 /// seam), so one platform clock drives both token checks and sessions. Fail closed: when the
-/// platform has no trusted wall-clock time, the reading is the far future, so every session
-/// ends and none can be created usefully; sessions never fall back to a monotonic counter,
-/// whose origin changes at every boot.
+/// platform has no trusted wall-clock time, the reading is [`Timestamp::UNTRUSTED`], so every
+/// request and login is refused (nothing is ended) until the time is back; sessions never
+/// fall back to a monotonic counter, whose origin changes at every boot.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TokenClock<C>(pub C);
 

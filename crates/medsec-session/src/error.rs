@@ -17,7 +17,9 @@ pub enum Error {
     /// Reload the session and retry.
     #[error("session changed concurrently")]
     Conflict,
-    /// The session store could not be reached or failed. Fail closed: deny the request.
+    /// The session store or the revocation source could not be reached or failed, or the
+    /// clock reports no trusted time ([`crate::Timestamp::UNTRUSTED`]). Fail closed: deny the
+    /// request. Nothing was ended: the session may work again once the fault is gone.
     #[error("session store unavailable")]
     Unavailable,
     /// The store is full (its memory bound is reached even after sweeping expired sessions),
@@ -31,9 +33,11 @@ pub enum Error {
     /// session id that does not decode).
     #[error("invalid input")]
     InvalidInput,
-    /// A policy or configuration value is inconsistent (for example idle > absolute).
-    #[error("invalid session policy")]
-    InvalidPolicy,
+    /// A policy value is out of range or inconsistent with another (for example an idle
+    /// timeout of zero, or idle > absolute); the [`crate::PolicyViolation`] names the rule.
+    /// Only returned when a policy is built or a manager is constructed.
+    #[error("invalid session policy: {0}")]
+    InvalidPolicy(crate::PolicyViolation),
 }
 
 /// Result with the crate's [`Error`].

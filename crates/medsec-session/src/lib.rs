@@ -32,7 +32,7 @@ pub use manager::{
     Active, Elevated, EndReason, Ended, Established, Live, Session, SessionSummary, Sessions,
 };
 pub use medsec_token::Role;
-pub use policy::{CapPolicy, SessionPolicy, SessionPolicyBuilder, TimeoutPolicy};
+pub use policy::{CapPolicy, PolicyViolation, SessionPolicy, SessionPolicyBuilder, TimeoutPolicy};
 pub use record::{SessionMeta, StoredState};
 pub use revocation::{NoRevocation, ReadOnly, RevocationCheck, RevocationEpoch, SubjectRevocation};
 pub use seal::{DataSecret, RecordKey, MAX_DATA_LEN};

@@ -283,7 +283,8 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
     /// # Errors
     /// [`Error::InvalidInput`] when the policy requires channel binding and none is given;
     /// [`Error::CapacityExhausted`] at the cap with [`CapPolicy::Reject`] or when the store
-    /// is full; [`Error::Unavailable`] when the store or epoch source fails.
+    /// is full; [`Error::Unavailable`] when the store or epoch source fails, or the clock has
+    /// no trusted time.
     pub fn login<R: CryptoRng + ?Sized>(
         &self,
         rng: &mut R,
@@ -301,11 +302,7 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
                 tracing::info!(session = k.log_tag(), "pre-login session ended on login");
             }
         }
-        let now = self.clock.now();
-        if now == Timestamp::UNTRUSTED {
-            tracing::error!("login refused: no trusted time");
-            return Err(Error::Unavailable);
-        }
+        let now = self.trusted_now()?;
         self.enforce_cap(user, now)?;
         let id = SessionId::generate(rng);
         let key = id.id_hash();
@@ -352,13 +349,17 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
         self.resume(session.id(), binding)
     }
 
-    /// Looks a presented id up, checks every clock, the revocation epoch and the channel
-    /// binding, and records the request (touch). This is the per-request entry point.
+    /// Looks a presented id up and checks, in this order, every clock (an expired session is
+    /// ended), the revocation epoch (a revoked session is ended, whatever else is wrong with
+    /// the request), the channel binding and the version limit (both refuse, leaving the
+    /// session in place), then records the request (touch). This is the per-request entry
+    /// point.
     ///
     /// # Errors
     /// [`Error::Rejected`] for any invalid session (unknown, ended, expired, revoked, bound
-    /// elsewhere); [`Error::Unavailable`] when the store or epoch source fails (deny);
-    /// [`Error::Conflict`] when concurrent requests kept winning the update.
+    /// elsewhere); [`Error::Unavailable`] when the store or epoch source fails or the clock
+    /// has no trusted time (deny; nothing is ended); [`Error::Conflict`] when concurrent
+    /// requests kept winning the update.
     pub fn resume(
         &self,
         id: &SessionId,
@@ -570,23 +571,28 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
         }
     }
 
-    /// Calls `f` with a summary of each live session of `user`.
+    /// Calls `f` with a summary of each live session of `user`: stored sessions whose
+    /// clocks have not run out and which the user's revocation epoch does not revoke.
+    /// Nothing is touched or ended. Rows a persistent store refuses (tampered, foreign) are
+    /// skipped.
     ///
     /// # Errors
-    /// [`Error::Unavailable`].
+    /// [`Error::Unavailable`] when the store or epoch source fails, or the clock has no
+    /// trusted time.
     pub fn for_each_session(&self, user: &UserId, mut f: impl FnMut(SessionSummary)) -> Result<()> {
-        let now = self.clock.now();
+        let now = self.trusted_now()?;
+        let epoch = self.revocation.epoch_for(user)?;
         self.store.for_each_of_user(user, &mut |k, m| {
-            if self.check_times(m, now).is_ok() {
+            if self.check_times(m, now).is_ok() && !epoch.revokes(issued_at(m.created_at)) {
                 f(summary(k, m));
             }
         })
     }
 
-    /// The live sessions of `user` (ASVS v5.0.0-7.5.2).
+    /// The live sessions of `user` (ASVS v5.0.0-7.5.2), as [`Sessions::for_each_session`].
     ///
     /// # Errors
-    /// [`Error::Unavailable`].
+    /// As [`Sessions::for_each_session`].
     #[cfg(feature = "alloc")]
     pub fn list(&self, user: &UserId) -> Result<alloc::vec::Vec<SessionSummary>> {
         let mut v = alloc::vec::Vec::new();
@@ -594,13 +600,14 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
         Ok(v)
     }
 
-    /// Removes expired sessions from the store. Call it periodically (the memory store
-    /// also sweeps on its own when full). Returns how many were removed.
+    /// Removes expired sessions from the store. Call it periodically (a login that finds
+    /// the memory or fixed store full also sweeps). Returns how many were removed.
     ///
     /// # Errors
-    /// [`Error::Unavailable`].
+    /// [`Error::Unavailable`] when the store fails, or when the clock has no trusted time:
+    /// then nothing is removed (a far-future reading would otherwise empty the store).
     pub fn sweep(&self) -> Result<usize> {
-        self.store.sweep(self.clock.now())
+        self.store.sweep(self.trusted_now()?)
     }
 
     /// Stores `plaintext` as this session's data, sealed under a key only this session's
@@ -735,14 +742,44 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
         Ok(now)
     }
 
-    /// Clocks and channel binding: everything that needs no I/O.
-    fn check_local(
+    /// The clock's reading, or [`Error::Unavailable`] when it has no trusted time
+    /// ([`Timestamp::UNTRUSTED`]): the request is refused and nothing is ended, touched or
+    /// swept on the strength of that reading.
+    fn trusted_now(&self) -> Result<Timestamp> {
+        let now = self.clock.now();
+        if now == Timestamp::UNTRUSTED {
+            tracing::error!("session request refused: no trusted time");
+            return Err(Error::Unavailable);
+        }
+        Ok(now)
+    }
+
+    /// The checks every read of a stored session starts with, in this order: the clocks
+    /// (ended when over), then the revocation epoch (ended when revoked). Both resume and
+    /// the operations through a handle run these first, so a revoked session is ended at
+    /// its next read whatever else is wrong with the request. `Err` only when the epoch
+    /// cannot be read.
+    fn check_live(
         &self,
         meta: &SessionMeta,
         now: Timestamp,
+    ) -> Result<core::result::Result<Timestamp, Refusal>> {
+        let t = match self.check_times(meta, now) {
+            Ok(t) => t,
+            Err(r) => return Ok(Err(r)),
+        };
+        if self.is_revoked(meta)? {
+            return Ok(Err(Refusal::End(EndReason::Revoked)));
+        }
+        Ok(Ok(t))
+    }
+
+    /// What a request to a live session must also meet: the channel binding.
+    fn check_binding(
+        &self,
+        meta: &SessionMeta,
         binding: Option<&ChannelBinding>,
-    ) -> core::result::Result<Timestamp, Refusal> {
-        let now = self.check_times(meta, now)?;
+    ) -> core::result::Result<(), Refusal> {
         match (&meta.binding, binding) {
             (Some(stored), Some(presented)) => {
                 if !bool::from(stored.ct_eq(&presented.binding_hash())) {
@@ -755,7 +792,7 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
             }
             (None, _) => {}
         }
-        Ok(now)
+        Ok(())
     }
 
     fn refuse(&self, key: &IdHash, refusal: Refusal) -> Error {
@@ -776,42 +813,51 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
     }
 
     fn touch(&self, key: &IdHash, binding: Option<&ChannelBinding>) -> Result<SessionMeta> {
-        let now = self.clock.now();
+        let now = self.trusted_now()?;
         let mut refusal = None;
-        // Clocks and binding are checked inside the store's read-modify-write (no I/O
-        // there); the revocation epoch, which may need I/O, right after it.
-        let written = self.store.modify(
-            key,
-            &mut |meta| match self.check_local(meta, now, binding) {
-                Ok(t) => {
-                    let mut next = *meta;
-                    let Some(version) = next_version(meta.version) else {
-                        refusal = Some(Refusal::Deny("version counter exhausted"));
-                        return None;
-                    };
-                    next.version = version;
-                    next.last_seen = t;
-                    next.state = StoredState::Active;
-                    refusal = None;
-                    Some(next)
+        let mut failure = None;
+        // Every check runs inside the store's read-modify-write, on the record it is about
+        // to replace (the memory store holds its lock meanwhile, so the revocation source
+        // is read under it: keep `SubjectRevocation::epoch_for` fast). A lost
+        // compare-and-swap re-runs all of them on the newer record.
+        let written = self.store.modify(key, &mut |meta| {
+            refusal = None;
+            failure = None;
+            let checked = match self.check_live(meta, now) {
+                Ok(Ok(t)) => self.check_binding(meta, binding).map(|()| t),
+                Ok(Err(r)) => Err(r),
+                Err(e) => {
+                    failure = Some(e);
+                    return None;
                 }
+            };
+            let t = match checked {
+                Ok(t) => t,
                 Err(r) => {
                     refusal = Some(r);
-                    None
+                    return None;
                 }
-            },
-        )?;
+            };
+            let Some(version) = next_version(meta.version) else {
+                refusal = Some(Refusal::Deny("version counter exhausted"));
+                return None;
+            };
+            let mut next = *meta;
+            next.version = version;
+            next.last_seen = t;
+            next.state = StoredState::Active;
+            Some(next)
+        })?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
         if let Some(r) = refusal {
             return Err(self.refuse(key, r));
         }
-        let Some(meta) = written else {
+        written.ok_or_else(|| {
             tracing::debug!(session = key.log_tag(), "unknown session id");
-            return Err(Error::Rejected);
-        };
-        if self.is_revoked(&meta)? {
-            return Err(self.refuse(key, Refusal::End(EndReason::Revoked)));
-        }
-        Ok(meta)
+            Error::Rejected
+        })
     }
 
     /// Re-checks a handle's session against the store's current version and the clocks;
@@ -821,19 +867,18 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
             .map(|(_, t)| t)
     }
 
-    /// Loads the stored session and checks that it is still live (clocks, revocation
-    /// epoch), ending it if not; with `version`, also that no one changed it since. Used
-    /// before every read or write through a handle, so a handle held past the end of its
-    /// session gives nothing.
+    /// Loads the stored session and checks that it is still live (clocks, then revocation
+    /// epoch: [`Self::check_live`], the same checks in the same order as a resume), ending
+    /// it if not; with `version`, then also that no one changed it since. Used before every
+    /// read or write through a handle, so a handle held past the end of its session gives
+    /// nothing.
     fn live_stored(&self, key: &IdHash, version: Option<u64>) -> Result<(SessionMeta, Timestamp)> {
+        let now = self.trusted_now()?;
         let stored = self.store.load(key)?.ok_or(Error::Rejected)?;
-        if version.is_some_and(|v| v != stored.version) {
-            return Err(Error::Conflict);
-        }
-        match self.check_times(&stored, self.clock.now()) {
+        match self.check_live(&stored, now)? {
             Ok(t) => {
-                if self.is_revoked(&stored)? {
-                    return Err(self.refuse(key, Refusal::End(EndReason::Revoked)));
+                if version.is_some_and(|v| v != stored.version) {
+                    return Err(Error::Conflict);
                 }
                 Ok((stored, t))
             }
@@ -886,24 +931,36 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
         })
     }
 
+    /// The per-user cap, before a login inserts its session. Lists the user's sessions;
+    /// deletes every one that is not live (clocks over, or revoked by the user's epoch),
+    /// one at a time, re-listing after each; then, at the cap, ends the oldest live one
+    /// (smallest `created_at`, ties broken by the smallest id hash, bytewise) and re-lists,
+    /// or refuses with [`CapPolicy::Reject`].
     fn enforce_cap(&self, user: &UserId, now: Timestamp) -> Result<()> {
         let cap = self.policy.max_sessions_per_user as usize;
+        let epoch = self.revocation.epoch_for(user)?;
         loop {
             let mut live = 0usize;
             let mut oldest: Option<(Timestamp, IdHash)> = None;
-            let mut expired: Option<IdHash> = None;
+            let mut dead: Option<IdHash> = None;
             self.store.for_each_of_user(user, &mut |k, m| {
-                if self.check_times(m, now).is_ok() {
+                if self.check_times(m, now).is_ok() && !epoch.revokes(issued_at(m.created_at)) {
                     live = live.saturating_add(1);
-                    if oldest.is_none_or(|(t, _)| m.created_at < t) {
+                    let older = oldest
+                        .is_none_or(|(t, o)| (m.created_at, k.as_bytes()) < (t, o.as_bytes()));
+                    if older {
                         oldest = Some((m.created_at, *k));
                     }
                 } else {
-                    expired = Some(*k);
+                    dead = Some(*k);
                 }
             })?;
-            if let Some(k) = expired {
+            if let Some(k) = dead {
                 self.store.remove(&k)?;
+                tracing::info!(
+                    session = k.log_tag(),
+                    "expired or revoked session ended at login"
+                );
                 continue;
             }
             if live < cap {

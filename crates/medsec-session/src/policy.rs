@@ -43,20 +43,85 @@ impl TimeoutPolicy {
         elevation: Duration::from_secs(60),
     };
 
-    /// Checks the invariants: all non-zero, `idle <= absolute`, `elevation <= idle`.
+    /// The longest absolute lifetime a policy may set: 365 days. Nothing this crate is for
+    /// (ASVS level 3 backends, 12 h; devices, minutes) comes near it; a longer value is a
+    /// configuration slip (seconds where minutes were meant), and refusing it keeps every
+    /// deadline far from the saturation of 64-bit milliseconds.
+    pub const MAX_ABSOLUTE: Duration = Duration::from_secs(365 * 24 * 3600);
+
+    /// Checks the ranges, in this order: every duration a whole number of milliseconds;
+    /// idle and elevation at least 1 ms; `elevation <= idle <= absolute`; `absolute <=`
+    /// [`Self::MAX_ABSOLUTE`].
     ///
     /// # Errors
-    /// [`Error::InvalidPolicy`] when an invariant does not hold.
+    /// [`Error::InvalidPolicy`] naming the first rule that does not hold.
     pub fn validate(&self) -> Result<()> {
-        let ok = !self.idle.is_zero()
-            && !self.absolute.is_zero()
-            && !self.elevation.is_zero()
-            && self.idle <= self.absolute
-            && self.elevation <= self.idle;
-        if ok {
-            Ok(())
+        let rule = if !whole_millis(self.idle)
+            || !whole_millis(self.absolute)
+            || !whole_millis(self.elevation)
+        {
+            Some(PolicyViolation::NotWholeMilliseconds)
+        } else if self.idle.is_zero() {
+            Some(PolicyViolation::IdleZero)
+        } else if self.elevation.is_zero() {
+            Some(PolicyViolation::ElevationZero)
+        } else if self.idle > self.absolute {
+            Some(PolicyViolation::IdleLongerThanAbsolute)
+        } else if self.elevation > self.idle {
+            Some(PolicyViolation::ElevationLongerThanIdle)
+        } else if self.absolute > Self::MAX_ABSOLUTE {
+            Some(PolicyViolation::AbsoluteTooLong)
         } else {
-            Err(Error::InvalidPolicy)
+            None
+        };
+        refuse(rule)
+    }
+}
+
+/// Which policy rule a value broke ([`Error::InvalidPolicy`]). The ranges, all of them:
+/// every duration a whole number of milliseconds; `1 ms <= elevation <= idle <= absolute <=`
+/// [`TimeoutPolicy::MAX_ABSOLUTE`]; `max_clock_regression <= idle`;
+/// `max_sessions_per_user >= 1`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PolicyViolation {
+    /// A duration has a part below one millisecond (stored times are whole milliseconds).
+    #[error("durations must be whole milliseconds")]
+    NotWholeMilliseconds,
+    /// The idle timeout is zero: every session would be over at login.
+    #[error("the idle timeout must be at least 1 ms")]
+    IdleZero,
+    /// The elevation lifetime is zero: an elevation would be over when granted.
+    #[error("the elevation lifetime must be at least 1 ms")]
+    ElevationZero,
+    /// The idle timeout is longer than the absolute lifetime.
+    #[error("the idle timeout must not exceed the absolute lifetime")]
+    IdleLongerThanAbsolute,
+    /// The elevation lifetime is longer than the idle timeout.
+    #[error("the elevation lifetime must not exceed the idle timeout")]
+    ElevationLongerThanIdle,
+    /// The absolute lifetime is above [`TimeoutPolicy::MAX_ABSOLUTE`].
+    #[error("the absolute lifetime must not exceed 365 days")]
+    AbsoluteTooLong,
+    /// The tolerated clock regression is longer than the idle timeout (a clock set back by
+    /// that much would keep an idle session alive for more than twice its idle timeout).
+    #[error("max_clock_regression must not exceed the idle timeout")]
+    ClockRegressionAboveIdle,
+    /// The per-user cap is zero: nobody could log in.
+    #[error("max_sessions_per_user must be at least 1")]
+    CapZero,
+}
+
+fn whole_millis(d: Duration) -> bool {
+    d.subsec_nanos().is_multiple_of(1_000_000)
+}
+
+fn refuse(rule: Option<PolicyViolation>) -> Result<()> {
+    match rule {
+        None => Ok(()),
+        Some(rule) => {
+            tracing::error!(%rule, "session policy refused");
+            Err(Error::InvalidPolicy(rule))
         }
     }
 }
@@ -119,16 +184,25 @@ impl SessionPolicy {
         SessionPolicyBuilder(Self::BACKEND_L3)
     }
 
-    /// Checks the timeouts and that the cap is at least 1.
+    /// Checks the timeouts ([`TimeoutPolicy::validate`]), then that `max_clock_regression`
+    /// is a whole number of milliseconds and at most the idle timeout, then that the cap is
+    /// at least 1. [`crate::Sessions`] managers call this when they are constructed, so a
+    /// manager never runs with a policy outside these ranges.
     ///
     /// # Errors
-    /// [`Error::InvalidPolicy`] when inconsistent.
+    /// [`Error::InvalidPolicy`] naming the first rule that does not hold.
     pub fn validate(&self) -> Result<()> {
         self.timeouts.validate()?;
-        if self.max_sessions_per_user == 0 {
-            return Err(Error::InvalidPolicy);
-        }
-        Ok(())
+        let rule = if !whole_millis(self.max_clock_regression) {
+            Some(PolicyViolation::NotWholeMilliseconds)
+        } else if self.max_clock_regression > self.timeouts.idle {
+            Some(PolicyViolation::ClockRegressionAboveIdle)
+        } else if self.max_sessions_per_user == 0 {
+            Some(PolicyViolation::CapZero)
+        } else {
+            None
+        };
+        refuse(rule)
     }
 }
 
@@ -198,6 +272,7 @@ impl SessionPolicyBuilder {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic, reason = "test code")]
     use super::*;
 
     #[test]
@@ -215,19 +290,88 @@ mod tests {
 
     #[test]
     fn inconsistent_policies_are_refused() {
+        use PolicyViolation as V;
         let b = SessionPolicy::builder();
+        let refused = |p: SessionPolicyBuilder| match p.build() {
+            Err(Error::InvalidPolicy(rule)) => rule,
+            other => panic!("accepted: {other:?}"),
+        };
+        let ms = Duration::from_millis;
+        assert_eq!(refused(b.idle(Duration::ZERO)), V::IdleZero);
+        assert_eq!(refused(b.elevation(Duration::ZERO)), V::ElevationZero);
+        // Below one millisecond is zero milliseconds, and any sub-millisecond part is refused.
         assert_eq!(
-            b.idle(Duration::from_secs(13 * 3600)).build(),
-            Err(Error::InvalidPolicy)
+            refused(b.idle(Duration::from_micros(500))),
+            V::NotWholeMilliseconds
         );
         assert_eq!(
-            b.elevation(Duration::from_secs(3600)).build(),
-            Err(Error::InvalidPolicy)
+            refused(b.absolute(Duration::from_nanos(12 * 3_600_000_000_001))),
+            V::NotWholeMilliseconds
         );
-        assert_eq!(b.idle(Duration::ZERO).build(), Err(Error::InvalidPolicy));
         assert_eq!(
-            b.max_sessions_per_user(0, CapPolicy::Reject).build(),
-            Err(Error::InvalidPolicy)
+            refused(b.max_clock_regression(Duration::from_micros(1500))),
+            V::NotWholeMilliseconds
+        );
+        assert_eq!(
+            refused(b.idle(Duration::from_secs(13 * 3600))),
+            V::IdleLongerThanAbsolute
+        );
+        assert_eq!(
+            refused(b.elevation(Duration::from_secs(3600))),
+            V::ElevationLongerThanIdle
+        );
+        assert_eq!(
+            refused(b.absolute(TimeoutPolicy::MAX_ABSOLUTE + ms(1))),
+            V::AbsoluteTooLong
+        );
+        assert_eq!(refused(b.absolute(Duration::MAX)), V::NotWholeMilliseconds);
+        assert_eq!(
+            refused(b.absolute(Duration::from_secs(u64::MAX))),
+            V::AbsoluteTooLong
+        );
+        assert_eq!(
+            refused(b.max_clock_regression(TimeoutPolicy::BACKEND_L3.idle + ms(1))),
+            V::ClockRegressionAboveIdle
+        );
+        assert_eq!(
+            refused(b.max_sessions_per_user(0, CapPolicy::Reject)),
+            V::CapZero
+        );
+        // The edges that are allowed: all three equal at 1 ms, the longest absolute
+        // lifetime, no clock tolerance, a tolerance equal to the idle timeout.
+        let one = TimeoutPolicy {
+            idle: ms(1),
+            absolute: ms(1),
+            elevation: ms(1),
+        };
+        b.timeouts(one).max_clock_regression(ms(1)).build().unwrap();
+        // (The default 2 s tolerance is above a 1 ms idle timeout.)
+        assert_eq!(refused(b.timeouts(one)), V::ClockRegressionAboveIdle);
+        b.absolute(TimeoutPolicy::MAX_ABSOLUTE).build().unwrap();
+        b.max_clock_regression(Duration::ZERO).build().unwrap();
+        b.max_clock_regression(TimeoutPolicy::BACKEND_L3.idle)
+            .build()
+            .unwrap();
+        // The message names the rule.
+        assert_eq!(
+            std::format!("{}", Error::InvalidPolicy(V::IdleZero)),
+            "invalid session policy: the idle timeout must be at least 1 ms"
+        );
+    }
+
+    #[test]
+    fn a_policy_built_by_hand_is_checked_by_the_manager() {
+        let mut p = SessionPolicy::BACKEND_L3;
+        p.timeouts.idle = Duration::ZERO;
+        let made = crate::Sessions::new(
+            crate::store::FixedStore::<1, 64>::new(),
+            crate::ManualClock::default(),
+            crate::DataSecret::from_bytes([1; 32]),
+            p,
+        );
+        assert_eq!(
+            made.map(|_| ()),
+            Err(Error::InvalidPolicy(PolicyViolation::IdleZero))
         );
     }
 }

@@ -14,6 +14,10 @@ use crate::{Error, Result};
 /// an error denies the request ([`Error::Unavailable`]).
 pub trait SubjectRevocation {
     /// The epoch in force for `user`: the later of the global epoch and the user's own.
+    /// A session of `user` whose login second (`created_at / 1000`, rounded down) is below
+    /// it is revoked. Called on every request, inside the store's read-modify-write (the
+    /// memory store holds its lock meanwhile): keep it fast, and never call back into the
+    /// session manager from it.
     ///
     /// # Errors
     /// [`Error::Unavailable`] when it cannot be read.

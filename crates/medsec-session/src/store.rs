@@ -114,6 +114,15 @@ mod sql {
     }
 }
 
+/// Every store's sweep starts here: no sweep without trusted time.
+fn sweep_time(now: Timestamp) -> Result<Timestamp> {
+    if now == Timestamp::UNTRUSTED {
+        tracing::error!("sweep refused: no trusted time");
+        return Err(crate::Error::Unavailable);
+    }
+    Ok(now)
+}
+
 /// How many times the default [`SessionStore::modify`] retries a lost compare-and-swap.
 const MODIFY_RETRIES: usize = 8;
 
@@ -228,10 +237,12 @@ pub trait SessionStore {
     ) -> Result<()>;
 
     /// Removes every session whose [`SessionMeta::expires_at`] is at or before `now`;
-    /// returns how many.
+    /// returns how many. With `now` = [`Timestamp::UNTRUSTED`] (no trusted time) it removes
+    /// nothing and fails: that reading is a clock fault, and sweeping with it would empty
+    /// the store.
     ///
     /// # Errors
-    /// `Unavailable`.
+    /// `Unavailable` (also for [`Timestamp::UNTRUSTED`]).
     fn sweep(&self, now: Timestamp) -> Result<usize>;
 }
 

@@ -718,6 +718,235 @@ where
     assert!(s.store().load(&id.id_hash()).unwrap().is_none());
 }
 
+/// A clock reading of 2^64 - 1 ("no trusted time", what `TokenClock` reports when the
+/// platform lost its wall time) is a fault, not a time: requests are refused with
+/// `Unavailable`, nothing is ended, touched or swept, and everything works again once the
+/// time is back (`docs/session-format.md` §6.1).
+fn no_trusted_time_ends_nothing<F: Factory>(f: &mut F) {
+    let mut fx = fixture(f.make(), SessionPolicy::BACKEND_L3);
+    let idle = TimeoutPolicy::BACKEND_L3.idle.as_millis() as u64;
+    let s = &fx.sessions;
+    // An already expired session (logged in one idle timeout and a second ago)...
+    fx.clock.set(Timestamp::from_millis(T0 - idle - 1000));
+    let old = s
+        .login(&mut fx.rng, &user("patient-old"), Role::Patient, None, None)
+        .unwrap();
+    let old_key = *old.id_hash();
+    // ...and two live ones, one with data.
+    fx.clock.set(Timestamp::from_millis(T0));
+    let pat = user("patient-t");
+    let e = s
+        .login(&mut fx.rng, &pat, Role::Patient, None, None)
+        .unwrap();
+    let id = SessionId::from_bytes(*e.id().as_bytes());
+    let mut a = s.activate(e, None).unwrap();
+    s.set_data(&mut fx.rng, &mut a, b"PHI: basal 0.85 U/h")
+        .unwrap();
+    let other = s
+        .login(&mut fx.rng, &user("patient-u2"), Role::Patient, None, None)
+        .unwrap();
+    let keys = [old_key, *a.id_hash(), *other.id_hash()];
+    let stored = |s: &Sessions<F::Store, Arc<ManualClock>, Revocation>| {
+        keys.map(|k| s.store().load(&k).unwrap())
+    };
+    let before = stored(s);
+    assert!(before.iter().all(Option::is_some));
+
+    fx.clock.set(Timestamp::UNTRUSTED);
+    assert_eq!(s.resume(&id, None).unwrap_err(), Error::Unavailable);
+    assert_eq!(
+        s.resume_elevated(&id, None).unwrap_err(),
+        Error::Unavailable
+    );
+    assert_eq!(s.data(&a).unwrap_err(), Error::Unavailable);
+    assert_eq!(
+        s.read_data_into(&a, &mut [0u8; 64]).unwrap_err(),
+        Error::Unavailable
+    );
+    assert_eq!(
+        s.set_data(&mut fx.rng, &mut a, b"x").unwrap_err(),
+        Error::Unavailable
+    );
+    assert_eq!(s.list(&pat).unwrap_err(), Error::Unavailable);
+    assert_eq!(
+        s.login(&mut fx.rng, &pat, Role::Patient, None, None)
+            .unwrap_err(),
+        Error::Unavailable
+    );
+    // Neither the manager's sweep nor the store's own deletes anything (before the fix,
+    // the SQL sweep clamped 2^64 - 1 to 2^63 - 1 and emptied the table).
+    assert_eq!(s.sweep().unwrap_err(), Error::Unavailable);
+    assert_eq!(
+        s.store().sweep(Timestamp::UNTRUSTED).unwrap_err(),
+        Error::Unavailable
+    );
+    assert_eq!(stored(s), before, "nothing ended, touched or swept");
+    let rotated = s.rotate(&mut fx.rng, a);
+    assert_eq!(rotated.unwrap_err(), Error::Unavailable);
+    assert_eq!(stored(s), before);
+
+    // The time is back: the live sessions resume with their data, the expired one is
+    // swept by an ordinary sweep.
+    fx.clock.set(Timestamp::from_millis(T0 + 1000));
+    let a = s.resume(&id, None).unwrap();
+    assert_eq!(
+        s.data(&a).unwrap().unwrap().as_bytes(),
+        b"PHI: basal 0.85 U/h"
+    );
+    assert_eq!(s.sweep().unwrap(), 1);
+    assert!(s.store().load(&old_key).unwrap().is_none());
+    assert!(s.store().load(other.id_hash()).unwrap().is_some());
+}
+
+/// Revocation wins: a session whose user was revoked (the epoch raised elsewhere, its row
+/// still in the table) is ended (row deleted) at its next read, whatever else is wrong with
+/// the request, and resume and the handle operations check in the same order
+/// (`docs/session-format.md` §6.3-§6.5).
+fn revocation_wins_over_other_refusals<F: Factory>(f: &mut F) {
+    let mut fx = fixture(f.make(), SessionPolicy::BACKEND_L3);
+    let s = &fx.sessions;
+    let chan = ChannelBinding::from_exporter([0xC1; 32]);
+    let other_chan = ChannelBinding::from_exporter([0xC2; 32]);
+    let revoke = |name: &str| {
+        fx.revocation
+            .write()
+            .unwrap()
+            .raise_subject_epoch(name, RevocationEpoch::from_unix_seconds(T0 / 1000 + 1));
+    };
+    let login = |rng: &mut ChaCha20Rng, name: &str, binding: Option<&ChannelBinding>| {
+        let e = s
+            .login(rng, &user(name), Role::Patient, binding, None)
+            .unwrap();
+        SessionId::from_bytes(*e.id().as_bytes())
+    };
+    let gone = |id: &SessionId| s.store().load(&id.id_hash()).unwrap().is_none();
+
+    // A bound session presented without an exporter, and on another channel: refused and
+    // left in place while the user is not revoked; ended once they are.
+    let a = login(&mut fx.rng, "patient-rv1", Some(&chan));
+    let b = login(&mut fx.rng, "patient-rv2", Some(&chan));
+    assert_eq!(s.resume(&a, None).unwrap_err(), Error::Rejected);
+    assert_eq!(
+        s.resume(&b, Some(&other_chan)).unwrap_err(),
+        Error::Rejected
+    );
+    assert!(!gone(&a) && !gone(&b));
+    revoke("patient-rv1");
+    revoke("patient-rv2");
+    assert_eq!(s.resume(&a, None).unwrap_err(), Error::Rejected);
+    assert!(gone(&a), "revoked, no exporter: ended");
+    assert_eq!(
+        s.resume(&b, Some(&other_chan)).unwrap_err(),
+        Error::Rejected
+    );
+    assert!(gone(&b), "revoked, wrong channel: ended");
+
+    // A session at the version limit: refused and left in place; ended once revoked.
+    let c = login(&mut fx.rng, "patient-rv3", None);
+    let ck = c.id_hash();
+    let cur = s.store().load(&ck).unwrap().unwrap();
+    let mut at_limit = cur;
+    at_limit.version = record::MAX_VERSION;
+    s.store()
+        .update(&ck, cur.version, &at_limit, store::DataUpdate::Keep)
+        .unwrap();
+    assert_eq!(s.resume(&c, None).unwrap_err(), Error::Rejected);
+    assert_eq!(
+        s.store().load(&ck).unwrap().unwrap().version,
+        record::MAX_VERSION,
+        "refused, not ended"
+    );
+    revoke("patient-rv3");
+    assert_eq!(s.resume(&c, None).unwrap_err(), Error::Rejected);
+    assert!(gone(&c), "revoked at the version limit: ended");
+
+    // Through a handle: a stale handle (another request moved the version on) to a revoked
+    // session gets the session ended, not "changed concurrently", on a data read and on a
+    // write alike.
+    let d = login(&mut fx.rng, "patient-rv4", None);
+    let mut stale = s.resume(&d, None).unwrap();
+    s.set_data(&mut fx.rng, &mut stale, b"PHI: note").unwrap();
+    let stale_copy = s.resume(&d, None).unwrap();
+    let _newer = s.resume(&d, None).unwrap();
+    assert_eq!(
+        s.set_data(&mut fx.rng, &mut stale, b"y").unwrap_err(),
+        Error::Conflict,
+        "stale, not revoked: conflict"
+    );
+    revoke("patient-rv4");
+    assert_eq!(s.data(&stale_copy).unwrap_err(), Error::Rejected);
+    assert!(gone(&d), "revoked, stale handle, data read: ended");
+    let e = login(&mut fx.rng, "patient-rv5", None);
+    let mut stale = s.resume(&e, None).unwrap();
+    let _newer = s.resume(&e, None).unwrap();
+    revoke("patient-rv5");
+    assert_eq!(
+        s.set_data(&mut fx.rng, &mut stale, b"z").unwrap_err(),
+        Error::Rejected
+    );
+    assert!(gone(&e), "revoked, stale handle, write: ended");
+}
+
+/// The per-user cap counts live sessions only (not expired, not revoked), deletes the
+/// others it finds, and at the cap ends the oldest login, ties broken by the smaller id
+/// hash (`docs/session-format.md` §6.2).
+fn cap_counts_live_sessions_and_breaks_ties<F: Factory>(f: &mut F) {
+    let policy = SessionPolicy::builder()
+        .max_sessions_per_user(2, CapPolicy::EndOldest)
+        .build()
+        .unwrap();
+    let mut fx = fixture(f.make(), policy);
+    let s = &fx.sessions;
+    let u = user("patient-cap");
+    // Two logins in the same millisecond; the third ends the one with the smaller id hash.
+    let first = s.login(&mut fx.rng, &u, Role::Patient, None, None).unwrap();
+    let second = s.login(&mut fx.rng, &u, Role::Patient, None, None).unwrap();
+    let (lo, hi) = if first.id_hash().as_bytes() < second.id_hash().as_bytes() {
+        (*first.id_hash(), *second.id_hash())
+    } else {
+        (*second.id_hash(), *first.id_hash())
+    };
+    let third = s.login(&mut fx.rng, &u, Role::Patient, None, None).unwrap();
+    assert!(
+        s.store().load(&lo).unwrap().is_none(),
+        "smaller id hash ended"
+    );
+    assert!(s.store().load(&hi).unwrap().is_some());
+    assert!(s.store().load(third.id_hash()).unwrap().is_some());
+
+    // Revoked (epoch raised elsewhere, rows still stored): not listed, not counted, and
+    // deleted by the next login's cap check. With Reject at 1, the login goes through.
+    let policy = SessionPolicy::builder()
+        .max_sessions_per_user(1, CapPolicy::Reject)
+        .build()
+        .unwrap();
+    let mut fx = fixture(f.make(), policy);
+    let s = &fx.sessions;
+    let u = user("patient-cap2");
+    let old = s.login(&mut fx.rng, &u, Role::Patient, None, None).unwrap();
+    fx.revocation.write().unwrap().raise_subject_epoch(
+        "patient-cap2",
+        RevocationEpoch::from_unix_seconds(T0 / 1000 + 1),
+    );
+    assert!(s.list(&u).unwrap().is_empty(), "revoked: not listed");
+    assert!(
+        s.store().load(old.id_hash()).unwrap().is_some(),
+        "listing deletes nothing"
+    );
+    fx.clock.advance(Duration::from_secs(1));
+    let new = s.login(&mut fx.rng, &u, Role::Patient, None, None).unwrap();
+    assert!(
+        s.store().load(old.id_hash()).unwrap().is_none(),
+        "deleted at login"
+    );
+    assert_eq!(s.list(&u).unwrap().len(), 1);
+    // Expired: the same.
+    fx.clock.advance(TimeoutPolicy::BACKEND_L3.idle);
+    assert!(s.list(&u).unwrap().is_empty(), "expired: not listed");
+    s.login(&mut fx.rng, &u, Role::Patient, None, None).unwrap();
+    assert!(s.store().load(new.id_hash()).unwrap().is_none());
+}
+
 fn sweeping<F: Factory>(f: &mut F) {
     let mut fx = fixture(f.make(), SessionPolicy::BACKEND_L3);
     let s = &fx.sessions;
@@ -760,7 +989,10 @@ where
             binding_rules,
             stale_handles_read_nothing_after_the_end,
             concurrent_updates,
-            sweeping
+            sweeping,
+            no_trusted_time_ends_nothing,
+            revocation_wins_over_other_refusals,
+            cap_counts_live_sessions_and_breaks_ties
         ]
     );
 }
@@ -800,7 +1032,10 @@ fn fixed_store_no_heap() {
             revocation_and_roles,
             binding_rules,
             stale_handles_read_nothing_after_the_end,
-            sweeping
+            sweeping,
+            no_trusted_time_ends_nothing,
+            revocation_wins_over_other_refusals,
+            cap_counts_live_sessions_and_breaks_ties
         ]
     );
     // Data larger than the slot allows is refused, not truncated.
@@ -1022,6 +1257,59 @@ fn sqlite_file_holds_only_hashes_and_refuses_tampering() {
         )
         .unwrap();
     assert_eq!(n, 0);
+}
+
+/// The SQLite store binds every byte value as a BLOB (`docs/session-format.md` §5.3): after
+/// every kind of write, each row's `id_hash`, `user_id` and `record` are BLOBs and its
+/// `version` and `expires_at` INTEGERs. It matters: in SQLite a TEXT value never equals a
+/// BLOB, so a writer that bound the user id as text would make `DELETE ... WHERE user_id = ?`
+/// (logout everywhere, revocation) match nothing.
+#[test]
+fn sqlite_binds_every_byte_value_as_blob() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("types.db");
+    let store = SqliteStore::open(&path, RecordKey::from_bytes([0x33; 32])).unwrap();
+    let mut fx = fixture(store, SessionPolicy::BACKEND_L3);
+    let s = &fx.sessions;
+    let u = user("patient-blob");
+    let chan = ChannelBinding::from_exporter([7; 32]);
+    let e = s
+        .login(&mut fx.rng, &u, Role::Patient, Some(&chan), None)
+        .unwrap();
+    let mut a = s.activate(e, Some(&chan)).unwrap();
+    s.set_data(&mut fx.rng, &mut a, b"PHI: data").unwrap();
+    let a = s.rotate(&mut fx.rng, a).unwrap();
+    let el = s.elevate(&mut fx.rng, a).unwrap();
+    s.login(&mut fx.rng, &u, Role::Patient, None, None).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let types: Vec<[String; 5]> = conn
+        .prepare(
+            "SELECT typeof(id_hash), typeof(user_id), typeof(version), typeof(expires_at),
+                    typeof(record) FROM medsec_sessions",
+        )
+        .unwrap()
+        .query_map([], |r| {
+            Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?])
+        })
+        .unwrap()
+        .collect::<std::result::Result<_, _>>()
+        .unwrap();
+    assert_eq!(types.len(), 2);
+    for t in &types {
+        assert_eq!(
+            t,
+            &["blob", "blob", "integer", "integer", "blob"].map(String::from)
+        );
+    }
+    // The same user id bound as TEXT matches no row; as a BLOB it matches both.
+    let count = |sql: &str, v: &dyn rusqlite::ToSql| -> i64 {
+        conn.query_row(sql, [v], |r| r.get(0)).unwrap()
+    };
+    let q = "SELECT count(*) FROM medsec_sessions WHERE user_id = ?1";
+    assert_eq!(count(q, &"patient-blob"), 0);
+    assert_eq!(count(q, &b"patient-blob".as_slice()), 2);
+    assert_eq!(s.logout_everywhere(&u).unwrap(), 2);
+    drop(el);
 }
 
 mod pg {
@@ -1454,14 +1742,18 @@ fn no_trusted_time_fails_closed() {
     let id = SessionId::from_bytes(*e.id().as_bytes());
     s.resume(&id, None).unwrap();
     flaky.0.set(None);
-    assert_eq!(s.resume(&id, None).unwrap_err(), Error::Rejected);
+    // Refused, not ended: the session survives the clock fault.
+    assert_eq!(s.resume(&id, None).unwrap_err(), Error::Unavailable);
+    assert!(s.store().load(&id.id_hash()).unwrap().is_some());
     assert_eq!(
         s.login(&mut rng, &u, Role::Patient, None, None)
             .unwrap_err(),
         Error::Unavailable
     );
+    // Revocation is an explicit order: it still deletes the user's sessions, but reports
+    // itself incomplete, and no far-future epoch is written.
     assert_eq!(s.revoke_user(&u).unwrap_err(), Error::Unavailable);
-    // No far-future epoch was written.
+    assert!(s.store().load(&id.id_hash()).unwrap().is_none());
     assert_eq!(
         revocation.read().unwrap().subject_epoch("patient-rtc"),
         RevocationEpoch::ZERO

@@ -406,6 +406,19 @@ fn rejections() -> Vec<Value> {
             b.push(0);
             b
         }),
+        // The user id fits before the MAC but the 4-byte data_len field does not: the
+        // smallest record (135 bytes) with u = 3 (2 bytes of data_len left) and u = 5 (the
+        // user id ends exactly where the MAC starts). `data-length`, not `user-length`.
+        ("data-len-field-cut-off-u3", "data-length", {
+            let mut b = body_with(b"u", &[]);
+            b[97] = 3;
+            b
+        }),
+        ("data-len-field-cut-off-u5", "data-length", {
+            let mut b = body_with(b"u", &[]);
+            b[97] = 5;
+            b
+        }),
     ];
     cases.extend(
         fields

@@ -219,6 +219,7 @@ impl<const N: usize, const D: usize> SessionStore for FixedStore<N, D> {
     }
 
     fn sweep(&self, now: Timestamp) -> Result<usize> {
+        let now = super::sweep_time(now)?;
         self.with(|slots| {
             let mut n = 0usize;
             for s in slots.iter_mut() {

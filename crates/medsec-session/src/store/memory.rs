@@ -436,6 +436,7 @@ impl SessionStore for MemoryStore {
     }
 
     fn sweep(&self, now: Timestamp) -> Result<usize> {
+        let now = super::sweep_time(now)?;
         let mut total = 0usize;
         let mut chunk = 0usize;
         loop {

@@ -333,10 +333,11 @@ impl SessionStore for PostgresStore {
     }
 
     fn sweep(&self, now: Timestamp) -> Result<usize> {
+        let now = i64::try_from(super::sweep_time(now)?.as_millis()).unwrap_or(i64::MAX);
         self.with_client(|c| {
             let n = c.execute(
                 "DELETE FROM medsec_sessions WHERE expires_at <= $1",
-                &[&i64::try_from(now.as_millis()).unwrap_or(i64::MAX)],
+                &[&now],
             )?;
             Ok(Ok(usize::try_from(n).unwrap_or(usize::MAX)))
         })

@@ -303,7 +303,7 @@ impl SessionStore for SqliteStore {
     }
 
     fn sweep(&self, now: Timestamp) -> Result<usize> {
-        let now = i64::try_from(now.as_millis()).unwrap_or(i64::MAX);
+        let now = i64::try_from(super::sweep_time(now)?.as_millis()).unwrap_or(i64::MAX);
         self.conn()?
             .prepare_cached("DELETE FROM medsec_sessions WHERE expires_at <= ?1")
             .map_err(db)?
