@@ -198,6 +198,13 @@ fn verify_whitespace_is_deliberate() {
             text.contains("one trailing LF or CRLF"),
             "{sub} --help: {text}"
         );
+        // The limit applies to what remains after the line ending is removed (4,096 bytes and
+        // an LF are accepted): the help says it in that order.
+        let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            flat.contains("one trailing LF or CRLF is removed, nothing else, and what remains may be at most 4,096 bytes"),
+            "{sub} --help: {text}"
+        );
     }
 }
 

@@ -15,29 +15,32 @@ use zeroize::Zeroizing;
 
 use crate::io::{Failure, Outcome};
 
-// In every subcommand the password is read from stdin as UTF-8, at most 4,096 bytes; one
-// trailing LF or CRLF is removed and nothing else (no other trimming); it is then normalised to
-// NFKC. Each subcommand's long help says so.
+// In every subcommand the password is read from stdin as UTF-8; one trailing LF or CRLF is
+// removed and nothing else (no other trimming), and what remains may be at most 4,096 bytes; it
+// is then normalised to NFKC. Each subcommand's long help says so.
 #[derive(Debug, clap::Subcommand)]
 pub enum PasswordCommand {
     /// Check a new password (stdin) against the single-factor policy: exit 0 acceptable,
     /// 1 rejected (the reason on stderr).
     ///
-    /// The password is read from stdin (UTF-8, at most 4,096 bytes); one trailing LF or CRLF is
-    /// removed, nothing else. Exit 2 for input that is not UTF-8 or too long.
+    /// The password is read from stdin as UTF-8; one trailing LF or CRLF is removed, nothing
+    /// else, and what remains may be at most 4,096 bytes. Exit 2 for input that is not UTF-8
+    /// or too long.
     Check(CheckArgs),
     /// Hash a password (stdin) with Argon2id; prints the PHC string.
     ///
-    /// The password is read from stdin (UTF-8, at most 4,096 bytes); one trailing LF or CRLF is
-    /// removed, nothing else. Exit 1 (rejected) for a password with a code point unassigned in
-    /// the Unicode version of the normalisation tables; exit 2 for input that is not UTF-8 or
-    /// too long.
+    /// The password is read from stdin as UTF-8; one trailing LF or CRLF is removed, nothing
+    /// else, and what remains may be at most 4,096 bytes. Exit 1 (rejected) for a password with
+    /// a code point unassigned in the Unicode version of the normalisation tables; exit 2 for
+    /// input that is not UTF-8 or too long.
     Hash(HashArgs),
     /// Verify a password (stdin) against a PHC string: exit 0 match, 1 no match.
     ///
-    /// The password is read from stdin (UTF-8, at most 4,096 bytes); one trailing LF or CRLF is
-    /// removed, nothing else. A PHC string that is malformed or over the server cost ceilings
-    /// does not match (exit 1, reason on stderr).
+    /// The password is read from stdin as UTF-8; one trailing LF or CRLF is removed, nothing
+    /// else, and what remains may be at most 4,096 bytes. A PHC string that is malformed or over
+    /// the server cost ceilings does not match (exit 1, reason on stderr). The PHC string is an
+    /// argument, so other local users can see it in the process list: it is not the password,
+    /// but it is what an offline cracker needs, so run this only where that is acceptable.
     Verify(VerifyArgs),
 }
 

@@ -1,6 +1,11 @@
 //! Fuzz the throttle state machine: random attempts, successes, unlocks and clock jumps on
 //! several keys, run at once against the fixed-capacity store, the flash store (with power cuts)
 //! and an independent reference model. Outcomes must agree and the invariants hold.
+//!
+//! Two tiny stores (a fixed table of 4 slots, a flash of 2 cells) hold fewer cells than there
+//! are keys, so they fill up: a key that has a record must never lose it to another key unless
+//! its schedule has forgotten it (the table may then reuse the slot; the flash never does), and
+//! a new key finding no room is refused with `Store` without any record changing.
 #![no_main]
 
 use std::cell::Cell;
@@ -45,9 +50,27 @@ struct Model {
     base: u64,
     max: u64,
     hard: Option<u32>,
+    forget: Option<u64>,
 }
 
 impl Model {
+    fn forgotten(&self, rec: &ThrottleRecord, now: u64) -> bool {
+        self.forget
+            .is_some_and(|f| now >= rec.last_failure_ms.saturating_add(f))
+    }
+
+    /// When the fixed table may reuse the slot: `forget_after` rounded up to whole seconds.
+    fn reusable(&self, rec: &ThrottleRecord, now: u64) -> bool {
+        match self.forget {
+            Some(f) => {
+                let secs = f.div_ceil(1_000);
+                secs < u64::from(u32::MAX)
+                    && now >= rec.last_failure_ms.saturating_add(secs * 1_000)
+            }
+            None => false,
+        }
+    }
+
     fn delay(&self, failures: u32) -> u64 {
         if failures <= self.free {
             return 0;
@@ -63,6 +86,9 @@ impl Model {
     }
 
     fn begin(&self, rec: &mut ThrottleRecord, now: u64) -> Result<(), Error> {
+        if self.forgotten(rec, now) {
+            *rec = ThrottleRecord::CLEAR;
+        }
         if let Some(h) = self.hard {
             if rec.failures >= h {
                 return Err(Error::LockedOut);
@@ -94,7 +120,10 @@ fuzz_target!(|data: &[u8]| {
     let base = u64::from(*base).max(1) * 100;
     let max = base * (u64::from(*maxd % 64) + 1);
     let hard = (*hard % 2 == 0).then_some((free + 1 + u32::from(*hard % 20)).min(100));
-    let Ok(schedule) = Schedule::new(free, base, max, hard, None) else {
+    // Forget after 1..=8 times the cap, sometimes not on a whole second.
+    let forget =
+        (data[2] & 0x40 != 0).then(|| max * (u64::from(data[0] >> 5) + 1) + u64::from(data[1] % 3));
+    let Ok(schedule) = Schedule::new(free, base, max, hard, forget) else {
         return;
     };
     let model = Model {
@@ -102,8 +131,9 @@ fuzz_target!(|data: &[u8]| {
         base,
         max,
         hard,
+        forget,
     };
-    let fixed = FixedThrottleStore::<64>::new(0);
+    let fixed = FixedThrottleStore::<64>::new();
     let fail_next_write = Rc::new(Cell::new(false));
     let flash = FlashThrottleStore::new(
         Flash {
@@ -111,11 +141,22 @@ fuzz_target!(|data: &[u8]| {
             fail_next_write: fail_next_write.clone(),
         },
         RecordCodec::new([7; 32]),
-        0,
+    )
+    .expect("flash store");
+    // The tiny stores: 4 table slots (every key's window is the whole table), 2 flash cells.
+    let tiny_fixed = FixedThrottleStore::<4>::new();
+    let tiny_flash = FlashThrottleStore::new(
+        Flash {
+            slots: vec![[0xFF; RECORD_LEN]; 4],
+            fail_next_write: Rc::new(Cell::new(false)),
+        },
+        RecordCodec::new([8; 32]),
     )
     .expect("flash store");
     let keys: Vec<ThrottleKey> = (0u8..6).map(|i| ThrottleKey::from_bytes([i; 16])).collect();
     let mut records = vec![ThrottleRecord::CLEAR; keys.len()];
+    let mut tiny_fixed_records = vec![ThrottleRecord::CLEAR; keys.len()];
+    let mut tiny_flash_records = vec![ThrottleRecord::CLEAR; keys.len()];
     let mut now: u64 = 1_000_000;
 
     for chunk in rest.chunks_exact(3) {
@@ -130,7 +171,11 @@ fuzz_target!(|data: &[u8]| {
             4 => {
                 throttle::clear(&fixed, key).expect("fixed clear");
                 throttle::clear(&flash, key).expect("flash clear");
+                throttle::clear(&tiny_fixed, key).expect("tiny fixed clear");
+                throttle::clear(&tiny_flash, key).expect("tiny flash clear");
                 records[k] = ThrottleRecord::CLEAR;
+                tiny_fixed_records[k] = ThrottleRecord::CLEAR;
+                tiny_flash_records[k] = ThrottleRecord::CLEAR;
             }
             // A torn write on the flash: the attempt fails closed, the record is old or new.
             5 => {
@@ -153,7 +198,53 @@ fuzz_target!(|data: &[u8]| {
                 if let Err(Error::Throttled { retry_at_ms }) = expected {
                     assert!(retry_at_ms > now && retry_at_ms - now <= max);
                 }
+                // Tiny table: a key without a record needs a free slot or one whose record its
+                // schedule forgot (rounded up to whole seconds); otherwise it is refused.
+                let room = |recs: &[ThrottleRecord],
+                            cap: usize,
+                            reuse: &dyn Fn(&ThrottleRecord) -> bool| {
+                    !recs[k].is_clear()
+                        || recs.iter().filter(|r| !r.is_clear() && !reuse(r)).count() < cap
+                };
+                let got = throttle::begin(&tiny_fixed, key, &schedule, now).map(|_| ());
+                let fits = room(&tiny_fixed_records, 4, &|r| model.reusable(r, now));
+                let mut want = tiny_fixed_records[k];
+                let expected = model.begin(&mut want, now);
+                if !fits && expected.is_ok() && want != tiny_fixed_records[k] {
+                    assert_eq!(got, Err(Error::Store), "tiny table: no room");
+                } else {
+                    assert_eq!(got, expected, "tiny table");
+                    if expected.is_ok() && tiny_fixed_records[k].is_clear() {
+                        // The new record may have taken a forgotten record's slot.
+                        let taken = (0..keys.len()).find(|&j| {
+                            j != k
+                                && !tiny_fixed_records[j].is_clear()
+                                && tiny_fixed.load(&keys[j]).expect("load").is_clear()
+                        });
+                        if let Some(j) = taken {
+                            assert!(model.reusable(&tiny_fixed_records[j], now));
+                            tiny_fixed_records[j] = ThrottleRecord::CLEAR;
+                        }
+                    }
+                    tiny_fixed_records[k] = want;
+                }
+                // Tiny flash: no reuse at all while a record has failures.
+                let got = throttle::begin(&tiny_flash, key, &schedule, now).map(|_| ());
+                let fits = room(&tiny_flash_records, 2, &|_| false);
+                let mut want = tiny_flash_records[k];
+                let expected = model.begin(&mut want, now);
+                if !fits && expected.is_ok() && want != tiny_flash_records[k] {
+                    assert_eq!(got, Err(Error::Store), "tiny flash: no room");
+                } else {
+                    assert_eq!(got, expected, "tiny flash");
+                    tiny_flash_records[k] = want;
+                }
             }
+        }
+        for (i, key) in keys.iter().enumerate() {
+            // A record is never lost to another key: only its own schedule forgets it.
+            assert_eq!(tiny_fixed.load(key).expect("load"), tiny_fixed_records[i]);
+            assert_eq!(tiny_flash.load(key).expect("load"), tiny_flash_records[i]);
         }
         assert_eq!(flash.load(key).expect("load"), records[k]);
         for (i, key) in keys.iter().enumerate() {

@@ -41,6 +41,13 @@ pub enum Error {
     /// Checked before any memory is allocated.
     #[error("stored hash exceeds the configured cost ceilings")]
     LimitExceeded,
+    /// A stored hash was not made with the pepper the hasher requires
+    /// ([`crate::PepperRequirement`]): no `keyid`, or not the current one.
+    ///
+    /// Checked before any memory is allocated. [`crate::LoginGuard`] answers it as an unknown
+    /// user ([`Error::NotVerified`] after the dummy hash) and logs `stored_hash_rejected`.
+    #[error("stored hash lacks the required pepper")]
+    PepperRequired,
     /// Invalid configuration (parameters, schedule, pepper, limits).
     #[error("invalid configuration: {0}")]
     Config(&'static str),

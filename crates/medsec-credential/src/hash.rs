@@ -120,7 +120,8 @@ pub struct VerifyLimits {
 
 impl VerifyLimits {
     /// Server ceilings: m <= 64 MiB, t <= 10, p <= 4, salt and hash <= 64 bytes. Admits
-    /// libargon2's and argon2-cffi's default profile (m = 64 MiB, t = 3, p = 4).
+    /// argon2-cffi's default profile, RFC 9106's second recommended option (m = 64 MiB, t = 3,
+    /// p = 4).
     pub const SERVER: Self = Self {
         max_m_kib: 65_536,
         max_t: 10,
@@ -306,6 +307,35 @@ impl PepperRing {
     }
 }
 
+/// Which stored hashes a [`PasswordHasher`] with peppers agrees to verify
+/// ([`PasswordHasher::require_pepper`]).
+///
+/// A pepper protects against someone who can *read* the hash database. Against someone who can
+/// *write* it, it helps only if hashes without it are refused: otherwise they store an
+/// unpeppered hash of a password they chose (plain libargon2 makes one) and log in with it.
+/// Refusals happen before any Argon2 work and are [`Error::PepperRequired`].
+///
+/// Not covered by any setting: a peppered hash copied from another account whose password the
+/// writer knows still verifies (a hash is not bound to its account); database integrity controls
+/// must cover that.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum PepperRequirement {
+    /// Hashes with and without a `keyid` verify (the default; what a migration to peppers
+    /// needs while old hashes remain).
+    #[default]
+    Optional,
+    /// Only hashes with a `keyid` verify; any pepper of the ring (an id the ring does not hold
+    /// is still [`Error::NotVerified`], as without this setting). Enable once every stored hash
+    /// carries a pepper: after the unpeppered ones were re-peppered at login
+    /// ([`Verified::needs_repepper`]) and the rest reset.
+    Any,
+    /// Only hashes with the ring's current `keyid` verify. Enable after every stored hash has
+    /// moved to the current pepper, or to force the accounts still on an older pepper through a
+    /// reset (their hashes are refused, and logged, rather than verified).
+    Current,
+}
+
 /// The outcome of a successful verification, with rehash advice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[must_use]
@@ -336,6 +366,7 @@ pub struct PasswordHasher {
     params: HashParams,
     limits: VerifyLimits,
     peppers: PepperRing,
+    pepper_requirement: PepperRequirement,
 }
 
 impl PasswordHasher {
@@ -362,6 +393,7 @@ impl PasswordHasher {
             params,
             limits,
             peppers: PepperRing::new(),
+            pepper_requirement: PepperRequirement::Optional,
         })
     }
 
@@ -386,6 +418,26 @@ impl PasswordHasher {
     pub fn with_peppers(mut self, peppers: PepperRing) -> Self {
         self.peppers = peppers;
         self
+    }
+
+    /// Refuses stored hashes without a pepper, or without the current one
+    /// ([`PepperRequirement`]; the default is [`PepperRequirement::Optional`]). Call after
+    /// [`PasswordHasher::with_peppers`].
+    ///
+    /// # Errors
+    /// [`Error::Config`] when `requirement` is not `Optional` and the ring has no current
+    /// pepper (the hasher would refuse its own hashes).
+    pub fn require_pepper(mut self, requirement: PepperRequirement) -> Result<Self> {
+        if requirement != PepperRequirement::Optional && self.peppers.current().is_none() {
+            return Err(Error::Config("a pepper requirement needs a current pepper"));
+        }
+        self.pepper_requirement = requirement;
+        Ok(self)
+    }
+
+    /// The pepper requirement for stored hashes.
+    pub fn pepper_requirement(&self) -> PepperRequirement {
+        self.pepper_requirement
     }
 
     /// The policy parameters used for new hashes.
@@ -495,6 +547,11 @@ impl PasswordHasher {
         memory: &mut [Block],
     ) -> Result<PhcString> {
         let pepper = self.peppers.current();
+        if pepper.is_none() && self.pepper_requirement != PepperRequirement::Optional {
+            // `with_peppers` replaced the ring after `require_pepper`: never make a hash this
+            // hasher would refuse.
+            return Err(Error::Config("a pepper requirement needs a current pepper"));
+        }
         let mut out = [0u8; phc::HASH_LEN];
         let result = argon2id(
             &self.params,
@@ -517,10 +574,11 @@ impl PasswordHasher {
     /// # Errors
     /// [`Error::NotVerified`] when the password does not match (or the hash names a pepper this
     /// hasher does not hold); [`Error::MalformedHash`] / [`Error::LimitExceeded`] for a stored
-    /// string outside the profile or the ceilings (decided before any allocation);
-    /// [`Error::MemoryTooSmall`] when the memory cannot be allocated.
+    /// string outside the profile or the ceilings, [`Error::PepperRequired`] for one without
+    /// the pepper [`PasswordHasher::require_pepper`] asks for (all decided before any
+    /// allocation); [`Error::MemoryTooSmall`] when the memory cannot be allocated.
     pub fn verify(&self, password: &Password, stored: &str) -> Result<Verified> {
-        let parsed = PhcHash::parse(stored, &self.limits)?;
+        let parsed = self.parse_stored(stored)?;
         let mut memory = alloc_blocks(parsed.params().blocks())?;
         let out = self.verify_parsed(password, &parsed, &mut memory);
         memory.zeroize();
@@ -538,8 +596,25 @@ impl PasswordHasher {
         stored: &str,
         memory: &mut [Block],
     ) -> Result<Verified> {
-        let parsed = PhcHash::parse(stored, &self.limits)?;
+        let parsed = self.parse_stored(stored)?;
         self.verify_parsed(password, &parsed, memory)
+    }
+
+    /// Parses a stored hash within the ceilings and checks the pepper requirement: everything
+    /// decided before any work.
+    fn parse_stored(&self, stored: &str) -> Result<PhcHash> {
+        let parsed = PhcHash::parse(stored, &self.limits)?;
+        let refused = match self.pepper_requirement {
+            PepperRequirement::Optional => false,
+            PepperRequirement::Any => parsed.pepper_id().is_none(),
+            PepperRequirement::Current => {
+                parsed.pepper_id().is_none() || parsed.pepper_id() != self.peppers.current_id()
+            }
+        };
+        if refused {
+            return Err(Error::PepperRequired);
+        }
+        Ok(parsed)
     }
 
     /// Whether a stored hash is weaker than this hasher's policy (without verifying it).

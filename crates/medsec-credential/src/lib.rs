@@ -19,10 +19,12 @@ mod secret;
 pub mod throttle;
 
 pub use error::{Error, Result};
-pub use hash::{HashParams, PasswordHasher, Pepper, PepperRing, Verified, VerifyLimits};
+pub use hash::{
+    HashParams, PasswordHasher, Pepper, PepperRequirement, PepperRing, Verified, VerifyLimits,
+};
 pub use login::{Attempt, LockoutHook, LoginGuard, Protected};
 pub use phc::{PhcHash, PhcString};
-pub use policy::{PasswordPolicy, PinPolicy, Rejection};
+pub use policy::{PasswordPolicy, PinPolicy, Rejection, POLICY_UNICODE_VERSION};
 pub use secret::{Password, NFKC_UNICODE_VERSION};
 pub use throttle::{
     Admission, Schedule, ThrottleKey, ThrottleKeyer, ThrottleRecord, ThrottleStore,

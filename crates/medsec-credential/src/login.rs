@@ -139,7 +139,8 @@ impl<'a, S: ThrottleStore + ?Sized> LoginGuard<'a, S> {
     /// is then not checked). A stored hash outside the profile or the ceilings is answered with
     /// `NotVerified` after verifying the dummy hash, exactly as for an unknown user (so neither
     /// the answer nor its timing tells that the account exists); the guard logs it as a
-    /// `stored_hash_rejected` event.
+    /// `stored_hash_rejected` event. So is a stored hash without the pepper the hasher requires
+    /// ([`crate::PepperRequirement`]).
     pub fn attempt(
         &self,
         attempt: &Attempt<'_>,
@@ -258,10 +259,16 @@ impl<'a, S: ThrottleStore + ?Sized> LoginGuard<'a, S> {
         let known = attempt.stored_hash.is_some();
         let stored = attempt.stored_hash.unwrap_or(self.dummy.as_str());
         let mut result = verify(stored);
-        if known && matches!(result, Err(Error::MalformedHash | Error::LimitExceeded)) {
-            // A broken stored hash was refused before any work: do the unknown user's work and
-            // give its answer, so the account's existence shows neither in the answer nor in
-            // the time taken. Its own cost parameters were never trusted.
+        if known
+            && matches!(
+                result,
+                Err(Error::MalformedHash | Error::LimitExceeded | Error::PepperRequired)
+            )
+        {
+            // A broken stored hash (or one without the required pepper) was refused before any
+            // work: do the unknown user's work and give its answer, so the account's existence
+            // shows neither in the answer nor in the time taken. Its own cost parameters were
+            // never trusted.
             *stored_hash_rejected = true;
             result = verify(self.dummy.as_str()).and(Err(Error::NotVerified));
         }

@@ -248,6 +248,15 @@ impl Schedule {
 /// A store of throttle records. Implementations must make [`ThrottleStore::compare_and_swap`]
 /// atomic and durable: when it returns `Ok(true)` the new record survives a crash or power loss.
 /// [`ThrottleRecord::CLEAR`] means "no entry".
+///
+/// **Eviction.** A store with a fixed number of cells must never make room for a new key by
+/// dropping a record that still counts: a record with failures may give up its cell only once
+/// the schedule it was written under has forgotten it (`forget_after` passed since its last
+/// failure; never, for a schedule without `forget_after`). When no cell can be freed, the write
+/// for the *new* key fails with [`Error::Store`] (its attempt is refused, fail closed); keys that
+/// already hold a record keep it and keep working. Otherwise an attacker who can fill the store
+/// with records of other names would reset a target's count and get fresh guesses without end
+/// (docs/credential-format.md section 8, "Eviction").
 pub trait ThrottleStore {
     /// The record of `key` ([`ThrottleRecord::CLEAR`] when there is none).
     ///
@@ -266,6 +275,25 @@ pub trait ThrottleStore {
         current: &ThrottleRecord,
         new: &ThrottleRecord,
     ) -> Result<bool>;
+
+    /// As [`ThrottleStore::compare_and_swap`], for a record kept under `schedule` ([`begin`]
+    /// and [`peek`] write through this). A store that evicts may remember the schedule's
+    /// `forget_after` with the record, so that its cell can be given to another key once the
+    /// schedule has forgotten it. The default ignores `schedule`: a record written without it
+    /// is treated as never forgotten, so it is never evicted while it has failures.
+    ///
+    /// # Errors
+    /// As [`ThrottleStore::compare_and_swap`].
+    fn compare_and_swap_scheduled(
+        &self,
+        key: &ThrottleKey,
+        current: &ThrottleRecord,
+        new: &ThrottleRecord,
+        schedule: &Schedule,
+    ) -> Result<bool> {
+        let _ = schedule;
+        self.compare_and_swap(key, current, new)
+    }
 }
 
 impl<T: ThrottleStore + ?Sized> ThrottleStore for &T {
@@ -280,6 +308,15 @@ impl<T: ThrottleStore + ?Sized> ThrottleStore for &T {
     ) -> Result<bool> {
         (**self).compare_and_swap(key, current, new)
     }
+    fn compare_and_swap_scheduled(
+        &self,
+        key: &ThrottleKey,
+        current: &ThrottleRecord,
+        new: &ThrottleRecord,
+        schedule: &Schedule,
+    ) -> Result<bool> {
+        (**self).compare_and_swap_scheduled(key, current, new, schedule)
+    }
 }
 
 /// Decides an attempt for `key` and, when it is admitted, counts it as a failure durably —
@@ -290,9 +327,15 @@ impl<T: ThrottleStore + ?Sized> ThrottleStore for &T {
 /// `now_ms` (see [`Schedule::admit`]), so the wait runs in full from the new clock and ends at
 /// the `retry_at_ms` given, instead of lasting until the new clock passes the old one.
 ///
+/// One round: load, [`Schedule::admit`], (restart write), compare-and-swap to
+/// [`Schedule::count_failure`]. When either compare-and-swap finds the record changed by another
+/// writer, the round starts over from the load; after [`MAX_CAS_ROUNDS`] rounds in all the
+/// attempt fails closed.
+///
 /// # Errors
 /// [`Error::Throttled`] or [`Error::LockedOut`] when the schedule refuses the attempt;
-/// [`Error::Store`] when the store fails or stays contended.
+/// [`Error::Store`] when the store fails or stays contended, or has no cell for a new key (see
+/// [`ThrottleStore`], "Eviction").
 pub fn begin<S: ThrottleStore + ?Sized>(
     store: &S,
     key: &ThrottleKey,
@@ -304,15 +347,19 @@ pub fn begin<S: ThrottleStore + ?Sized>(
             continue;
         };
         let counted = schedule.count_failure(&current, now_ms);
-        if store.compare_and_swap(key, &current, &counted)? {
+        if store.compare_and_swap_scheduled(key, &current, &counted, schedule)? {
             return Ok(counted);
         }
     }
     Err(Error::Store)
 }
 
-/// Checks an attempt for `key` without counting it (moving the record's time back when the
-/// clock went back, as [`begin`] does).
+/// Checks an attempt for `key` without counting it: a [`begin`] round without the final
+/// count. It loads the record and applies [`Schedule::admit`]; when the answer is a wait and the
+/// clock went back behind the record's last failure, it writes the restart exactly as [`begin`]
+/// does (its only write). A lost compare-and-swap starts over, at most [`MAX_CAS_ROUNDS`] rounds.
+/// `Ok(())` means "would be admitted now"; nothing is reserved, so a later [`begin`] decides
+/// again.
 ///
 /// # Errors
 /// As [`begin`].
@@ -348,7 +395,7 @@ fn decide<S: ThrottleStore + ?Sized>(
                 last_failure_ms: now_ms,
                 ..current
             };
-            if !store.compare_and_swap(key, &current, &restarted)? {
+            if !store.compare_and_swap_scheduled(key, &current, &restarted, schedule)? {
                 return Ok(None);
             }
         }
@@ -421,8 +468,9 @@ impl fmt::Debug for ThrottleKey {
 }
 
 /// Derives [`ThrottleKey`]s: `HMAC-SHA-256(key, scope || input)[..16]`, scope `0x01` for
-/// accounts, `0x02` for sources, `0x03` for an account on an authenticated device (whose input
-/// is length-prefixed, so that no two (name, device) pairs share a key). Instances behind one
+/// accounts, `0x02` for sources given as bytes, `0x03` for an account on an authenticated device
+/// (whose input is length-prefixed, so that no two (name, device) pairs share a key), `0x04` for
+/// client IP addresses (4 bytes for IPv4, the 8-byte /64 prefix for IPv6). Instances behind one
 /// shared store must use the same key.
 pub struct ThrottleKeyer {
     key: [u8; 32],
@@ -432,6 +480,7 @@ impl ThrottleKeyer {
     const ACCOUNT: u8 = 0x01;
     const SOURCE: u8 = 0x02;
     const ACCOUNT_ON_DEVICE: u8 = 0x03;
+    const SOURCE_IP: u8 = 0x04;
 
     /// A keyer from 32 secret bytes.
     pub fn new(key: [u8; 32]) -> Self {
@@ -450,9 +499,30 @@ impl ThrottleKeyer {
         self.derive(Self::ACCOUNT, &[name])
     }
 
-    /// The key of a source (device id, IP address bytes...).
+    /// The key of a source identified by bytes: a phone or device id, a client certificate
+    /// fingerprint... For IP addresses use [`ThrottleKeyer::source_ip`], which encodes them one
+    /// way only.
     pub fn source(&self, id: &[u8]) -> ThrottleKey {
         self.derive(Self::SOURCE, &[id])
+    }
+
+    /// The key of a client IP address, scope `0x04`: an IPv4 address, or an IPv4-mapped IPv6
+    /// address (`::ffff:a.b.c.d`, as dual-stack sockets report IPv4 clients), is its 4 bytes,
+    /// so both forms of one client share a counter; any other IPv6 address is its first
+    /// 8 bytes, the /64 prefix, because one subscriber usually holds a whole /64 and could
+    /// otherwise take a fresh counter per address. The two lengths keep the forms apart.
+    pub fn source_ip(&self, ip: core::net::IpAddr) -> ThrottleKey {
+        use core::net::IpAddr;
+        match ip {
+            IpAddr::V4(v4) => self.derive(Self::SOURCE_IP, &[&v4.octets()]),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => self.derive(Self::SOURCE_IP, &[&v4.octets()]),
+                None => {
+                    let [a, b, c, d, e, f, g, h, ..] = v6.octets();
+                    self.derive(Self::SOURCE_IP, &[&[a, b, c, d, e, f, g, h]])
+                }
+            },
+        }
     }
 
     /// The key of account `name` on a device the service already knows (OWASP "device
@@ -569,6 +639,25 @@ mod tests {
             k.account_on_device(b"ab", b"c"),
             k.account_on_device(b"ab", b"c")
         );
+    }
+
+    #[test]
+    fn one_client_address_one_source_key() {
+        use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+        let k = ThrottleKeyer::new([7; 32]);
+        let v4 = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7));
+        let mapped = IpAddr::V6(Ipv4Addr::new(203, 0, 113, 7).to_ipv6_mapped());
+        // A dual-stack socket reports an IPv4 client as ::ffff:a.b.c.d: the same counter.
+        assert_eq!(k.source_ip(v4), k.source_ip(mapped));
+        // IPv6: one counter per /64.
+        let a: Ipv6Addr = "2001:db8:aa:bb::1".parse().unwrap();
+        let b: Ipv6Addr = "2001:db8:aa:bb:ffff:ffff:ffff:ffff".parse().unwrap();
+        let c: Ipv6Addr = "2001:db8:aa:bc::1".parse().unwrap();
+        assert_eq!(k.source_ip(IpAddr::V6(a)), k.source_ip(IpAddr::V6(b)));
+        assert_ne!(k.source_ip(IpAddr::V6(a)), k.source_ip(IpAddr::V6(c)));
+        // Its own scope: never the key of the same bytes given as a source id.
+        assert_ne!(k.source_ip(v4), k.source(&[203, 0, 113, 7]));
+        assert_ne!(k.source_ip(v4), k.account(&[203, 0, 113, 7]));
     }
 
     #[test]

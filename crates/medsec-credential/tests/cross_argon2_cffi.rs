@@ -21,7 +21,7 @@ use rand_chacha::rand_core::SeedableRng;
 use serde_json::{json, Value};
 
 const SCRIPT: &str = r#"
-import sys, json, hmac, hashlib, unicodedata
+import sys, json, hmac, hashlib, ipaddress, unicodedata
 import argon2
 from argon2.low_level import ffi, lib, Type, hash_secret
 
@@ -105,10 +105,19 @@ out["nfkc_skipped"] = nfkc_skipped
 out["python_unicode"] = unicodedata.unidata_version
 keys_ok = []
 for v in vec["throttle_keys"]:
-    scope = {"account": b"\x01", "source": b"\x02", "account_on_device": b"\x03"}[v["scope"]]
+    scope = {"account": b"\x01", "source": b"\x02", "account_on_device": b"\x03",
+             "source_ip": b"\x04"}[v["scope"]]
     if v["scope"] == "account_on_device":
         name, dev = bytes.fromhex(v["name_hex"]), bytes.fromhex(v["device_id_hex"])
         data = len(name).to_bytes(8, "big") + name + len(dev).to_bytes(8, "big") + dev
+        keys_ok.append(data.hex() == v["input_hex"])
+    elif v["scope"] == "source_ip":
+        # docs/credential-format.md section 6: IPv4 and IPv4-mapped IPv6 as 4 bytes, other
+        # IPv6 as the /64 prefix.
+        ip = ipaddress.ip_address(v["ip"])
+        if ip.version == 6 and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        data = ip.packed if ip.version == 4 else ip.packed[:8]
         keys_ok.append(data.hex() == v["input_hex"])
     else:
         data = bytes.fromhex(v["input_hex"])
@@ -174,7 +183,7 @@ fn libargon2_agrees_both_ways() {
             4u32,
             32u32,
             16u32,
-            "libargon2 default profile",
+            "argon2-cffi default profile (RFC 9106 second recommendation)",
         ),
         (19_456, 2, 1, 32, 16, "owasp minimum"),
         (64, 1, 1, 16, 8, "shortest accepted salt and hash"),

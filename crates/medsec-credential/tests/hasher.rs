@@ -11,8 +11,10 @@
 )]
 
 use medsec_credential::hash::{hazmat, Block};
+use medsec_credential::throttle::{MemoryThrottleStore, ThrottleKeyer};
 use medsec_credential::{
-    Error, HashParams, Password, PasswordHasher, Pepper, PepperRing, PhcHash, VerifyLimits,
+    Attempt, Error, HashParams, LoginGuard, Password, PasswordHasher, Pepper, PepperRequirement,
+    PepperRing, PhcHash, Protected, VerifyLimits,
 };
 use proptest::prelude::*;
 use rand_chacha::rand_core::SeedableRng;
@@ -134,6 +136,143 @@ fn pepper_rotation_and_unknown_pepper() {
         .verify(&pw, plain.as_str())
         .unwrap()
         .needs_repepper());
+}
+
+fn ring_1_then_2() -> PepperRing {
+    let mut ring = PepperRing::new();
+    ring.add(Pepper::new(1, [0x11; 32])).unwrap();
+    ring.rotate_to(Pepper::new(2, [0x22; 32])).unwrap();
+    ring
+}
+
+/// Someone who can write the hash database plants an unpeppered hash of a password they chose
+/// (libargon2 makes one without any secret). With peppers configured it still verifies unless
+/// the hasher requires a pepper.
+#[test]
+fn a_pepper_requirement_refuses_planted_unpeppered_hashes() {
+    let chosen = Password::new("the attacker's own passphrase").unwrap();
+    let planted = small(64, 1).hash(&chosen, &mut rng()).unwrap();
+    assert!(!planted.as_str().contains("keyid"));
+    let user = Password::new("amber teapot on the landing").unwrap();
+    let mut old_ring = PepperRing::new();
+    old_ring.rotate_to(Pepper::new(1, [0x11; 32])).unwrap();
+    let on_old = small(64, 1)
+        .with_peppers(old_ring)
+        .hash(&user, &mut rng())
+        .unwrap();
+    let on_current = small(64, 1)
+        .with_peppers(ring_1_then_2())
+        .hash(&user, &mut rng())
+        .unwrap();
+
+    // Default (Optional): the planted hash logs the attacker in.
+    let optional = small(64, 1).with_peppers(ring_1_then_2());
+    assert_eq!(optional.pepper_requirement(), PepperRequirement::Optional);
+    assert!(optional.verify(&chosen, planted.as_str()).is_ok());
+
+    // Any: refused before any work; peppered hashes (old or current) still verify.
+    let any = small(64, 1)
+        .with_peppers(ring_1_then_2())
+        .require_pepper(PepperRequirement::Any)
+        .unwrap();
+    assert_eq!(
+        any.verify(&chosen, planted.as_str()),
+        Err(Error::PepperRequired)
+    );
+    let mut memory = vec![Block::new(); 64];
+    assert_eq!(
+        any.verify_with_memory(&chosen, planted.as_str(), &mut memory),
+        Err(Error::PepperRequired)
+    );
+    assert!(any.verify(&user, on_old.as_str()).unwrap().needs_repepper());
+    assert!(any.verify(&user, on_current.as_str()).is_ok());
+    // A wrong password against a peppered hash is the usual answer.
+    assert_eq!(
+        any.verify(&chosen, on_current.as_str()),
+        Err(Error::NotVerified)
+    );
+    // An id the ring does not hold: not verified, as without the requirement.
+    let unknown_id = on_current.as_str().replace("keyid=AAAAAg", "keyid=AAAAAw");
+    assert_eq!(any.verify(&user, &unknown_id), Err(Error::NotVerified));
+
+    // Current: only the current id verifies.
+    let current = small(64, 1)
+        .with_peppers(ring_1_then_2())
+        .require_pepper(PepperRequirement::Current)
+        .unwrap();
+    assert_eq!(
+        current.verify(&chosen, planted.as_str()),
+        Err(Error::PepperRequired)
+    );
+    assert_eq!(
+        current.verify(&user, on_old.as_str()),
+        Err(Error::PepperRequired)
+    );
+    let own = current.hash(&user, &mut rng()).unwrap();
+    assert!(current.verify(&user, own.as_str()).is_ok());
+    assert!(current.verify(&user, on_current.as_str()).is_ok());
+}
+
+#[test]
+fn a_pepper_requirement_needs_a_current_pepper() {
+    for req in [PepperRequirement::Any, PepperRequirement::Current] {
+        assert!(matches!(
+            small(64, 1).require_pepper(req),
+            Err(Error::Config(_))
+        ));
+        // A ring with only older peppers has no current one either.
+        let mut ring = PepperRing::new();
+        ring.add(Pepper::new(1, [0x11; 32])).unwrap();
+        assert!(matches!(
+            small(64, 1).with_peppers(ring).require_pepper(req),
+            Err(Error::Config(_))
+        ));
+        // Replacing the ring afterwards with an empty one: the hasher refuses to make hashes
+        // it would then refuse to verify.
+        let h = small(64, 1)
+            .with_peppers(ring_1_then_2())
+            .require_pepper(req)
+            .unwrap()
+            .with_peppers(PepperRing::new());
+        let pw = Password::new("amber teapot on the landing").unwrap();
+        assert!(matches!(h.hash(&pw, &mut rng()), Err(Error::Config(_))));
+    }
+    assert!(small(64, 1)
+        .require_pepper(PepperRequirement::Optional)
+        .is_ok());
+}
+
+/// Through the login guard, a refused planted hash answers exactly as an unknown user does.
+#[test]
+fn the_login_guard_answers_a_planted_hash_as_an_unknown_user() {
+    let hasher = small(64, 1)
+        .with_peppers(ring_1_then_2())
+        .require_pepper(PepperRequirement::Any)
+        .unwrap();
+    let store = MemoryThrottleStore::with_capacity(100).unwrap();
+    let guard = LoginGuard::new(&hasher, &store, &mut rng()).unwrap();
+    let chosen = Password::new("the attacker's own passphrase").unwrap();
+    let planted = small(64, 1).hash(&chosen, &mut rng()).unwrap();
+    let keyer = ThrottleKeyer::new([4; 32]);
+    let attempt = Attempt {
+        account: keyer.account(b"dr.ng"),
+        source: None,
+        stored_hash: Some(planted.as_str()),
+        protects: Protected::PatientData,
+    };
+    assert_eq!(
+        guard.attempt(&attempt, &chosen, 1_000),
+        Err(Error::NotVerified)
+    );
+    let unknown = Attempt {
+        account: keyer.account(b"nobody"),
+        stored_hash: None,
+        ..attempt
+    };
+    assert_eq!(
+        guard.attempt(&unknown, &chosen, 1_000),
+        Err(Error::NotVerified)
+    );
 }
 
 #[test]

@@ -134,7 +134,7 @@ fn a_broken_stored_hash_costs_what_an_unknown_user_costs() {
     use medsec_credential::throttle::{MemoryThrottleStore, ThrottleKeyer};
     use medsec_credential::{Attempt, LoginGuard, Protected};
     let hasher = PasswordHasher::new(HashParams::SERVER).unwrap();
-    let store = MemoryThrottleStore::new(100, 5).unwrap();
+    let store = MemoryThrottleStore::with_capacity(100).unwrap();
     let mut rng = rand_chacha::ChaCha20Rng::from_seed([5; 32]);
     let guard = LoginGuard::new(&hasher, &store, &mut rng).unwrap();
     let keyer = ThrottleKeyer::new([1; 32]);
@@ -180,7 +180,7 @@ fn firmware_login_guard_does_not_allocate() {
         .with_limits(VerifyLimits::for_memory_blocks(12_288).unwrap())
         .unwrap();
     let mut memory = vec![Block::new(); 12_288];
-    let store = FixedThrottleStore::<8>::new(3);
+    let store = FixedThrottleStore::<8>::new();
     let keyer = ThrottleKeyer::new([2; 32]);
     let pin = Password::new("482915").unwrap();
     let wrong = Password::new("482916").unwrap();

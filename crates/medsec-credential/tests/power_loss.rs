@@ -110,7 +110,7 @@ impl RecordFlash for SimFlash {
 const RECORD_KEY: [u8; 32] = [0x33; 32];
 
 fn store(flash: SimFlash) -> FlashThrottleStore<SimFlash> {
-    FlashThrottleStore::new(flash, RecordCodec::new(RECORD_KEY), 3).unwrap()
+    FlashThrottleStore::new(flash, RecordCodec::new(RECORD_KEY)).unwrap()
 }
 
 /// W = wrong PIN, R = right PIN; one attempt per hour so the schedule always admits, except

@@ -72,7 +72,7 @@ fn right() -> Password {
 #[test]
 fn account_schedule_free_failures_then_doubling_then_lock() {
     let w = World::new();
-    let store = MemoryThrottleStore::new(1000, 5).unwrap();
+    let store = MemoryThrottleStore::with_capacity(1000).unwrap();
     let guard = LoginGuard::new(&w.hasher, &store, &mut rng()).unwrap();
     let a = w.attempt("alice", true);
     let mut now = 1_000_000u64;
@@ -123,7 +123,7 @@ fn account_schedule_free_failures_then_doubling_then_lock() {
 #[test]
 fn password_change_needs_the_current_password_and_a_good_new_one() {
     let w = World::new();
-    let store = MemoryThrottleStore::new(1000, 5).unwrap();
+    let store = MemoryThrottleStore::with_capacity(1000).unwrap();
     let guard = LoginGuard::new(&w.hasher, &store, &mut rng()).unwrap();
     let a = w.attempt("erin", true);
     let policy = medsec_credential::PasswordPolicy::WITH_SECOND_FACTOR;
@@ -153,7 +153,7 @@ fn password_change_needs_the_current_password_and_a_good_new_one() {
 #[test]
 fn success_resets_and_is_not_counted() {
     let w = World::new();
-    let store = MemoryThrottleStore::new(1000, 5).unwrap();
+    let store = MemoryThrottleStore::with_capacity(1000).unwrap();
     let guard = LoginGuard::new(&w.hasher, &store, &mut rng()).unwrap();
     let a = w.attempt("bob", true);
     for t in 0..4 {
@@ -168,7 +168,7 @@ fn success_resets_and_is_not_counted() {
 #[test]
 fn unknown_users_answer_exactly_like_known_ones() {
     let w = World::new();
-    let store = FixedThrottleStore::<64>::new(3);
+    let store = FixedThrottleStore::<64>::new();
     let guard = LoginGuard::new(&w.hasher, &store, &mut rng())
         .unwrap()
         .with_account_schedule(Schedule::DEVICE_PIN);
@@ -210,7 +210,7 @@ fn device_pin_preset_allows_at_most_ten_attempts_and_calls_the_wipe_hook() {
     }
     let wipe = Wipe(Cell::new(0));
     let w = World::new();
-    let store = FixedThrottleStore::<16>::new(3);
+    let store = FixedThrottleStore::<16>::new();
     let guard = LoginGuard::new(&w.hasher, &store, &mut rng())
         .unwrap()
         .with_account_schedule(Schedule::DEVICE_PIN)
@@ -263,7 +263,7 @@ fn right_password_on_the_last_attempt_does_not_lock_or_wipe() {
     }
     let wipe = Wipe(Cell::new(0));
     let w = World::new();
-    let store = FixedThrottleStore::<16>::new(3);
+    let store = FixedThrottleStore::<16>::new();
     let guard = LoginGuard::new(&w.hasher, &store, &mut rng())
         .unwrap()
         .with_account_schedule(Schedule::DEVICE_PIN)
@@ -283,7 +283,7 @@ fn right_password_on_the_last_attempt_does_not_lock_or_wipe() {
 #[test]
 fn source_throttling_is_separate_and_not_reset_by_success() {
     let w = World::new();
-    let store = MemoryThrottleStore::new(1000, 5).unwrap();
+    let store = MemoryThrottleStore::with_capacity(1000).unwrap();
     let guard = LoginGuard::new(&w.hasher, &store, &mut rng())
         .unwrap()
         .with_source_schedule(Schedule::new(2, 5_000, 60_000, None, Some(3_600_000)).unwrap());
@@ -382,7 +382,7 @@ proptest! {
     #[test]
     fn schedule_invariants(events in prop::collection::vec((0u64..2_000_000, any::<bool>()), 1..200)) {
         let s = Schedule::DEVICE_PIN;
-        let store = FixedThrottleStore::<4>::new(s.free_failures());
+        let store = FixedThrottleStore::<4>::new();
         let key = ThrottleKey::from_bytes([9; 16]);
         let mut now = 0u64;
         for (dt, success) in events {
@@ -415,7 +415,7 @@ proptest! {
 #[test]
 fn after_the_clock_went_back_the_wait_ends_at_the_time_given() {
     let s = Schedule::ACCOUNT;
-    let store = MemoryThrottleStore::new(100, s.free_failures()).unwrap();
+    let store = MemoryThrottleStore::with_capacity(100).unwrap();
     let key = ThrottleKey::from_bytes([4; 16]);
     // Eight failures, the last at 1,000 s of the old clock: the next wait is 4 s.
     for i in 0..8u64 {
@@ -454,7 +454,7 @@ fn after_the_clock_went_back_the_wait_ends_at_the_time_given() {
 fn a_broken_stored_hash_answers_exactly_like_an_unknown_user() {
     use medsec_credential::hash::Block;
     let w = World::new();
-    let store = MemoryThrottleStore::new(1000, 5).unwrap();
+    let store = MemoryThrottleStore::with_capacity(1000).unwrap();
     let guard = LoginGuard::new(&w.hasher, &store, &mut rng()).unwrap();
     let over_limit = w.stored.replace("m=64,", "m=4194304,");
     assert!(over_limit.contains("m=4194304,"), "{over_limit}");
@@ -505,7 +505,7 @@ fn the_lockout_hook_runs_even_if_the_limit_was_reached_without_an_answer() {
         }
     }
     let w = World::new();
-    let store = FixedThrottleStore::<16>::new(3);
+    let store = FixedThrottleStore::<16>::new();
     let a = w.attempt("device", true);
     let mut now = 0;
     {
@@ -546,7 +546,7 @@ fn attempt_debug_does_not_print_the_stored_hash() {
 #[test]
 fn alternating_sources_cannot_bypass_the_account_limit() {
     let w = World::new();
-    let store = MemoryThrottleStore::new(1000, 3).unwrap();
+    let store = MemoryThrottleStore::with_capacity(1000).unwrap();
     let guard = LoginGuard::new(&w.hasher, &store, &mut rng())
         .unwrap()
         .with_account_schedule(Schedule::DEVICE_PIN);
@@ -568,7 +568,7 @@ fn alternating_sources_cannot_bypass_the_account_limit() {
 /// Parallel attempts on the in-memory store cannot slip past a backoff.
 #[test]
 fn a_parallel_burst_on_the_memory_store_admits_one() {
-    let store = std::sync::Arc::new(MemoryThrottleStore::new(1000, 0).unwrap());
+    let store = std::sync::Arc::new(MemoryThrottleStore::with_capacity(1000).unwrap());
     let strict = Schedule::new(0, 3_600_000, 3_600_000, Some(100), None).unwrap();
     let key = ThrottleKey::from_bytes([6; 16]);
     let barrier = std::sync::Arc::new(std::sync::Barrier::new(8));

@@ -24,7 +24,9 @@ use medsec_credential::throttle::{
     self, FixedThrottleStore, FlashThrottleStore, RecordFlash, Schedule, ThrottleKey,
     ThrottleKeyer, ThrottleRecord, ThrottleStore,
 };
-use medsec_credential::{Error, PhcHash, Rejection, VerifyLimits, NFKC_UNICODE_VERSION};
+use medsec_credential::{
+    Error, PhcHash, Rejection, VerifyLimits, NFKC_UNICODE_VERSION, POLICY_UNICODE_VERSION,
+};
 use medsec_credential::{
     HashParams, Password, PasswordHasher, PasswordPolicy, Pepper, PepperRing, PinPolicy,
 };
@@ -173,6 +175,33 @@ fn throttle_key_vectors() -> Value {
             "device_id_hex": hex::encode(device),
             "input_hex": hex::encode(input),
             "throttle_key_hex": hex::encode(k.as_bytes()),
+        }));
+    }
+    // Client IP addresses (scope 0x04): IPv4 and IPv4-mapped IPv6 as 4 bytes (one counter for
+    // both forms), other IPv6 as the 8-byte /64 prefix (one counter per /64).
+    for ip in [
+        "127.0.0.1",
+        "::ffff:127.0.0.1",
+        "203.0.113.7",
+        "2001:db8:aa:bb::1",
+        "2001:db8:aa:bb:ffff:ffff:ffff:ffff",
+        "2001:db8:aa:bc::1",
+        "::1",
+    ] {
+        let addr: std::net::IpAddr = ip.parse().unwrap();
+        let input = match addr {
+            std::net::IpAddr::V4(v4) => v4.octets().to_vec(),
+            std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => v4.octets().to_vec(),
+                None => v6.octets()[..8].to_vec(),
+            },
+        };
+        out.push(json!({
+            "keyer_key_hex": hex::encode(key),
+            "scope": "source_ip",
+            "ip": ip,
+            "input_hex": hex::encode(input),
+            "throttle_key_hex": hex::encode(keyer.source_ip(addr).as_bytes()),
         }));
     }
     Value::Array(out)
@@ -363,7 +392,7 @@ fn sequence_vectors() -> Value {
     ];
     let mut out = Vec::new();
     for (script, name, schedule, events) in scripts {
-        let store = FixedThrottleStore::<4>::new(0);
+        let store = FixedThrottleStore::<4>::new();
         let key = ThrottleKey::from_bytes([1; 16]);
         let mut rows = Vec::new();
         for (now, is_attempt) in events {
@@ -904,6 +933,16 @@ fn policy_vectors() -> Value {
         (sf, "bob likes long walks", vec!["bob@x.io"]),
         (sf, "empty words are ignored ok", vec!["", "   "]),
         (sf, "  leading and trailing space kept  ", vec![]),
+        // Lowercasing and letter runs use Unicode 17.0.0 (POLICY_UNICODE_VERSION). Garay
+        // (Unicode 16.0) and Beria Erfe (Unicode 17.0) capitals lowercase to their small
+        // letters and are alphanumeric there; with Unicode 16.0 tables the Beria Erfe cases
+        // would be accepted, and with 15.1 the Garay ones too.
+        (sf, "garay \u{10D50}\u{10D51}\u{10D52}\u{10D53} pump diary", vec!["\u{10D70}\u{10D71}\u{10D72}\u{10D73}"]),
+        (sf, "garay \u{10D50}\u{10D51}\u{10D52}\u{10D53} pump diary", vec![]),
+        (sf, "my \u{10D70}\u{10D71}\u{10D72}\u{10D73} pump diary ok", vec!["SN-\u{10D50}\u{10D51}\u{10D52}\u{10D53}-7"]),
+        (sf, "beria \u{16EA0}\u{16EA1}\u{16EA2}\u{16EA3} pump diary", vec!["\u{16EBB}\u{16EBC}\u{16EBD}\u{16EBE}"]),
+        (sf, "beria \u{16EA0}\u{16EA1}\u{16EA2}\u{16EA3} pump diary", vec![]),
+        (sf, "note \u{16EBB}\u{16EBC}\u{16EBD}\u{16EBE} in the pump log", vec!["ID-\u{16EA0}\u{16EA1}\u{16EA2}\u{16EA3}-9"]),
     ];
     let mut out = Vec::new();
     for (policy, candidate, context) in cases {
@@ -1008,7 +1047,7 @@ impl RecordFlash for MemFlash {
 }
 
 /// Flash cells (section 8): initial slot images, operations through `FlashThrottleStore`
-/// (protect_from 3, schedule ACCOUNT), and every slot image after each operation.
+/// (schedule ACCOUNT), and every slot image after each operation.
 fn flash_cell_vectors() -> Value {
     let record_key = [0x17u8; 32];
     let codec = RecordCodec::new(record_key);
@@ -1039,25 +1078,27 @@ fn flash_cell_vectors() -> Value {
     type Scenario = (&'static str, Vec<[u8; RECORD_LEN]>, Vec<Op>);
     let scenarios: Vec<Scenario> = vec![
         (
-            "fill-evict-clear-reuse",
+            // No eviction: a full store refuses a new key and keeps every record with failures;
+            // a cleared cell (a failures-0 image, not an erase) is free again.
+            "fill-refuse-clear-reuse",
             vec![erased; 4],
             vec![
                 Op::Attempt(k1, 1_000),
                 Op::Attempt(k2, 1_100),
                 Op::Attempt(k2, 1_200),
-                Op::Attempt(k2, 1_300),
-                // Both cells hold records; k1 (1 failure < protect_from 3) is the victim.
-                Op::Attempt(k3, 1_400),
+                // Both cells hold records with failures: k3 is refused, k1 (1 failure) stays.
+                Op::Attempt(k3, 1_300),
                 Op::Load(k1),
-                // k3 is cleared: a failures-0 image, not an erase; its cell is free again.
-                Op::Clear(k3),
-                Op::Attempt(k4, 1_500),
                 // Clearing a key that has no record writes nothing.
+                Op::Clear(k3),
+                // k1 cleared: its cell is free, and k3 takes it.
                 Op::Clear(k1),
-                // Both cells protected (k2: 3 failures, k4 raised to 3): a newcomer fails closed.
-                Op::Attempt(k4, 1_600),
+                Op::Attempt(k3, 1_400),
+                Op::Attempt(k1, 1_500),
+                Op::Clear(k2),
+                Op::Attempt(k1, 1_600),
                 Op::Attempt(k4, 1_700),
-                Op::Attempt(k1, 1_800),
+                Op::Load(k3),
             ],
         ),
         (
@@ -1089,8 +1130,7 @@ fn flash_cell_vectors() -> Value {
         let initial_hex: Vec<String> = initial.iter().map(hex::encode).collect();
         let slots = Rc::new(RefCell::new(initial));
         let store =
-            FlashThrottleStore::new(MemFlash(slots.clone()), RecordCodec::new(record_key), 3)
-                .unwrap();
+            FlashThrottleStore::new(MemFlash(slots.clone()), RecordCodec::new(record_key)).unwrap();
         let mut rows = Vec::new();
         for op in ops {
             let (mut row, key) = match op {
@@ -1122,7 +1162,6 @@ fn flash_cell_vectors() -> Value {
         out.push(json!({
             "name": name,
             "record_key_hex": hex::encode(record_key),
-            "protect_from": 3,
             "schedule": "ACCOUNT",
             "initial_slots_hex": initial_hex,
             "operations": rows,
@@ -1133,9 +1172,12 @@ fn flash_cell_vectors() -> Value {
 
 fn all_vectors() -> Value {
     let (major, minor, patch) = NFKC_UNICODE_VERSION;
+    let (a, b, c) = POLICY_UNICODE_VERSION;
+    let policy_version = format!("{a}.{b}.{c}");
     json!({
         "description": "Known-answer vectors for docs/credential-format.md (medsec-credential). Regenerated and compared by crates/medsec-credential/tests/vectors.rs.",
         "nfkc_unicode_version": format!("{major}.{minor}.{patch}"),
+        "policy_unicode_version": policy_version,
         "phc": phc_vectors(),
         "phc_parse": phc_parse_vectors(),
         "phc_verify": phc_verify_vectors(),

@@ -156,22 +156,27 @@ impl fmt::Debug for RecordCodec {
     }
 }
 
-/// The newest valid record of a cell and the slot holding it.
-type Newest = Option<(u32, SlotRecord)>;
-
 /// A [`ThrottleStore`] over [`RecordFlash`]: one cell (two slots) per tracked key.
+///
+/// **No eviction.** The 48-byte record does not say which schedule it was written under, so this
+/// store cannot tell a forgotten record from one that still counts and never reuses the cell of
+/// a record with failures (see [`ThrottleStore`], "Eviction"). A cell is free when it is empty
+/// or its record was cleared (a success, or the out-of-band unlock). When every cell holds a
+/// record with failures, the write for a new key fails with [`Error::Store`] (its attempt is
+/// refused) and keys that have a cell keep working. Give the flash a cell for every key that can
+/// fail: the device's accounts or PIN, and any unknown names tried on it until a success or an
+/// unlock clears them (docs/credential-format.md section 8).
 pub struct FlashThrottleStore<F: RecordFlash> {
     flash: RefCell<F>,
     codec: RecordCodec,
-    protect_from: u32,
 }
 
 impl<F: RecordFlash> FlashThrottleStore<F> {
-    /// A store over `flash`; records with at least `protect_from` failures are never evicted.
+    /// A store over `flash`.
     ///
     /// # Errors
     /// [`Error::Config`] when the flash has fewer than two slots or an odd number of slots.
-    pub fn new(flash: F, codec: RecordCodec, protect_from: u32) -> Result<Self> {
+    pub fn new(flash: F, codec: RecordCodec) -> Result<Self> {
         let n = flash.slot_count();
         if n < 2 || !n.is_multiple_of(2) {
             return Err(Error::Config(
@@ -181,7 +186,6 @@ impl<F: RecordFlash> FlashThrottleStore<F> {
         Ok(Self {
             flash: RefCell::new(flash),
             codec,
-            protect_from,
         })
     }
 
@@ -234,10 +238,9 @@ impl<F: RecordFlash> ThrottleStore for FlashThrottleStore<F> {
         new: &ThrottleRecord,
     ) -> Result<bool> {
         let mut flash = self.flash.try_borrow_mut().map_err(|_| Error::Store)?;
-        // (cell, newest slot, newest record) of the key; a free cell; the least severe victim.
+        // (cell, newest slot, newest record) of the key, and the first free cell.
         let mut found = None;
         let mut free = None;
-        let mut victim: Option<(u32, Newest, (u32, u64))> = None;
         for cell in 0..Self::cells(&flash) {
             let newest = self.newest(&mut flash, cell)?;
             match newest {
@@ -245,12 +248,8 @@ impl<F: RecordFlash> ThrottleStore for FlashThrottleStore<F> {
                     found = Some((cell, newest));
                     break;
                 }
-                Some((_, rec)) if !rec.record.is_clear() => {
-                    let sev = (rec.record.failures, rec.record.last_failure_ms);
-                    if victim.is_none_or(|(_, _, v)| sev < v) {
-                        victim = Some((cell, newest, sev));
-                    }
-                }
+                // Another key's record that still counts, as far as this store can tell.
+                Some((_, rec)) if !rec.record.is_clear() => {}
                 _ => free = free.or(Some((cell, newest))),
             }
         }
@@ -263,13 +262,9 @@ impl<F: RecordFlash> ThrottleStore for FlashThrottleStore<F> {
         let (cell, newest) = match (found, new.is_clear()) {
             (Some(f), _) => f,
             (None, true) => return Ok(true),
-            (None, false) => match (free, victim) {
-                (Some(f), _) => f,
-                (None, Some((cell, newest, (failures, _)))) if failures < self.protect_from => {
-                    (cell, newest)
-                }
-                _ => return Err(Error::Store),
-            },
+            // Every cell holds a record with failures: refuse the new key rather than reset
+            // another key's count.
+            (None, false) => free.ok_or(Error::Store)?,
         };
         let base = cell.saturating_mul(2);
         let record = SlotRecord {
@@ -331,9 +326,7 @@ impl<F: RecordFlash> FlashThrottleStore<F> {
 
 impl<F: RecordFlash> fmt::Debug for FlashThrottleStore<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FlashThrottleStore")
-            .field("protect_from", &self.protect_from)
-            .finish_non_exhaustive()
+        f.debug_struct("FlashThrottleStore").finish_non_exhaustive()
     }
 }
 

@@ -3,15 +3,24 @@
 use alloc::vec::Vec;
 use std::sync::Mutex;
 
-use super::table::{self, Slot};
-use super::{ThrottleKey, ThrottleRecord, ThrottleStore};
+use super::table::{self, Retention, Slot};
+use super::{Schedule, ThrottleKey, ThrottleRecord, ThrottleStore, NIST_MAX_CONSECUTIVE_FAILURES};
 use crate::{Error, Result};
 
 const SHARDS: usize = 16;
 
 /// Records in a table allocated once at construction and never grown: an attacker spraying
-/// millions of user names evicts the least severe records (never those in backoff or locked)
-/// instead of growing memory. Sharded behind 16 mutexes for concurrent use.
+/// millions of user names cannot make it allocate. Sharded behind 16 mutexes for concurrent use.
+///
+/// **Full windows.** A record is never evicted while its schedule still counts it (see
+/// [`ThrottleStore`], "Eviction"); the slot of a record its schedule has forgotten (for example
+/// a [`Schedule::SOURCE`] record quiet for 24 h) is reused. A new key whose window (16 slots)
+/// holds only records that still count is refused with [`Error::Store`], so its attempt fails
+/// closed, while every key that has a record keeps working. Under [`Schedule::ACCOUNT`], which
+/// never forgets, a spray of about `2 * max_tracked` distinct names, one failure each, fills the
+/// table until the process restarts: size `max_tracked` above the number of names an attacker
+/// can fail, throttle sources, or use the PostgreSQL store (docs/credential-rate-limits.md,
+/// control 9).
 ///
 /// Memory: `32 * slots` bytes, `slots = (2 * max_tracked).next_power_of_two()` (64 to 128 bytes
 /// per tracked key; at least 16 shards of 16 slots, 8 KiB), reported by
@@ -19,16 +28,14 @@ const SHARDS: usize = 16;
 #[derive(Debug)]
 pub struct MemoryThrottleStore {
     shards: Vec<Mutex<Vec<Slot>>>,
-    protect_from: u32,
 }
 
 impl MemoryThrottleStore {
-    /// A store for about `max_tracked` keys; records with at least `protect_from` failures are
-    /// never evicted (use the schedule's free failures).
+    /// A store for about `max_tracked` keys.
     ///
     /// # Errors
     /// [`Error::Config`] when `max_tracked` is 0 or the table cannot be allocated.
-    pub fn new(max_tracked: usize, protect_from: u32) -> Result<Self> {
+    pub fn with_capacity(max_tracked: usize) -> Result<Self> {
         if max_tracked == 0 {
             return Err(Error::Config("memory store needs room for one key"));
         }
@@ -45,10 +52,26 @@ impl MemoryThrottleStore {
             v.resize(per_shard, Slot::EMPTY);
             shards.push(Mutex::new(v));
         }
-        Ok(Self {
-            shards,
-            protect_from,
-        })
+        Ok(Self { shards })
+    }
+
+    /// [`MemoryThrottleStore::with_capacity`], with the argument earlier versions took.
+    ///
+    /// `protect_from` used to let a full window evict records with fewer failures than it,
+    /// which reset their counts (the attack in [`ThrottleStore`], "Eviction"). Records that
+    /// still count are now never evicted, which keeps every record with at least
+    /// `protect_from` failures for any `protect_from >= 1`; the argument changes nothing else
+    /// and remains so that existing callers compile. Valid range `1..=100`
+    /// ([`NIST_MAX_CONSECUTIVE_FAILURES`]); prefer [`MemoryThrottleStore::with_capacity`].
+    ///
+    /// # Errors
+    /// [`Error::Config`] when `protect_from` is 0 or above 100, or as
+    /// [`MemoryThrottleStore::with_capacity`].
+    pub fn new(max_tracked: usize, protect_from: u32) -> Result<Self> {
+        if protect_from == 0 || protect_from > NIST_MAX_CONSECUTIVE_FAILURES {
+            return Err(Error::Config("protect_from: need 1 <= protect_from <= 100"));
+        }
+        Self::with_capacity(max_tracked)
     }
 
     /// Bytes held by the table (fixed at construction).
@@ -95,6 +118,17 @@ impl ThrottleStore for MemoryThrottleStore {
         current: &ThrottleRecord,
         new: &ThrottleRecord,
     ) -> Result<bool> {
-        table::compare_and_swap(&mut self.shard(key)?, key, current, new, self.protect_from)
+        table::compare_and_swap(&mut self.shard(key)?, key, current, new, Retention::NEVER)
+    }
+
+    fn compare_and_swap_scheduled(
+        &self,
+        key: &ThrottleKey,
+        current: &ThrottleRecord,
+        new: &ThrottleRecord,
+        schedule: &Schedule,
+    ) -> Result<bool> {
+        let retention = Retention::of(schedule);
+        table::compare_and_swap(&mut self.shard(key)?, key, current, new, retention)
     }
 }
