@@ -80,7 +80,7 @@ fn check(token: &[u8], keys: &KeySet<2>, sk: &SigningKey, mac: &MacKey) {
             .apply_update(token, keys, &["clinic.example"], "pump-SN004711", &clock)
             .is_ok()
         {
-            assert!(list.sequence() >= 1);
+            assert!(list.sequence("clinic.example") >= 1);
             assert!(list
                 .apply_update(token, keys, &["clinic.example"], "pump-SN004711", &clock)
                 .is_err());

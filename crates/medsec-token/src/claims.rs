@@ -449,7 +449,8 @@ impl fmt::Debug for ClaimsBuilder<'_> {
 }
 
 impl<'a> ClaimsBuilder<'a> {
-    /// Longest lifetime a builder accepts (`ttl`), one year. Deployments choose much shorter.
+    /// Longest lifetime a builder accepts (`ttl`): 366 days (31,622,400 s). Deployments choose
+    /// much shorter.
     pub const MAX_TTL: u64 = 366 * 24 * 3600;
 
     /// Claims for a token from `issuer` to someone in `role`, scoped by the default policy

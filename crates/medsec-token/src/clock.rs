@@ -191,7 +191,22 @@ struct Sighting {
     id: TokenId,
     issued_at: u64,
     at: MonotonicTime,
-    until: u64,
+    /// The token's `exi`: its window is `[at.seconds, at.seconds + exi)` in `at.boot`.
+    exi: u64,
+}
+
+impl Sighting {
+    /// Whether this record's window is over at `now`, exactly when the verifier would call
+    /// the token expired for elapsed time (profile §5.2): another boot, or `exi` seconds or
+    /// more since the first sight. Computed by subtraction, so a window that reaches past
+    /// 2^64 − 1 never ends within its boot (no sum to overflow or saturate).
+    fn is_stale(&self, now: MonotonicTime) -> bool {
+        self.at.boot != now.boot
+            || now
+                .seconds
+                .checked_sub(self.at.seconds)
+                .is_some_and(|elapsed| elapsed >= self.exi)
+    }
 }
 
 /// A fixed-capacity first-sight table in RAM (firmware). A record whose window has passed,
@@ -272,7 +287,7 @@ impl<const N: usize> FirstSight for FixedFirstSight<N> {
         // oldest `iat`, so the refusal floor rises as little as possible.
         let replaceable = |s: &Option<Sighting>| match s {
             None => Some(None),
-            Some(s) if s.at.boot != now.boot || s.until <= now.seconds => Some(Some(s.issued_at)),
+            Some(s) if s.is_stale(now) => Some(Some(s.issued_at)),
             Some(_) => None,
         };
         let slot = slots
@@ -284,7 +299,7 @@ impl<const N: usize> FirstSight for FixedFirstSight<N> {
             id: *id,
             issued_at,
             at: now,
-            until: now.seconds.saturating_add(expires_after),
+            exi: expires_after,
         }) {
             let floor = self
                 .forgotten
@@ -345,6 +360,34 @@ mod tests {
         let c = TokenId::from_slice(&[3; 16]).unwrap();
         assert_eq!(t.first_seen(&c, 999, m(500), 100), None);
         assert_eq!(t.first_seen(&c, 1_002, m(500), 100), Some(m(500)));
+    }
+
+    /// A record is stale exactly when the verifier would call its token expired (profile
+    /// §5.2): a window that reaches past 2^64 − 1 never ends within its boot, so the record
+    /// is not dropped while the token is still accepted — not after a wrapped sum `first +
+    /// exi` (stale at once), nor at the reading 2^64 − 1 after a saturated one (where
+    /// `until <= now` held although the token was still within its window).
+    #[test]
+    fn first_sight_window_reaching_past_the_counter_never_ends() {
+        let t = FixedFirstSight::<1>::new();
+        let a = TokenId::from_slice(&[1; 16]).unwrap();
+        let b = TokenId::from_slice(&[2; 16]).unwrap();
+        let m = |s| MonotonicTime {
+            boot: 1,
+            seconds: s,
+        };
+        assert_eq!(t.first_seen(&a, 1_000, m(10), u64::MAX), Some(m(10)));
+        assert_eq!(t.first_seen(&b, 1_001, m(11), 100), None);
+        assert_eq!(t.first_seen(&b, 1_001, m(u64::MAX - 1), 100), None);
+        assert_eq!(t.first_seen(&b, 1_001, m(u64::MAX), 100), None);
+        assert_eq!(t.first_seen(&a, 1_000, m(u64::MAX), u64::MAX), Some(m(10)));
+        // Another boot makes it stale.
+        let other = MonotonicTime {
+            boot: 2,
+            seconds: 0,
+        };
+        assert_eq!(t.first_seen(&b, 1_001, other, 100), Some(other));
+        assert_eq!(t.iat_high_water(), Some(1_001));
     }
 
     /// Run as a child process by `system_clock_boot_id_is_per_process`.

@@ -6,7 +6,8 @@
 //! - **token ids**: a token whose `cti` is listed is dead (logout, a lost phone);
 //! - **revocation epoch**: every token whose issued-at (`iat`) is *before* the epoch is dead
 //!   ("log everyone out", a suspected key leak). A per-subject epoch does the same for one
-//!   subject (an account disabled, a password reset). Epochs count in the issuer's Unix
+//!   subject (an account disabled, a password reset), matched on `sub` alone whatever the
+//!   token's issuer. Epochs count in the issuer's Unix
 //!   seconds, so a device with no wall clock can still apply them: it only compares two
 //!   issuer-side times.
 //!
@@ -59,6 +60,12 @@ pub trait RevocationCheck {
 
     /// The epoch for one subject (the `sub` claim): that subject's tokens issued before it
     /// are dead. The default revokes nothing beyond the global epoch.
+    ///
+    /// Keyed by `sub` alone, not by `(iss, sub)`: it reaches that subject's tokens from every
+    /// issuer the verifier trusts (profile §6). That errs towards refusing (it can only kill
+    /// more tokens, never fewer), and it is the key `medsec-session` shares for a user's
+    /// sessions, which have no issuer. Deployments whose issuers may give one `sub` to
+    /// different holders should make subjects unique across those issuers.
     fn subject_epoch(&self, subject: &str) -> RevocationEpoch {
         let _ = subject;
         RevocationEpoch::ZERO
@@ -114,30 +121,54 @@ pub struct RevokedToken {
     pub expires_at: u64,
 }
 
-/// A fixed-capacity revocation list with no heap allocation (firmware).
-///
-/// When it is full, [`FixedRevocationList::revoke`] fails: raise the epoch instead, which
-/// revokes everything issued before it in one entry.
-#[derive(Clone, Debug)]
-pub struct FixedRevocationList<const N: usize> {
-    entries: [Option<RevokedToken>; N],
-    epoch: RevocationEpoch,
-    sequence: u64,
+/// Which issuer a [`FixedRevocationList`] sequence belongs to: the first 16 bytes of SHA-256
+/// over the issuer's `iss` (the list keeps no text, so it needs no heap). Only allowlisted
+/// issuers reach it, so two of them sharing a digest is not a practical concern.
+fn issuer_digest(issuer: &str) -> [u8; 16] {
+    use sha2::Digest as _;
+    let full = sha2::Sha256::digest(issuer.as_bytes());
+    let mut out = [0u8; 16];
+    for (o, b) in out.iter_mut().zip(full.iter()) {
+        *o = *b;
+    }
+    out
 }
 
-impl<const N: usize> Default for FixedRevocationList<N> {
+/// The last sequence number a [`FixedRevocationList`] applied from one issuer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct IssuerSequence {
+    issuer: [u8; 16],
+    last: u64,
+}
+
+/// A fixed-capacity revocation list with no heap allocation (firmware): at most `N` revoked
+/// token ids, and the sequence numbers of signed updates from at most `I` issuers (default
+/// 4; each takes 32 bytes).
+///
+/// When it is full, [`FixedRevocationList::revoke`] fails: raise the epoch instead, which
+/// revokes everything issued before it in one entry. Set `I` to at least the number of
+/// issuers whose signed updates the device applies: an update from one more issuer is
+/// refused ([`Error::CapacityExceeded`]).
+#[derive(Clone, Debug)]
+pub struct FixedRevocationList<const N: usize, const I: usize = 4> {
+    entries: [Option<RevokedToken>; N],
+    epoch: RevocationEpoch,
+    sequences: [Option<IssuerSequence>; I],
+}
+
+impl<const N: usize, const I: usize> Default for FixedRevocationList<N, I> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<const N: usize> FixedRevocationList<N> {
+impl<const N: usize, const I: usize> FixedRevocationList<N, I> {
     /// An empty list at epoch zero.
     pub const fn new() -> Self {
         Self {
             entries: [None; N],
             epoch: RevocationEpoch::ZERO,
-            sequence: 0,
+            sequences: [None; I],
         }
     }
 
@@ -147,13 +178,18 @@ impl<const N: usize> FixedRevocationList<N> {
     /// to make room. `clock` is the verifier's clock (a [`RollbackGuard`](crate::RollbackGuard)
     /// on devices): with a wall time, an update issued after `now + MAX_LEEWAY` is refused.
     ///
+    /// Sequence numbers are counted per issuer (the update's `iss`): an update must be above
+    /// the last one applied *from its issuer*, by at most [`MAX_SEQUENCE_STEP`], so one
+    /// issuer's numbering (or a compromised issuer key) never blocks another issuer's updates.
+    ///
     /// # Errors
     /// [`Error::Rejected`] when the update does not verify, its epoch is after its `iat`, it
-    /// is from the future, or its sequence number is not above the last one applied (a
-    /// replay) or above it by more than [`MAX_SEQUENCE_STEP`]; [`Error::CapacityExceeded`]
-    /// when its ids do not all fit: the epoch is raised anyway and the ids up to the first
-    /// that did not fit are listed, but the sequence is not advanced, so the same update can
-    /// be applied again after pruning.
+    /// is from the future, or its sequence number is not above the last one applied from its
+    /// issuer (a replay) or above it by more than [`MAX_SEQUENCE_STEP`];
+    /// [`Error::CapacityExceeded`] when its issuer is new to the list and all `I` issuer
+    /// slots are taken (nothing is applied), or when its ids do not all fit: the epoch is
+    /// raised anyway and the ids up to the first that did not fit are listed, but the
+    /// sequence is not advanced, so the same update can be applied again after pruning.
     pub fn apply_update<K: KeyLookup + ?Sized, C: Clock + ?Sized>(
         &mut self,
         update: &[u8],
@@ -163,20 +199,46 @@ impl<const N: usize> FixedRevocationList<N> {
         clock: &C,
     ) -> Result<usize> {
         let u = update::verify_update(update, keys, issuers, audience)?;
-        u.admissible(self.sequence, clock)?;
+        let digest = issuer_digest(u.issuer);
+        let known = self
+            .sequences
+            .iter()
+            .position(|s| s.is_some_and(|s| s.issuer == digest));
+        let last = known
+            .and_then(|i| self.sequences.get(i).copied().flatten())
+            .map_or(0, |s| s.last);
+        u.admissible(last, clock)?;
+        let slot = match known {
+            Some(i) => i,
+            None => self
+                .sequences
+                .iter()
+                .position(Option::is_none)
+                .ok_or(Error::CapacityExceeded)?,
+        };
         self.raise_epoch(u.epoch);
         let mut n = 0usize;
         for r in u.revoked() {
             self.revoke(r.id, r.expires_at)?;
             n = n.saturating_add(1);
         }
-        self.sequence = u.sequence;
+        if let Some(s) = self.sequences.get_mut(slot) {
+            *s = Some(IssuerSequence {
+                issuer: digest,
+                last: u.sequence,
+            });
+        }
         Ok(n)
     }
 
-    /// The sequence number of the last update applied (0: none).
-    pub fn sequence(&self) -> u64 {
-        self.sequence
+    /// The sequence number of the last update applied from `issuer` (0: none).
+    pub fn sequence(&self, issuer: &str) -> u64 {
+        let digest = issuer_digest(issuer);
+        self.sequences
+            .iter()
+            .flatten()
+            .find(|s| s.issuer == digest)
+            .map_or(0, |s| s.last)
     }
 
     /// Lists a token id as revoked until `expires_at` (Unix seconds, the token's `exp`).
@@ -235,7 +297,7 @@ impl<const N: usize> FixedRevocationList<N> {
     }
 }
 
-impl<const N: usize> RevocationCheck for FixedRevocationList<N> {
+impl<const N: usize, const I: usize> RevocationCheck for FixedRevocationList<N, I> {
     fn epoch(&self) -> RevocationEpoch {
         self.epoch
     }
@@ -265,7 +327,8 @@ mod growable {
         revoked: BTreeMap<TokenId, u64>,
         subjects: BTreeMap<String, RevocationEpoch>,
         epoch: RevocationEpoch,
-        sequence: u64,
+        /// The last sequence number applied, per issuer (`iss`).
+        sequences: BTreeMap<String, u64>,
     }
 
     impl RevocationList {
@@ -276,11 +339,12 @@ mod growable {
 
         /// Verifies and applies a signed [`RevocationUpdate`](super::RevocationUpdate), as
         /// [`FixedRevocationList::apply_update`](super::FixedRevocationList::apply_update)
-        /// does (same checks, same `clock` rule). Returns how many ids it carried.
+        /// does (same checks, same `clock` rule, one sequence per issuer, with no limit on
+        /// the number of issuers). Returns how many ids it carried.
         ///
         /// # Errors
         /// [`Error::Rejected`](crate::Error::Rejected) when it does not verify, is a replay,
-        /// is from the future or moves the sequence too far (as the fixed list).
+        /// is from the future or moves its issuer's sequence too far (as the fixed list).
         pub fn apply_update<K: crate::KeyLookup + ?Sized, C: crate::Clock + ?Sized>(
             &mut self,
             update: &[u8],
@@ -290,20 +354,20 @@ mod growable {
             clock: &C,
         ) -> crate::Result<usize> {
             let u = super::update::verify_update(update, keys, issuers, audience)?;
-            u.admissible(self.sequence, clock)?;
+            u.admissible(self.sequence(u.issuer), clock)?;
             self.raise_epoch(u.epoch);
             let mut n = 0usize;
             for r in u.revoked() {
                 self.revoke(r.id, r.expires_at);
                 n = n.saturating_add(1);
             }
-            self.sequence = u.sequence;
+            self.sequences.insert(String::from(u.issuer), u.sequence);
             Ok(n)
         }
 
-        /// The sequence number of the last update applied (0: none).
-        pub fn sequence(&self) -> u64 {
-            self.sequence
+        /// The sequence number of the last update applied from `issuer` (0: none).
+        pub fn sequence(&self, issuer: &str) -> u64 {
+            self.sequences.get(issuer).copied().unwrap_or(0)
         }
 
         /// Lists a token id as revoked until `expires_at` (Unix seconds, the token's `exp`).
@@ -322,8 +386,10 @@ mod growable {
             }
         }
 
-        /// Raises one subject's epoch: that subject's tokens issued before it are dead. A
-        /// lower one is ignored. Returns whether it moved.
+        /// Raises one subject's epoch: that subject's tokens issued before it are dead, from
+        /// whichever issuer (matched on `sub` alone, see
+        /// [`RevocationCheck::subject_epoch`]). A lower one is ignored. Returns whether it
+        /// moved.
         pub fn raise_subject_epoch(&mut self, subject: &str, epoch: RevocationEpoch) -> bool {
             match self.subjects.get_mut(subject) {
                 Some(current) if *current >= epoch => false,
@@ -481,7 +547,7 @@ mod tests {
         );
         assert!(list.is_revoked(&id(1)) && list.is_revoked(&id(2)));
         assert_eq!(list.epoch().unix_seconds(), 90);
-        assert_eq!(list.sequence(), 7);
+        assert_eq!(list.sequence("clinic.example"), 7);
         assert_eq!(
             list.apply_update(bytes, &keys, &iss, "pump-1", &clock),
             Err(Error::Rejected)
@@ -497,7 +563,7 @@ mod tests {
             tiny.apply_update(bytes, &keys, &iss, "pump-1", &clock),
             Err(Error::CapacityExceeded)
         );
-        assert_eq!(tiny.sequence(), 0);
+        assert_eq!(tiny.sequence("clinic.example"), 0);
         assert_eq!(tiny.epoch().unix_seconds(), 90);
         #[cfg(feature = "alloc")]
         {
@@ -562,14 +628,14 @@ mod tests {
         assert_eq!(apply(&mut list, &b[..n], &wall), Err(Error::Rejected));
         let (b, n) = signed(&sk, now, u64::MAX, now);
         assert_eq!(apply(&mut list, &b[..n], &wall), Err(Error::Rejected));
-        assert_eq!(list.sequence(), 0);
+        assert_eq!(list.sequence("clinic.example"), 0);
         let (b, n) = signed(&sk, now, MAX_SEQUENCE_STEP, now);
         assert_eq!(apply(&mut list, &b[..n], &wall), Ok(0));
         let (b, n) = signed(&sk, now, 2 * MAX_SEQUENCE_STEP + 1, now);
         assert_eq!(apply(&mut list, &b[..n], &wall), Err(Error::Rejected));
         let (b, n) = signed(&sk, now, 2 * MAX_SEQUENCE_STEP, now);
         assert_eq!(apply(&mut list, &b[..n], &wall), Ok(0));
-        assert_eq!(list.sequence(), 2 * MAX_SEQUENCE_STEP);
+        assert_eq!(list.sequence("clinic.example"), 2 * MAX_SEQUENCE_STEP);
 
         // Epoch: never after the update's own iat (the signer refuses to make one; a
         // device refuses one made by other means, see the vectors); with a wall clock,
@@ -686,14 +752,134 @@ mod tests {
         );
     }
 
+    fn signed_by(sk: &crate::SigningKey, issuer: &str, seq: u64, epoch: u64) -> ([u8; 256], usize) {
+        let update = RevocationUpdate {
+            issuer,
+            audience: "pump-1",
+            issued_at: 100,
+            sequence: seq,
+            epoch: RevocationEpoch::from_unix_seconds(epoch),
+            revoked: &[],
+        };
+        let mut buf = [0u8; 256];
+        let n = update.sign(sk, &mut buf).unwrap();
+        (buf, n)
+    }
+
+    /// Each issuer has its own sequence: one issuer (a bug, or its compromised key) that
+    /// jumps its numbering as far as allowed does not make the device refuse another
+    /// issuer's updates, and replays are still refused per issuer.
+    #[test]
+    fn sequences_are_per_issuer() {
+        let clinic = crate::SigningKey::from_seed(&[8; 32], None);
+        let lab = crate::SigningKey::from_seed(&[9; 32], None);
+        let mut keys = crate::KeySet::<2>::new();
+        keys.insert(
+            clinic
+                .verifying_key()
+                .bound_to_issuer("clinic.example")
+                .unwrap(),
+        )
+        .unwrap();
+        keys.insert(lab.verifying_key().bound_to_issuer("lab.example").unwrap())
+            .unwrap();
+        let iss = ["clinic.example", "lab.example"];
+        let clock = crate::FixedClock::at(100);
+        let (c1, nc1) = signed_by(&clinic, "clinic.example", 1, 10);
+        let (c2, nc2) = signed_by(&clinic, "clinic.example", 2, 20);
+        let (jump, nj) = signed_by(&lab, "lab.example", MAX_SEQUENCE_STEP, 15);
+        let mut fixed = FixedRevocationList::<2>::new();
+        assert_eq!(
+            fixed.apply_update(&c1[..nc1], &keys, &iss, "pump-1", &clock),
+            Ok(0)
+        );
+        assert_eq!(
+            fixed.apply_update(&jump[..nj], &keys, &iss, "pump-1", &clock),
+            Ok(0)
+        );
+        assert_eq!(fixed.sequence("lab.example"), MAX_SEQUENCE_STEP);
+        assert_eq!(fixed.sequence("clinic.example"), 1);
+        // The clinic's next update still applies; the lab's jump did not move its sequence.
+        assert_eq!(
+            fixed.apply_update(&c2[..nc2], &keys, &iss, "pump-1", &clock),
+            Ok(0)
+        );
+        assert_eq!(fixed.sequence("clinic.example"), 2);
+        assert_eq!(fixed.epoch().unix_seconds(), 20);
+        // Replays are refused, each against its own issuer's sequence.
+        for (b, n) in [(&c1, nc1), (&c2, nc2), (&jump, nj)] {
+            assert_eq!(
+                fixed.apply_update(&b[..n], &keys, &iss, "pump-1", &clock),
+                Err(Error::Rejected)
+            );
+        }
+        assert_eq!(fixed.sequence("unknown.example"), 0);
+        #[cfg(feature = "alloc")]
+        {
+            let mut grow = RevocationList::new();
+            assert_eq!(
+                grow.apply_update(&c1[..nc1], &keys, &iss, "pump-1", &clock),
+                Ok(0)
+            );
+            assert_eq!(
+                grow.apply_update(&jump[..nj], &keys, &iss, "pump-1", &clock),
+                Ok(0)
+            );
+            assert_eq!(
+                grow.apply_update(&c2[..nc2], &keys, &iss, "pump-1", &clock),
+                Ok(0)
+            );
+            assert_eq!(grow.sequence("clinic.example"), 2);
+            assert_eq!(grow.sequence("lab.example"), MAX_SEQUENCE_STEP);
+            assert_eq!(
+                grow.apply_update(&c2[..nc2], &keys, &iss, "pump-1", &clock),
+                Err(Error::Rejected)
+            );
+        }
+    }
+
+    /// A fixed list keeps sequences for at most `I` issuers: an update from one more is
+    /// refused as a whole (nothing applied), never applied without replay protection.
+    #[test]
+    fn issuer_slots_are_bounded() {
+        let clinic = crate::SigningKey::from_seed(&[8; 32], None);
+        let mut keys = crate::KeySet::<1>::new();
+        keys.insert(clinic.verifying_key()).unwrap();
+        let iss = ["clinic.example", "lab.example"];
+        let clock = crate::FixedClock::at(100);
+        let (a, na) = signed_by(&clinic, "clinic.example", 1, 10);
+        let (b, nb) = signed_by(&clinic, "lab.example", 1, 50);
+        let mut one = FixedRevocationList::<2, 1>::new();
+        assert_eq!(
+            one.apply_update(&a[..na], &keys, &iss, "pump-1", &clock),
+            Ok(0)
+        );
+        assert_eq!(
+            one.apply_update(&b[..nb], &keys, &iss, "pump-1", &clock),
+            Err(Error::CapacityExceeded)
+        );
+        assert_eq!(one.epoch().unix_seconds(), 10);
+        assert_eq!(one.sequence("lab.example"), 0);
+        // A replay from the known issuer is still a rejection, not a capacity error.
+        assert_eq!(
+            one.apply_update(&a[..na], &keys, &iss, "pump-1", &clock),
+            Err(Error::Rejected)
+        );
+        assert_eq!(
+            size_of::<FixedRevocationList<0, 4>>(),
+            size_of::<RevocationEpoch>() + 4 * 32
+        );
+    }
+
     /// The sizes profile §6.1 quotes: with `iss` "clinic.example", `aud` "pump-SN004711", an
-    /// 8-byte kid and 4-byte times, 32 ids of 16 bytes make 884 bytes; 21 ids of 32 bytes
-    /// make 987 and 22 would make 1027, over the limit, so the signer refuses.
+    /// 8-byte kid, `seq` 42 and 4-byte times, 32 ids of 16 bytes make 884 bytes (883 with a
+    /// `seq` below 24, 885 from 256 to 65535); 21 ids of 32 bytes make 987 and 22 would make
+    /// 1027, over the limit, so the signer refuses.
     #[test]
     fn update_sizes_quoted_in_the_profile() {
         let sk = crate::SigningKey::from_seed(&[8; 32], None);
         let t0 = 1_767_225_600;
-        let size = |n: usize, id_len: usize| {
+        let sized = |n: usize, id_len: usize, sequence: u64| {
             let ids: std::vec::Vec<RevokedToken> = (0..n)
                 .map(|i| RevokedToken {
                     id: TokenId::from_slice(&[u8::try_from(i).unwrap(); 32][..id_len]).unwrap(),
@@ -704,13 +890,19 @@ mod tests {
                 issuer: "clinic.example",
                 audience: "pump-SN004711",
                 issued_at: t0 + 120,
-                sequence: 42,
+                sequence,
                 epoch: RevocationEpoch::from_unix_seconds(t0 - 86_400),
                 revoked: &ids,
             };
             u.sign(&sk, &mut [0u8; 2048])
         };
+        let size = |n: usize, id_len: usize| sized(n, id_len, 42);
         assert_eq!(size(32, 16), Ok(884));
+        assert_eq!(sized(32, 16, 24), Ok(884));
+        assert_eq!(sized(32, 16, 255), Ok(884));
+        assert_eq!(sized(32, 16, 23), Ok(883));
+        assert_eq!(sized(32, 16, 256), Ok(885));
+        assert_eq!(sized(32, 16, 65_535), Ok(885));
         assert_eq!(size(21, 32), Ok(987));
         assert_eq!(size(22, 32), Err(Error::InvalidInput));
     }

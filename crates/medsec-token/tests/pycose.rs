@@ -380,7 +380,9 @@ fn openssl_plain_ed25519_diverges_only_where_the_vectors_say() {
     for ((name, want), got) in names.iter().zip(&expected).zip(&got) {
         assert_eq!(got, want, "OpenSSL on {name}");
     }
-    // The divergence itself: OpenSSL accepts small-order R and A, which medsec rejects.
+    // The divergence itself: OpenSSL accepts small-order R (the identity under any key, any
+    // small-order point under a key with a small-order component) and small-order A, which
+    // medsec rejects.
     let accepted_but_rejected: Vec<&String> = names
         .iter()
         .zip(&got)
@@ -393,7 +395,8 @@ fn openssl_plain_ed25519_diverges_only_where_the_vectors_say() {
             "ed25519-r-small-order",
             "ed25519-a-small-order",
             "ed25519-a-small-order-non-canonical",
-            "ed25519-a-small-order-negative-zero"
+            "ed25519-a-small-order-negative-zero",
+            "ed25519-r-small-order-mixed-key"
         ]
     );
 }

@@ -30,10 +30,12 @@ pub(crate) mod key {
 /// Most token ids one update carries.
 pub const MAX_UPDATE_IDS: usize = 32;
 
-/// Largest amount by which one update may raise the sequence number (inclusive): a device
-/// that last applied `s` accepts only `s < seq <= s + MAX_SEQUENCE_STEP`. So no single signed
-/// update can use up the sequence space (a `seq` of 2^64 − 1 would refuse every later
-/// update for good); exhausting it takes 2^32 updates.
+/// Largest amount by which one update may raise its issuer's sequence number (inclusive): a
+/// device that last applied `s` from that issuer accepts only `s < seq <= s +
+/// MAX_SEQUENCE_STEP`. So no single signed update can use up the sequence space (a `seq` of
+/// 2^64 − 1 would refuse every later update from that issuer for good); exhausting it takes
+/// 2^32 updates. Each issuer has its own sequence (profile §6.1): one issuer's numbers never
+/// block another's updates.
 pub const MAX_SEQUENCE_STEP: u64 = 1 << 32;
 
 /// Largest `iat` (and so epoch) an update may carry: 2^63 − 1. The top half of the range is
@@ -51,8 +53,8 @@ pub struct RevocationUpdate<'a> {
     pub audience: &'a str,
     /// When the backend made it (Unix seconds, issuer time).
     pub issued_at: u64,
-    /// Sequence number; a device applies only updates with a larger one than it last
-    /// applied, by at most [`MAX_SEQUENCE_STEP`].
+    /// Sequence number, per issuer: a device applies only updates with a larger one than it
+    /// last applied from this issuer, by at most [`MAX_SEQUENCE_STEP`].
     pub sequence: u64,
     /// The revocation epoch (tokens issued before it are dead); at most `issued_at`.
     pub epoch: RevocationEpoch,
@@ -132,6 +134,8 @@ impl RevocationUpdate<'_> {
 /// A verified update's content, with the token ids still to be read from the payload.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct VerifiedUpdate<'a> {
+    /// The update's `iss`: whose sequence it advances.
+    pub issuer: &'a str,
     pub issued_at: u64,
     pub sequence: u64,
     pub epoch: RevocationEpoch,
@@ -140,7 +144,8 @@ pub(crate) struct VerifiedUpdate<'a> {
 }
 
 impl<'a> VerifiedUpdate<'a> {
-    /// Whether a list that last applied sequence `last` may apply this update now
+    /// Whether a list that last applied sequence `last` from this update's issuer may apply
+    /// this update now
     /// (profile §6.1): the sequence moves forward by 1 to [`MAX_SEQUENCE_STEP`], and with a
     /// wall clock the update is not from the future (`iat <= now + MAX_LEEWAY`), so its
     /// epoch (never above its `iat`) cannot lie beyond real time either.
@@ -266,6 +271,7 @@ fn verify_inner<'a, K: KeyLookup + ?Sized>(
     }
     let (start, count) = ids.ok_or(Malformed)?;
     Ok(VerifiedUpdate {
+        issuer: iss,
         issued_at: iat,
         sequence: seq.ok_or(Malformed)?,
         epoch: RevocationEpoch::from_unix_seconds(epoch),

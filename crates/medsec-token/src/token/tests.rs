@@ -402,6 +402,28 @@ fn audience_issuer_kid_and_revocation() {
         check(&t, &clock, &expect().revocation(&subj)),
         Err(Reject::Revoked)
     );
+    // A subject epoch is keyed by `sub` alone (profile §6): it reaches the same `sub` from
+    // another trusted issuer too, and no other subject.
+    let lab = ClaimsBuilder::new("lab.example", Role::Patient)
+        .subject("patient-8f3a2c")
+        .audience(AUD)
+        .issued_at(NOW)
+        .ttl(3600)
+        .build(&mut rng())
+        .unwrap();
+    let both = Expectations::new(&[ISS, "lab.example"], AUD);
+    let lab_token = sign1(&lab);
+    assert_eq!(check(&lab_token, &clock, &both), Ok(()));
+    assert_eq!(
+        check(&lab_token, &clock, &both.revocation(&subj)),
+        Err(Reject::Revoked)
+    );
+    let mut other = crate::RevocationList::new();
+    other.raise_subject_epoch(
+        "patient-000000",
+        RevocationEpoch::from_unix_seconds(NOW + 1),
+    );
+    assert_eq!(check(&lab_token, &clock, &both.revocation(&other)), Ok(()));
 }
 
 #[test]

@@ -21,7 +21,7 @@ pub(super) struct Case {
     pub(super) keys: Value,
     pub(super) issuers: Vec<&'static str>,
     /// Further `verify` inputs (`subject_epochs`, `max_lifetime`, `seen_at`,
-    /// `first_sight_floor`).
+    /// `first_sight_floor`, `presented_before`).
     pub(super) extra: Vec<(&'static str, Value)>,
     /// What a plain cofactorless RFC 8032 verifier (OpenSSL) decides on the signature.
     pub(super) plain_rfc8032: Option<bool>,
@@ -501,6 +501,10 @@ pub(super) fn cases() -> Vec<Case> {
         &clinician_tok,
         &admin,
         &tech,
+    ));
+    v.extend(review2_cases::review2_cases(
+        &typical_tok,
+        &sk.mint_vec(&tech).unwrap(),
     ));
     v
 }

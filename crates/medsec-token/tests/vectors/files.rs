@@ -59,6 +59,17 @@ pub(super) fn key_files() -> Value {
     noncanonical_x[31] = 0x7f;
     let mut y3 = [0u8; 32];
     y3[0] = 3;
+    let mut not_a_point = [0u8; 32];
+    not_a_point[0] = 2;
+    let mixed_order = ed25519_dalek::VerifyingKey::from(
+        ed25519_dalek::VerifyingKey::from_bytes(&sk.verifying_key().to_bytes())
+            .unwrap()
+            .to_edwards()
+            + ed25519_dalek::VerifyingKey::from_bytes(&h32(SMALL_ORDER[4]))
+                .unwrap()
+                .to_edwards(),
+    )
+    .to_bytes();
     let mut private_mismatch = full();
     private_mismatch.push((i(-4), b(&[0x11; 32])));
     let mut private_ok = full();
@@ -101,6 +112,22 @@ pub(super) fn key_files() -> Value {
             Some(&KeyId::derive_ed25519(&y3).to_string()),
             "y = 3 is a curve point of large order, canonically encoded: accepted (nobody knows \
              its private key; the check is on the encoding)",
+        ),
+        entry(
+            "public-raw-not-a-point",
+            "public",
+            not_a_point.to_vec(),
+            None,
+            "y = 2, canonically encoded, is not the y of any curve point: (y^2 - 1) / (d y^2 + \
+             1) is not a square mod p",
+        ),
+        entry(
+            "public-raw-mixed-order",
+            "public",
+            mixed_order.to_vec(),
+            Some(&KeyId::derive_ed25519(&mixed_order).to_string()),
+            "the TEST 1 public key plus the order-8 point of the §1.2 table (row 4): a \
+             large-order point with a small-order component, accepted",
         ),
         entry(
             "public-raw-non-canonical",
@@ -290,16 +317,42 @@ pub(super) const SMALL_ORDER: [&str; 14] = [
 
 /// An update payload map built by hand (coset encodes it), for updates no medsec signer makes.
 pub(super) fn update_payload(iat: u64, seq: u64, epoch: u64) -> Vec<u8> {
+    update_payload_with_ids(iat, seq, epoch, vec![])
+}
+
+/// As [`update_payload`], with the given `revoked` entries.
+pub(super) fn update_payload_with_ids(iat: u64, seq: u64, epoch: u64, ids: Vec<Cbor>) -> Vec<u8> {
     Cbor::Map(vec![
         (Cbor::from(1), Cbor::Text(ISS.into())),
         (Cbor::from(3), Cbor::Text(AUD.into())),
         (Cbor::from(6), Cbor::from(iat)),
         (Cbor::from(-65550), Cbor::from(seq)),
         (Cbor::from(-65551), Cbor::from(epoch)),
-        (Cbor::from(-65552), Cbor::Array(vec![])),
+        (Cbor::from(-65552), Cbor::Array(ids)),
     ])
     .to_vec()
     .unwrap()
+}
+
+/// A COSE_Mac0 under the vectors' HMAC key over any payload (coset builds it).
+fn mac0_over(payload: Vec<u8>) -> Vec<u8> {
+    use hmac::{KeyInit as _, Mac as _};
+    let protected = HeaderBuilder::new()
+        .algorithm(iana::Algorithm::HMAC_256_256)
+        .key_id(MAC_KID.to_vec())
+        .build();
+    coset::CoseMac0Builder::new()
+        .protected(protected)
+        .payload(payload)
+        .create_tag(b"", |data| {
+            let mut mac =
+                hmac::Hmac::<sha2::Sha256>::new_from_slice(&hex::decode(MAC_KEY).unwrap()).unwrap();
+            mac.update(data);
+            mac.finalize().into_bytes().to_vec()
+        })
+        .build()
+        .to_tagged_vec()
+        .unwrap()
 }
 
 /// Signed revocation updates (profile §6.1).
@@ -331,13 +384,16 @@ pub(super) fn revocation_updates() -> Value {
     let mut bad = good.clone();
     let last = bad.len() - 1;
     bad[last] ^= 0x80;
-    let content = |sequence: u64, revoked: &[RevokedToken]| {
+    let content_of = |issuer: &str, sequence: u64, epoch: u64, revoked: &[RevokedToken]| {
         json!({
+            "issuer": issuer,
             "sequence": sequence,
-            "epoch": T0 - 86_400,
+            "epoch": epoch,
             "revoked": revoked.iter().map(|r| json!([r.id.to_string(), r.expires_at])).collect::<Vec<_>>(),
         })
     };
+    let content =
+        |sequence: u64, revoked: &[RevokedToken]| content_of(ISS, sequence, T0 - 86_400, revoked);
     let verify = |audience: &str| json!({"issuers": [ISS], "audience": audience, "keys": [{"name": "ed25519"}]});
     let with = |audience: &str, extra: Value| {
         let mut v = verify(audience);
@@ -358,6 +414,48 @@ pub(super) fn revocation_updates() -> Value {
         Default::default(),
         update_payload(MAX_UPDATE_TIME + 1, 43, 0),
     );
+    // From the second issuer (the TEST 1 key, unbound, signs for both allowlisted issuers).
+    let sign_lab = |sequence: u64| {
+        let update = RevocationUpdate {
+            issuer: OTHER_ISS,
+            audience: AUD,
+            issued_at: T0 + 60,
+            sequence,
+            epoch: RevocationEpoch::from_unix_seconds(T0 - 3600),
+            revoked: &[],
+        };
+        let mut buf = [0u8; 1024];
+        let n = update.sign(&signing_key(), &mut buf).unwrap();
+        buf[..n].to_vec()
+    };
+    let both = |extra: Value| {
+        let mut v =
+            json!({"issuers": [ISS, OTHER_ISS], "audience": AUD, "keys": [{"name": "ed25519"}]});
+        for (k, val) in extra.as_object().unwrap() {
+            v[k] = val.clone();
+        }
+        v
+    };
+    let five: Vec<RevokedToken> = (1..=5)
+        .map(|n| RevokedToken {
+            id: cti(20 + n),
+            expires_at: T0 + 3600,
+        })
+        .collect();
+    let list_full = sign(43, &five);
+    let thirty_three: Vec<Cbor> = (0..33u8)
+        .map(|i| Cbor::Array(vec![Cbor::Bytes(vec![i]), Cbor::from(T0 + 3600)]))
+        .collect();
+    let too_many_ids = forge_sign1(
+        ed_header(),
+        Default::default(),
+        update_payload_with_ids(T0 + 120, 43, T0 - 86_400, thirty_three),
+    );
+    let good_payload = CoseSign1::from_tagged_slice(&good)
+        .unwrap()
+        .payload
+        .unwrap();
+    let as_mac0 = mac0_over(good_payload);
     json!([
         { "name": "update-valid", "update": hex::encode(&good), "verify": verify(AUD),
           "result": "valid", "content": content(42, &ids) },
@@ -387,5 +485,29 @@ pub(super) fn revocation_updates() -> Value {
         { "name": "update-key-bound-to-other-issuer", "update": hex::encode(&good),
           "verify": {"issuers": [ISS, OTHER_ISS], "audience": AUD, "keys": [{"name": "ed25519", "issuer": OTHER_ISS}]},
           "result": "rejected", "why": "the signing key is bound to lab.example; the update's iss is clinic.example" },
+        { "name": "update-cwt-tag", "update": hex::encode([&[0xd8u8, 0x3d][..], &good].concat()),
+          "verify": verify(AUD), "result": "rejected",
+          "why": "update-valid behind a CWT tag 61: updates carry tag 18 only" },
+        { "name": "update-mac0", "update": hex::encode(&as_mac0),
+          "verify": {"issuers": [ISS], "audience": AUD, "keys": [{"name": "ed25519"}, {"name": "hmac_sha256"}]},
+          "result": "rejected",
+          "why": "update-valid's payload in a COSE_Mac0 under the HMAC key (in the key set): updates are COSE_Sign1 under an Ed25519 key only" },
+        { "name": "update-33-ids", "update": hex::encode(&too_many_ids), "verify": verify(AUD),
+          "result": "rejected", "why": "33 revoked entries (1-byte ids): at most 32" },
+        { "name": "update-list-full", "update": hex::encode(&list_full), "verify": verify(AUD),
+          "result": "list_full", "content": content(0, &five[..4]),
+          "why": "5 ids into a list with room for 4: CapacityExceeded; the epoch is raised and the first 4 ids are listed, but the sequence stays 0, so the update can be applied again after pruning" },
+        { "name": "update-other-issuer", "update": hex::encode(sign_lab(1)),
+          "verify": both(json!({"applied_before": ["update-valid"]})), "result": "valid",
+          "content": content_of(OTHER_ISS, 1, T0 - 3600, &[]),
+          "why": "from lab.example with seq 1 after update-valid (clinic.example, seq 42): each issuer has its own sequence" },
+        { "name": "update-other-issuer-max-step", "update": hex::encode(sign_lab(MAX_SEQUENCE_STEP)),
+          "verify": both(json!({})), "result": "valid",
+          "content": content_of(OTHER_ISS, MAX_SEQUENCE_STEP, T0 - 3600, &[]),
+          "why": "from lab.example, seq 2^32 on a fresh list: the largest first step" },
+        { "name": "update-after-other-issuer-jump", "update": hex::encode(&good),
+          "verify": both(json!({"applied_before": ["update-other-issuer-max-step"]})), "result": "valid",
+          "content": content_of(ISS, 42, T0 - 3600, &ids),
+          "why": "update-valid (clinic.example, seq 42) after lab.example moved its own sequence to 2^32: not blocked" },
     ])
 }
