@@ -177,6 +177,34 @@ fn keygen_mint_verify_contract() {
     assert_eq!(verify_at(exp - 1, "0"), Some(0));
     assert_eq!(verify_at(exp + 599, "601"), Some(2));
     assert_eq!(verify_at(exp, "100000"), Some(2));
+    // The lifetime bound is 366 days, and the refusal says so.
+    let mint_ttl = |ttl: &str| {
+        run(
+            &bin,
+            &[
+                "token",
+                "mint",
+                "--key",
+                "KEY",
+                "--role",
+                "patient",
+                "--subject",
+                "p-1",
+                "--audience",
+                "pump-SN1",
+                "--ttl",
+                ttl,
+            ],
+            b"",
+            d,
+        )
+    };
+    assert_eq!(mint_ttl("31622400").status.code(), Some(0), "366 days");
+    let too_long = mint_ttl("31622401");
+    assert_eq!(too_long.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&too_long.stderr);
+    assert!(message.contains("366 days"), "{message}");
+    assert_eq!(mint_ttl("0").status.code(), Some(2));
     // A private key where the public key belongs is a usage error, not silently accepted.
     assert_eq!(
         run(

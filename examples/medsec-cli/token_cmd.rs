@@ -68,7 +68,7 @@ pub struct MintArgs {
     /// The device id or service that will verify the token (`aud`).
     #[arg(long, value_name = "A")]
     audience: String,
-    /// Lifetime in seconds.
+    /// Lifetime in seconds: 1 to 31622400 (366 days).
     #[arg(long, value_name = "SECONDS")]
     ttl: u64,
     /// Bind the token to one patient's data.
@@ -193,7 +193,7 @@ fn mint(a: MintArgs) -> Outcome {
     }
     let claims = builder.build(&mut rng()).map_err(|e| {
         Failure::usage(format!(
-            "cannot mint: {e} (check texts are 1-128 bytes and ttl is 1 s to 1 year)"
+            "cannot mint: {e} (check texts are 1-128 bytes and ttl is 1 s to 366 days)"
         ))
     })?;
     let token = key
