@@ -190,7 +190,7 @@ fn throttle_decisions(c: &mut Criterion) {
     let tracked = if bench_mode() { TRACKED } else { 10_000 };
     let keyer = ThrottleKeyer::new([7; 32]);
     let rss_before = rss_bytes();
-    let store = MemoryThrottleStore::new(tracked, Schedule::ACCOUNT.free_failures()).unwrap();
+    let store = MemoryThrottleStore::with_capacity(tracked).unwrap();
     let keys: Vec<ThrottleKey> = (0..tracked as u64)
         .map(|i| keyer.account(format!("user-{i}@clinic.example").as_bytes()))
         .collect();

@@ -44,7 +44,7 @@ fn run(
     broken: bool,
 ) {
     let mut seed = rand_chacha::ChaCha20Rng::seed_from_u64(11);
-    let store = MemoryThrottleStore::new(2 * samples + 16, 5).unwrap();
+    let store = MemoryThrottleStore::with_capacity(2 * samples + 16).unwrap();
     let keyer = ThrottleKeyer::new([9; 32]);
     let guard = LoginGuard::new(hasher, &store, &mut seed).unwrap();
     let stored = hasher
