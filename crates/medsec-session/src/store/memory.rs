@@ -15,7 +15,7 @@ use zeroize::Zeroize;
 use super::{DataUpdate, SessionStore};
 use crate::clock::Timestamp;
 use crate::id::{IdHash, UserId};
-use crate::record::SessionMeta;
+use crate::record::{SessionMeta, StoredState};
 use crate::{Error, Result};
 
 mod slot_index;
@@ -39,10 +39,127 @@ impl Drop for SealedBlob {
 
 struct Entry {
     key: IdHash,
-    meta: SessionMeta,
+    meta: StoredMeta,
     data: Option<SealedBlob>,
     /// Next slot holding a session of a user with the same user-index hash.
     next_of_user: u32,
+}
+
+/// Longest user id a slot keeps inline. User ids may have 128 bytes (a token's `sub`), but
+/// most are far shorter (account ids, UUIDs, 64-hex-digit digests): keeping 128 bytes in every
+/// slot would make a million-session table 64 MB larger and each lookup touch one more cache
+/// line. Longer ids live on the heap.
+const INLINE_USER_LEN: usize = 64;
+
+/// A slot's user id: inline up to [`INLINE_USER_LEN`] bytes, else on the heap.
+enum StoredUser {
+    Inline {
+        len: u8,
+        bytes: [u8; INLINE_USER_LEN],
+    },
+    Heap(Box<[u8]>),
+}
+
+impl StoredUser {
+    fn of(user: &UserId) -> Self {
+        let id = user.as_bytes();
+        let mut bytes = [0u8; INLINE_USER_LEN];
+        match (bytes.get_mut(..id.len()), u8::try_from(id.len())) {
+            (Some(head), Ok(len)) => {
+                head.copy_from_slice(id);
+                Self::Inline { len, bytes }
+            }
+            _ => Self::Heap(id.into()),
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Self::Inline { len, bytes } => bytes.get(..usize::from(*len)).unwrap_or(&[]),
+            Self::Heap(b) => b,
+        }
+    }
+
+    fn is(&self, user: &UserId) -> bool {
+        self.as_bytes() == user.as_bytes()
+    }
+}
+
+/// A [`SessionMeta`] as a slot keeps it: the same fields, the user id compact.
+struct StoredMeta {
+    version: u64,
+    user: StoredUser,
+    role: crate::Role,
+    state: StoredState,
+    created_at: Timestamp,
+    authenticated_at: Timestamp,
+    last_seen: Timestamp,
+    idle_timeout_ms: u64,
+    absolute_deadline: Timestamp,
+    elevated_until: Timestamp,
+    binding: Option<[u8; 32]>,
+    data_len: u32,
+}
+
+impl StoredMeta {
+    fn of(m: &SessionMeta) -> Self {
+        Self {
+            version: m.version,
+            user: StoredUser::of(&m.user),
+            role: m.role,
+            state: m.state,
+            created_at: m.created_at,
+            authenticated_at: m.authenticated_at,
+            last_seen: m.last_seen,
+            idle_timeout_ms: m.idle_timeout_ms,
+            absolute_deadline: m.absolute_deadline,
+            elevated_until: m.elevated_until,
+            binding: m.binding,
+            data_len: m.data_len,
+        }
+    }
+
+    /// Overwrites every field but the user id, which no update changes (callers check).
+    fn update_from(&mut self, m: &SessionMeta) {
+        self.version = m.version;
+        self.role = m.role;
+        self.state = m.state;
+        self.created_at = m.created_at;
+        self.authenticated_at = m.authenticated_at;
+        self.last_seen = m.last_seen;
+        self.idle_timeout_ms = m.idle_timeout_ms;
+        self.absolute_deadline = m.absolute_deadline;
+        self.elevated_until = m.elevated_until;
+        self.binding = m.binding;
+        self.data_len = m.data_len;
+    }
+
+    fn to_meta(&self) -> Result<SessionMeta> {
+        Ok(SessionMeta {
+            version: self.version,
+            // The bytes came from a `UserId`: this cannot fail.
+            user: UserId::from_utf8(self.user.as_bytes()).map_err(|_| Error::Unavailable)?,
+            role: self.role,
+            state: self.state,
+            created_at: self.created_at,
+            authenticated_at: self.authenticated_at,
+            last_seen: self.last_seen,
+            idle_timeout_ms: self.idle_timeout_ms,
+            absolute_deadline: self.absolute_deadline,
+            elevated_until: self.elevated_until,
+            binding: self.binding,
+            data_len: self.data_len,
+        })
+    }
+
+    fn expires_at(&self) -> Timestamp {
+        let idle = self.last_seen.saturating_add_millis(self.idle_timeout_ms);
+        if idle < self.absolute_deadline {
+            idle
+        } else {
+            self.absolute_deadline
+        }
+    }
 }
 
 fn table_hash(key: &IdHash) -> u32 {
@@ -151,7 +268,7 @@ impl Inner {
         let slot = self.slot_mut(i).ok_or(Error::Unavailable)?;
         *slot = Some(Entry {
             key,
-            meta,
+            meta: StoredMeta::of(&meta),
             data,
             next_of_user: head,
         });
@@ -265,6 +382,11 @@ impl MemoryStore {
     }
 
     fn user_key(&self, user: &UserId) -> u64 {
+        self.user_key_of(user.as_bytes())
+    }
+
+    /// The same hash as [`MemoryStore::user_key`] (`UserId` hashes as its byte slice).
+    fn user_key_of(&self, user: &[u8]) -> u64 {
         self.user_hasher.hash_one(user)
     }
 }
@@ -304,7 +426,7 @@ impl SessionStore for MemoryStore {
     }
 
     fn load(&self, key: &IdHash) -> Result<Option<SessionMeta>> {
-        Ok(self.lock()?.get(key).map(|e| e.meta))
+        self.lock()?.get(key).map(|e| e.meta.to_meta()).transpose()
     }
 
     fn read_data(&self, key: &IdHash, out: &mut [u8]) -> Result<()> {
@@ -327,10 +449,10 @@ impl SessionStore for MemoryStore {
     ) -> Result<()> {
         let mut inner = self.lock()?;
         let entry = inner.get_mut(key).ok_or(Error::Conflict)?;
-        if entry.meta.version != expected_version || entry.meta.user != meta.user {
+        if entry.meta.version != expected_version || !entry.meta.user.is(&meta.user) {
             return Err(Error::Conflict);
         }
-        entry.meta = *meta;
+        entry.meta.update_from(meta);
         if let DataUpdate::Replace(d) = data {
             entry.data = blob(d);
         }
@@ -347,13 +469,15 @@ impl SessionStore for MemoryStore {
         let Some(entry) = inner.get_mut(key) else {
             return Ok(None);
         };
-        let Some(next) = f(&entry.meta) else {
+        let Some(next) = f(&entry.meta.to_meta()?) else {
             return Ok(None);
         };
-        if Some(next.version) != entry.meta.version.checked_add(1) || next.user != entry.meta.user {
+        if Some(next.version) != entry.meta.version.checked_add(1)
+            || !entry.meta.user.is(&next.user)
+        {
             return Err(Error::Conflict);
         }
-        entry.meta = next;
+        entry.meta.update_from(&next);
         Ok(Some(next))
     }
 
@@ -369,7 +493,7 @@ impl SessionStore for MemoryStore {
         let mut inner = self.lock()?;
         let i = inner.find(old).ok_or(Error::Conflict)?;
         match inner.slot(i) {
-            Some(e) if e.meta.version == expected_version && e.meta.user == meta.user => {}
+            Some(e) if e.meta.version == expected_version && e.meta.user.is(&meta.user) => {}
             _ => return Err(Error::Conflict),
         }
         if inner.find(new).is_some() {
@@ -387,7 +511,7 @@ impl SessionStore for MemoryStore {
             return Ok(false);
         };
         let ukey = match inner.slot(i) {
-            Some(e) => self.user_key(&e.meta.user),
+            Some(e) => self.user_key_of(e.meta.user.as_bytes()),
             None => return Ok(false),
         };
         let removed = inner.remove_slot(i, ukey).is_some();
@@ -403,7 +527,7 @@ impl SessionStore for MemoryStore {
         let mut n = 0usize;
         for i in inner.user_slots(ukey) {
             // The user index is keyed by a 64-bit hash: a colliding user's sessions stay.
-            if inner.slot(i).is_some_and(|e| e.meta.user == *user)
+            if inner.slot(i).is_some_and(|e| e.meta.user.is(user))
                 && inner.remove_slot(i, ukey).is_some()
             {
                 n = n.saturating_add(1);
@@ -425,9 +549,9 @@ impl SessionStore for MemoryStore {
                 .user_slots(ukey)
                 .into_iter()
                 .filter_map(|i| inner.slot(i))
-                .filter(|e| e.meta.user == *user)
-                .map(|e| (e.key, e.meta))
-                .collect()
+                .filter(|e| e.meta.user.is(user))
+                .map(|e| Ok((e.key, e.meta.to_meta()?)))
+                .collect::<Result<_>>()?
         };
         for (k, m) in &found {
             f(k, m);
@@ -454,7 +578,8 @@ impl SessionStore for MemoryStore {
                 .filter_map(|(o, e)| {
                     let e = e.as_ref()?;
                     let slot = u32::try_from(base.saturating_add(o)).ok()?;
-                    (e.meta.expires_at() <= now).then(|| (slot, self.user_key(&e.meta.user)))
+                    (e.meta.expires_at() <= now)
+                        .then(|| (slot, self.user_key_of(e.meta.user.as_bytes())))
                 })
                 .collect();
             for (i, ukey) in expired {
