@@ -481,12 +481,29 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
     /// Ends every session of the user except `current` (ASVS v5.0.0-7.4.3: after a password
     /// or factor change, offer this). Returns how many ended.
     ///
+    /// Works in batches of 8 and stops after enough batches to end twice the per-user cap
+    /// (at least 16 batches): if logins racing this call on other instances keep adding
+    /// sessions, it returns [`Error::Conflict`] instead of looping for ever; the sessions it
+    /// ended stay ended, and the caller should retry (or use
+    /// [`Sessions::logout_everywhere`], which needs no listing).
+    ///
     /// # Errors
-    /// [`Error::Unavailable`].
+    /// [`Error::Unavailable`]; [`Error::Conflict`] when sessions kept appearing.
     pub fn end_other_sessions<S: Live>(&self, current: &Session<S>) -> Result<usize> {
         let mut others = [None; 8];
         let mut n = 0usize;
+        let cap = usize::try_from(self.policy.max_sessions_per_user).unwrap_or(usize::MAX);
+        let max_batches = cap.saturating_mul(2).div_ceil(others.len()).max(16);
+        let mut batches = 0usize;
         loop {
+            if batches >= max_batches {
+                tracing::warn!(
+                    count = n,
+                    "user's other sessions: still appearing, stopped (retry)"
+                );
+                return Err(Error::Conflict);
+            }
+            batches = batches.saturating_add(1);
             // In batches, so this needs no heap on firmware.
             let mut found = 0usize;
             self.store
