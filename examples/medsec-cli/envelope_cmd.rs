@@ -102,6 +102,9 @@ pub struct OpenArgs {
     suite_policy: String,
     #[arg(long = "in")]
     input: Option<PathBuf>,
+    /// Output file, written only once the whole envelope verified. Without it, a streamed
+    /// envelope's chunks go to stdout as each one verifies: if a later chunk fails, the exit
+    /// code is 1 and stdout holds an incomplete prefix, so always check the exit code.
     #[arg(long)]
     out: Option<PathBuf>,
 }
