@@ -595,8 +595,18 @@ mod tests {
     }
 
     fn signed(sk: &crate::SigningKey, iat: u64, seq: u64, epoch: u64) -> ([u8; 256], usize) {
+        signed_update(sk, "clinic.example", iat, seq, epoch)
+    }
+
+    fn signed_update(
+        sk: &crate::SigningKey,
+        issuer: &str,
+        iat: u64,
+        seq: u64,
+        epoch: u64,
+    ) -> ([u8; 256], usize) {
         let update = RevocationUpdate {
-            issuer: "clinic.example",
+            issuer,
             audience: "pump-1",
             issued_at: iat,
             sequence: seq,
@@ -753,17 +763,7 @@ mod tests {
     }
 
     fn signed_by(sk: &crate::SigningKey, issuer: &str, seq: u64, epoch: u64) -> ([u8; 256], usize) {
-        let update = RevocationUpdate {
-            issuer,
-            audience: "pump-1",
-            issued_at: 100,
-            sequence: seq,
-            epoch: RevocationEpoch::from_unix_seconds(epoch),
-            revoked: &[],
-        };
-        let mut buf = [0u8; 256];
-        let n = update.sign(sk, &mut buf).unwrap();
-        (buf, n)
+        signed_update(sk, issuer, 100, seq, epoch)
     }
 
     /// Each issuer has its own sequence: one issuer (a bug, or its compromised key) that
