@@ -586,7 +586,9 @@ impl<'a> ClaimsBuilder<'a> {
 /// parent revokes every token narrowed from it; for that reason a narrowed token is not
 /// narrowed again. The child keeps the parent's `nbf` (if still ahead), its patient (the
 /// binding, or a patient's own `sub`) and its proof-of-possession key unless another key is
-/// named for the new holder.
+/// named for the new holder; no request can remove that key. A caregiver child is read-only
+/// and bound to one patient. The child's `sub` and `patient` are 1 to [`MAX_TEXT_LEN`] bytes
+/// without control characters (profile §7).
 ///
 /// `Debug` shows neither subject nor patient (as [`Claims`]).
 #[derive(Clone)]
@@ -652,7 +654,9 @@ impl<'a> Narrowing<'a> {
         self.patient = Some(patient);
         self
     }
-    /// The new holder's proof-of-possession key (default: the parent's, if it has one).
+    /// The new holder's proof-of-possession key (default: the parent's, if it has one). It
+    /// replaces the parent's key; nothing removes it. An Ed25519 key must be one a key set
+    /// would load (canonical, on the curve, not of small order).
     #[must_use]
     pub fn proof_key(mut self, key: ProofKey<'a>) -> Self {
         self.proof_key = Some(key);
@@ -682,8 +686,11 @@ impl<'a> Narrowing<'a> {
     /// # Errors
     /// [`Error::InvalidInput`] when issued-at is missing or before the parent's, the parent
     /// has expired by then, the parent is itself narrowed, the scopes are not a subset of
-    /// the parent's, a caregiver would get more than read access, or the patient differs from
-    /// the one the parent reaches (its binding, or a patient token's own subject).
+    /// the parent's, a caregiver would get more than read access or would be bound to no
+    /// patient, the patient differs from the one the parent reaches (its binding, or a
+    /// patient token's own subject), the child's subject or patient is empty, longer than
+    /// [`MAX_TEXT_LEN`] bytes or holds a control character, or its Ed25519 proof key is one
+    /// a key set would refuse.
     pub fn build<R: CryptoRng + ?Sized>(self, rng: &mut R) -> Result<Claims<'a>> {
         let p = &self.parent;
         let now = self.issued_at.ok_or(Error::InvalidInput)?;
@@ -721,6 +728,21 @@ impl<'a> Narrowing<'a> {
             (Some(bound), _) => Some(bound),
             (None, asked) => asked,
         };
+        // A caregiver acts for one patient (ARCHITECTURE.md roles): a caregiver child that
+        // reaches no patient is refused rather than left unbound.
+        if role == Role::Caregiver && patient.is_none() {
+            return Err(Error::InvalidInput);
+        }
+        let subject = self.subject.unwrap_or(p.subject);
+        if !delegable_text(subject) || !patient.is_none_or(delegable_text) {
+            return Err(Error::InvalidInput);
+        }
+        // A proof-of-possession parent never yields a bearer child, and a small-order or
+        // non-canonical key would let a lax possession check pass for anyone.
+        let proof_key = self.proof_key.or(p.proof_key);
+        if let Some(ProofKey::Ed25519(x)) = &proof_key {
+            crate::VerifyingKey::from_bytes(x, None).map_err(|_| Error::InvalidInput)?;
+        }
         let remaining = p.expires_at.saturating_sub(now);
         let ttl = self.ttl.unwrap_or(remaining).min(remaining);
         let exi = match (p.exi, ttl) {
@@ -729,15 +751,14 @@ impl<'a> Narrowing<'a> {
         };
         let claims = Claims {
             issuer: p.issuer,
-            subject: self.subject.unwrap_or(p.subject),
+            subject,
             audience: p.audience,
             expires_at: now.checked_add(ttl).ok_or(Error::InvalidInput)?,
             // Never valid before the parent is.
             not_before: p.not_before.filter(|nbf| *nbf > now),
             issued_at: now,
             token_id: self.token_id.unwrap_or_else(|| TokenId::random(rng)),
-            // A proof-of-possession parent never yields a bearer child.
-            proof_key: self.proof_key.or(p.proof_key),
+            proof_key,
             exi,
             scopes,
             role,
@@ -747,4 +768,12 @@ impl<'a> Narrowing<'a> {
         claims.check_consistent()?;
         Ok(claims)
     }
+}
+
+/// Text a narrowing may write into a child's `sub` or `patient`: 1 to [`MAX_TEXT_LEN`] bytes
+/// with no control character (Unicode general category Cc: U+0000–U+001F, U+007F–U+009F).
+/// These texts come from whoever asks for the delegation; a NUL or a line break in an
+/// identifier truncates or splits it in C strings, logs and SQL text columns downstream.
+fn delegable_text(text: &str) -> bool {
+    !text.is_empty() && text.len() <= MAX_TEXT_LEN && !text.chars().any(char::is_control)
 }

@@ -510,12 +510,16 @@ fn vectors_verify() {
     for n in file["narrowings"].as_array().unwrap() {
         let name = n["name"].as_str().unwrap();
         match narrowings::derive(k, vectors, n) {
-            Some((token, claims)) => {
+            Ok((token, claims)) => {
                 assert_eq!(n["result"], "derived", "{name}");
                 assert_eq!(n["token"], json!(hex::encode(token)), "{name}");
                 assert_eq!(n["claims"], claims, "{name}");
             }
-            None => assert_eq!(n["result"], "refused", "{name}"),
+            Err(e) => {
+                assert_eq!(n["result"], "refused", "{name}");
+                // Every refusal is the one error (profile §7).
+                assert_eq!(e, medsec_token::Error::InvalidInput, "{name}");
+            }
         }
     }
     let caregiver = vectors

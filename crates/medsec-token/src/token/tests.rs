@@ -939,6 +939,13 @@ fn revoking_the_root_kills_every_descendant() {
     }
 }
 
+/// A real Ed25519 public key (narrowing refuses one a key set would not load).
+fn holder_key(seed: u8) -> [u8; 32] {
+    SigningKey::from_seed(&[seed; 32], None)
+        .verifying_key()
+        .to_bytes()
+}
+
 #[test]
 fn narrowing_keeps_proof_of_possession() {
     let parent = ClaimsBuilder::new(ISS, Role::Clinician)
@@ -946,7 +953,7 @@ fn narrowing_keeps_proof_of_possession() {
         .audience(AUD)
         .issued_at(NOW)
         .ttl(3600)
-        .proof_key(ProofKey::Ed25519([4; 32]))
+        .proof_key(ProofKey::Ed25519(holder_key(4)))
         .build(&mut rng())
         .unwrap();
     let t = sign1(&parent);
@@ -959,18 +966,18 @@ fn narrowing_keeps_proof_of_possession() {
         .unwrap();
     assert_eq!(
         child.proof_key(),
-        Some(ProofKey::Ed25519([4; 32])),
+        Some(ProofKey::Ed25519(holder_key(4))),
         "a proof-of-possession token must not narrow into a bearer token"
     );
     // A new holder can be named with their own key, never with none.
     let handed = v
         .narrow()
         .subject("caregiver-1")
-        .proof_key(ProofKey::Ed25519([5; 32]))
+        .proof_key(ProofKey::Ed25519(holder_key(5)))
         .issued_at(NOW)
         .build(&mut rng())
         .unwrap();
-    assert_eq!(handed.proof_key(), Some(ProofKey::Ed25519([5; 32])));
+    assert_eq!(handed.proof_key(), Some(ProofKey::Ed25519(holder_key(5))));
 }
 
 #[test]

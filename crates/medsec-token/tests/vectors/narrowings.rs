@@ -4,11 +4,29 @@
 
 use super::*;
 
+/// RFC 8032 §7.1 TEST 2 public key: a usable Ed25519 key for a new holder's `cnf`.
+const HOLDER_2: &str = "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c";
+/// y = 2: not the encoding of a curve point (profile §1.2).
+const NOT_A_POINT: &str = "0200000000000000000000000000000000000000000000000000000000000000";
+
+/// The fields a request may carry (profile §11); any other field is refused.
+const REQUEST_FIELDS: &[&str] = &[
+    "issued_at",
+    "cti",
+    "subject",
+    "subject_hex",
+    "role",
+    "scope",
+    "patient",
+    "patient_hex",
+    "ttl",
+    "cnf",
+];
+
 /// The requests, as the file carries them (without their outcome).
 pub(super) fn narrowing_requests() -> Vec<Value> {
     let clinician = "clinician-sign1-nbf";
     let patient = "patient-sign1-typical";
-    let entry = |name: &str, parent: &str, request: Value, why: &str| json!({ "name": name, "parent": parent, "request": request, "why": why });
     let id = |n: u8| cti(n).to_string();
     vec![
         entry(
@@ -118,16 +136,337 @@ pub(super) fn narrowing_requests() -> Vec<Value> {
             "t = T0+100, ttl 500: the child's exp T0+600 equals the nbf it keeps: refused",
         ),
     ]
+    .into_iter()
+    .chain(role_requests())
+    .chain(cnf_requests())
+    .chain(text_requests())
+    .collect()
+}
+
+fn entry(name: &str, parent: &str, request: Value, why: &str) -> Value {
+    json!({ "name": name, "parent": parent, "request": request, "why": why })
+}
+
+/// Added after clean-room round 3: the role alone, and the caregiver's one patient.
+fn role_requests() -> Vec<Value> {
+    let clinician = "clinician-sign1-nbf";
+    let patient = "patient-sign1-typical";
+    let id = |n: u8| cti(n).to_string();
+    vec![
+        entry(
+            "narrow-role-only-caregiver-from-patient",
+            patient,
+            json!({ "issued_at": T0 + 60, "role": "caregiver", "cti": id(75) }),
+            "only the role: same sub and scopes (all read), bound to the patient the parent \
+             reaches (its sub)",
+        ),
+        entry(
+            "narrow-role-only-caregiver-from-clinician",
+            clinician,
+            json!({ "issued_at": T0 + 1000, "role": "caregiver", "patient": PATIENT,
+                    "cti": id(76) }),
+            "no scope named, so the parent's stay, and they hold write and export, which a \
+             caregiver may not carry; nothing is dropped to make it fit: refused",
+        ),
+        entry(
+            "narrow-caregiver-without-patient",
+            clinician,
+            json!({ "issued_at": T0 + 1000, "subject": "caregiver-77", "role": "caregiver",
+                    "scope": { "readings/raw": ["read"] }, "cti": id(77) }),
+            "read-only, but the parent reaches no patient and the request names none: a \
+             caregiver child reaches exactly one patient, refused",
+        ),
+        entry(
+            "narrow-keeps-role-patient-and-cnf",
+            "caregiver-sign1-cnf-kid",
+            json!({ "issued_at": T0 + 60, "cti": id(78) }),
+            "only the time and the id: the child keeps the parent's caregiver role, patient \
+             and cnf key id",
+        ),
+        entry(
+            "narrow-role-only-other-role",
+            patient,
+            json!({ "issued_at": T0 + 60, "role": "clinician", "cti": id(79) }),
+            "any role may be named; the child keeps the parent's scopes and carries the \
+             patient the parent reaches as its patient claim",
+        ),
+        entry(
+            "narrow-unknown-role",
+            patient,
+            json!({ "issued_at": T0 + 60, "role": "nurse", "cti": id(80) }),
+            "a role name that is not one of the five: refused",
+        ),
+        entry(
+            "narrow-request-unknown-field",
+            clinician,
+            json!({ "issued_at": T0 + 1000, "audience": "pump-SN000001", "cti": id(81) }),
+            "a request field the format does not list (here another audience): refused",
+        ),
+        entry(
+            "narrow-scope-empty",
+            clinician,
+            json!({ "issued_at": T0 + 1000, "scope": {}, "cti": id(82) }),
+            "no scope entry at all: refused (a token has 1 to 16)",
+        ),
+        entry(
+            "narrow-scope-no-actions",
+            clinician,
+            json!({ "issued_at": T0 + 1000,
+                    "scope": { "readings/raw": [], "device/status": ["read"] },
+                    "cti": id(83) }),
+            "a resource with an empty action list (actions value 0): refused, not dropped",
+        ),
+    ]
+}
+
+/// Added after clean-room round 3: the child's proof-of-possession key.
+fn cnf_requests() -> Vec<Value> {
+    let clinician = "clinician-sign1-nbf";
+    let pop = "technician-sign1-custom-resources-cnf";
+    let id = |n: u8| cti(n).to_string();
+    let kid = |b: &[u8]| hex::encode(b);
+    vec![
+        entry(
+            "narrow-keeps-parent-cnf",
+            pop,
+            json!({ "issued_at": T0 + 60, "subject": "tech-0043", "cti": id(84) }),
+            "a new holder without a key named: the child keeps the parent's Ed25519 cnf",
+        ),
+        entry(
+            "narrow-replaces-cnf",
+            pop,
+            json!({ "issued_at": T0 + 60, "subject": "tech-0043",
+                    "cnf": { "kid": kid(b"holder-key-2") }, "cti": id(85) }),
+            "the request names the new holder's key: it replaces the parent's",
+        ),
+        entry(
+            "narrow-adds-cnf-to-bearer",
+            clinician,
+            json!({ "issued_at": T0 + 1000, "cnf": { "ed25519": HOLDER_2 }, "cti": id(86) }),
+            "a bearer parent, a key named: the child needs possession of it",
+        ),
+        entry(
+            "narrow-cnf-kid-16-bytes",
+            clinician,
+            json!({ "issued_at": T0 + 1000, "cnf": { "kid": kid(&[0x6b; 16]) },
+                    "cti": id(87) }),
+            "a cnf key id of 16 bytes (the longest)",
+        ),
+        entry(
+            "narrow-cnf-removed",
+            pop,
+            json!({ "issued_at": T0 + 60, "cnf": null, "cti": id(88) }),
+            "cnf null, asking for no key: refused (a proof-of-possession token never \
+             becomes a bearer token)",
+        ),
+        entry(
+            "narrow-cnf-small-order",
+            clinician,
+            json!({ "issued_at": T0 + 1000, "cnf": { "ed25519": IDENTITY }, "cti": id(89) }),
+            "an Ed25519 cnf key of small order (the identity): refused",
+        ),
+        entry(
+            "narrow-cnf-non-canonical",
+            clinician,
+            json!({ "issued_at": T0 + 1000, "cnf": { "ed25519": IDENTITY_Y_PLUS_P },
+                    "cti": id(90) }),
+            "an Ed25519 cnf key encoded with y = p + 1: refused",
+        ),
+        entry(
+            "narrow-cnf-not-a-point",
+            clinician,
+            json!({ "issued_at": T0 + 1000, "cnf": { "ed25519": NOT_A_POINT },
+                    "cti": id(91) }),
+            "an Ed25519 cnf key with y = 2, not a curve point: refused",
+        ),
+        entry(
+            "narrow-cnf-ed25519-31-bytes",
+            clinician,
+            json!({ "issued_at": T0 + 1000, "cnf": { "ed25519": &HOLDER_2[..62] },
+                    "cti": id(92) }),
+            "an Ed25519 cnf key of 31 bytes: refused",
+        ),
+        entry(
+            "narrow-cnf-kid-empty",
+            clinician,
+            json!({ "issued_at": T0 + 1000, "cnf": { "kid": "" }, "cti": id(93) }),
+            "a cnf key id of 0 bytes: refused",
+        ),
+        entry(
+            "narrow-cnf-kid-17-bytes",
+            clinician,
+            json!({ "issued_at": T0 + 1000, "cnf": { "kid": kid(&[0x6b; 17]) },
+                    "cti": id(94) }),
+            "a cnf key id of 17 bytes: refused",
+        ),
+        entry(
+            "narrow-cnf-both-forms",
+            clinician,
+            json!({ "issued_at": T0 + 1000,
+                    "cnf": { "ed25519": HOLDER_2, "kid": kid(b"holder-key-2") },
+                    "cti": id(95) }),
+            "a cnf naming a key and a key id: refused (exactly one form)",
+        ),
+    ]
+}
+
+/// Added after clean-room round 3: what a request may write into the child's `sub` and
+/// `patient`.
+fn text_requests() -> Vec<Value> {
+    let clinician = "clinician-sign1-nbf";
+    let id = |n: u8| cti(n).to_string();
+    let subject = |name: &str, text: &str, n: u8, why: &str| {
+        entry(
+            name,
+            clinician,
+            json!({ "issued_at": T0 + 1000, "subject": text, "cti": id(n) }),
+            why,
+        )
+    };
+    let patient = |name: &str, text: &str, n: u8, why: &str| {
+        entry(
+            name,
+            clinician,
+            json!({ "issued_at": T0 + 1000, "scope": { "readings/raw": ["read"] },
+                    "patient": text, "cti": id(n) }),
+            why,
+        )
+    };
+    let raw = |name: &str, field: &str, hex: &str, n: u8, why: &str| {
+        let mut request = json!({ "issued_at": T0 + 1000, "cti": id(n) });
+        request[field] = json!(hex);
+        entry(name, clinician, request, why)
+    };
+    vec![
+        subject(
+            "narrow-subject-128-bytes",
+            &"s".repeat(128),
+            96,
+            "a subject of 128 bytes (the longest)",
+        ),
+        subject(
+            "narrow-subject-129-bytes",
+            &"s".repeat(129),
+            97,
+            "a subject of 129 bytes: refused",
+        ),
+        subject("narrow-subject-empty", "", 98, "an empty subject: refused"),
+        subject(
+            "narrow-subject-128-utf8-bytes",
+            &"\u{e9}".repeat(64),
+            99,
+            "64 characters U+00E9 (2 bytes each in UTF-8): 128 bytes, accepted",
+        ),
+        subject(
+            "narrow-subject-129-utf8-bytes",
+            &"\u{20ac}".repeat(43),
+            100,
+            "43 characters U+20AC (3 bytes each): 129 bytes, refused although only 43 \
+             characters",
+        ),
+        subject(
+            "narrow-subject-other-characters",
+            "Zo\u{eb} \u{dc}nal\u{a0}care\u{200b}giver",
+            101,
+            "non-ASCII letters, a space, U+00A0 and U+200B (not control characters): accepted \
+             as they are, no normalization",
+        ),
+        subject(
+            "narrow-subject-nul",
+            "caregiver\u{0}-77",
+            102,
+            "a NUL (U+0000) inside the subject: refused",
+        ),
+        subject(
+            "narrow-subject-line-feed",
+            "caregiver-77\n",
+            103,
+            "a line feed (U+000A), a C0 control character: refused",
+        ),
+        subject(
+            "narrow-subject-delete",
+            "caregiver\u{7f}77",
+            104,
+            "U+007F DELETE: refused",
+        ),
+        subject(
+            "narrow-subject-c1-control",
+            "caregiver\u{85}77",
+            105,
+            "U+0085 NEXT LINE, a C1 control character (UTF-8 c2 85): refused",
+        ),
+        raw(
+            "narrow-subject-not-utf8",
+            "subject_hex",
+            "636172656769766572ff",
+            106,
+            "the bytes \"caregiver\" then ff, not UTF-8: refused",
+        ),
+        raw(
+            "narrow-subject-overlong-nul",
+            "subject_hex",
+            "63617265c080",
+            107,
+            "c0 80, an overlong encoding of NUL, not UTF-8: refused",
+        ),
+        raw(
+            "narrow-subject-utf8-as-hex",
+            "subject_hex",
+            "63617265676976657220e282ac",
+            108,
+            "subject_hex holding valid UTF-8 (\"caregiver \u{20ac}\") is that text: accepted",
+        ),
+        entry(
+            "narrow-subject-and-subject-hex",
+            clinician,
+            json!({ "issued_at": T0 + 1000, "subject": "caregiver-77",
+                    "subject_hex": hex::encode("caregiver-77"), "cti": id(109) }),
+            "both forms of the subject in one request: refused",
+        ),
+        patient(
+            "narrow-patient-128-bytes",
+            &"p".repeat(128),
+            110,
+            "an unbound parent bound to a patient id of 128 bytes (the longest)",
+        ),
+        patient(
+            "narrow-patient-129-bytes",
+            &"p".repeat(129),
+            111,
+            "a patient id of 129 bytes: refused",
+        ),
+        patient(
+            "narrow-patient-empty",
+            "",
+            112,
+            "an empty patient id: refused",
+        ),
+        patient(
+            "narrow-patient-nul",
+            "patient-8f3a2c\u{0}",
+            113,
+            "a NUL after an otherwise valid patient id: refused",
+        ),
+        raw(
+            "narrow-patient-not-utf8",
+            "patient_hex",
+            "70617469656e742dfe",
+            114,
+            "the bytes \"patient-\" then fe, not UTF-8: refused",
+        ),
+    ]
 }
 
 /// Derives the child that `entry` describes, from the JSON alone (what an independent
 /// implementation does): its token (COSE_Sign1 under the file's Ed25519 key) and claims
-/// JSON, or `None` when the issuer refuses.
+/// JSON, or the issuer's refusal. A request the format cannot map onto `Narrowing` (another
+/// field, an unknown name, bytes that are not UTF-8) is refused as the profile says an API
+/// that can be given it must refuse it: with `Error::InvalidInput`.
 pub(super) fn derive(
     file_keys: &Value,
     vectors: &[Value],
     entry: &Value,
-) -> Option<(Vec<u8>, Value)> {
+) -> Result<(Vec<u8>, Value), medsec_token::Error> {
     let parent = vectors
         .iter()
         .find(|v| v["name"] == entry["parent"])
@@ -160,39 +499,54 @@ pub(super) fn derive(
         .and_then(|t| t.verify(&keys, &clock, &expectations))
         .expect("the parent verifies with its own inputs");
 
-    let r = &entry["request"];
+    let refused = medsec_token::Error::InvalidInput;
+    let r = entry["request"]
+        .as_object()
+        .expect("a request is an object");
+    if r.keys().any(|k| !REQUEST_FIELDS.contains(&k.as_str())) {
+        return Err(refused);
+    }
+    let subject = request_text(r, "subject")?;
+    let patient = request_text(r, "patient")?;
+    let cnf = request_cnf(r)?;
     let mut n = verified
         .narrow()
         .issued_at(r["issued_at"].as_u64().unwrap())
         .token_id(TokenId::from_slice(&hex::decode(r["cti"].as_str().unwrap()).unwrap()).unwrap());
-    if let Some(s) = r["subject"].as_str() {
+    if let Some(s) = &subject {
         n = n.subject(s);
     }
-    if let Some(role) = r["role"].as_str() {
-        n = n.role(Role::from_name(role).unwrap());
+    if let Some(role) = r.get("role") {
+        n = n.role(Role::from_name(role.as_str().ok_or(refused)?)?);
     }
-    if let Some(p) = r["patient"].as_str() {
+    if let Some(p) = &patient {
         n = n.patient(p);
     }
-    if let Some(t) = r["ttl"].as_u64() {
-        n = n.ttl(t);
+    if let Some(t) = r.get("ttl") {
+        n = n.ttl(t.as_u64().ok_or(refused)?);
     }
-    if let Some(scope) = r["scope"].as_object() {
+    match &cnf {
+        Some(Cnf::Ed25519(x)) => n = n.proof_key(ProofKey::Ed25519(*x)),
+        Some(Cnf::KeyId(kid)) => n = n.proof_key(ProofKey::KeyId(kid)),
+        None => {}
+    }
+    if let Some(scope) = r.get("scope") {
         let mut set = ScopeSet::new();
-        for (resource, actions) in scope {
-            let resource = Resource::parse(resource).unwrap();
-            for a in actions.as_array().unwrap() {
-                let bits = Action::from_name(a.as_str().unwrap()).unwrap().bit();
-                set.add(Scope::new(
-                    resource,
-                    Actions::from_bits(bits.into()).unwrap(),
-                ))
-                .unwrap();
+        for (resource, actions) in scope.as_object().ok_or(refused)? {
+            let resource = Resource::parse(resource)?;
+            let actions = actions.as_array().ok_or(refused)?;
+            // An empty list is an actions value of 0, which no token carries.
+            if actions.is_empty() {
+                return Err(refused);
+            }
+            for a in actions {
+                let bits = Action::from_name(a.as_str().ok_or(refused)?)?.bit();
+                set.add(Scope::new(resource, Actions::from_bits(bits.into())?))?;
             }
         }
         n = n.scopes(set);
     }
-    let claims = n.build(&mut no_rng()).ok()?;
+    let claims = n.build(&mut no_rng())?;
     let child = signing_key().mint_vec(&claims).unwrap();
 
     // The child's claims JSON, from verifying it (at its nbf, or its iat without one).
@@ -213,7 +567,50 @@ pub(super) fn derive(
         .and_then(|t| t.verify(&child_keys, &at, &child_expect))
         .expect("a derived child verifies");
     let json = support::claims_json(&verified_child);
-    Some((child, json))
+    Ok((child, json))
+}
+
+/// A request's proof-of-possession key, owned.
+enum Cnf {
+    Ed25519([u8; 32]),
+    KeyId(Vec<u8>),
+}
+
+/// `subject` (JSON text) or `subject_hex` (its bytes, which need not be UTF-8), at most one.
+fn request_text(
+    r: &serde_json::Map<String, Value>,
+    field: &str,
+) -> Result<Option<String>, medsec_token::Error> {
+    let refused = medsec_token::Error::InvalidInput;
+    match (r.get(field), r.get(&format!("{field}_hex"))) {
+        (None, None) => Ok(None),
+        (Some(Value::String(text)), None) => Ok(Some(text.clone())),
+        (None, Some(Value::String(h))) => String::from_utf8(hex::decode(h).unwrap())
+            .map(Some)
+            .map_err(|_| refused),
+        _ => Err(refused),
+    }
+}
+
+/// `cnf`: `{"ed25519": hex}` (32 bytes) or `{"kid": hex}`, exactly one member; anything else
+/// (`null` included: no request removes the key) is refused.
+fn request_cnf(r: &serde_json::Map<String, Value>) -> Result<Option<Cnf>, medsec_token::Error> {
+    let refused = medsec_token::Error::InvalidInput;
+    let Some(cnf) = r.get("cnf") else {
+        return Ok(None);
+    };
+    let cnf = cnf.as_object().ok_or(refused)?;
+    if cnf.len() != 1 {
+        return Err(refused);
+    }
+    let bytes = |v: &Value| hex::decode(v.as_str().ok_or(refused)?).map_err(|_| refused);
+    match (cnf.get("ed25519"), cnf.get("kid")) {
+        (Some(x), None) => Ok(Some(Cnf::Ed25519(
+            bytes(x)?.try_into().map_err(|_| refused)?,
+        ))),
+        (None, Some(kid)) => Ok(Some(Cnf::KeyId(bytes(kid)?))),
+        _ => Err(refused),
+    }
 }
 
 /// The file's `narrowings` section: each request with its outcome.
@@ -222,13 +619,16 @@ pub(super) fn narrowings(file_keys: &Value, vectors: &[Value]) -> Value {
         .into_iter()
         .map(|mut e| {
             match derive(file_keys, vectors, &e) {
-                Some((token, claims)) => {
+                Ok((token, claims)) => {
                     e["result"] = json!("derived");
                     e["token"] = json!(hex::encode(token));
                     e["claims"] = claims;
                 }
-                None => e["result"] = json!("refused"),
+                Err(_) => e["result"] = json!("refused"),
             }
+            // Each `why` says the intended outcome: a refusal says "refused", nothing else does.
+            let says_refused = e["why"].as_str().unwrap().contains("refused");
+            assert_eq!(says_refused, e["result"] == "refused", "{}", e["name"]);
             e
         })
         .collect()
