@@ -835,3 +835,353 @@ fn streamed_no_matching_key_and_keyring_rewrap_unwrapped_by_a_recipient() {
         }
     }
 }
+
+/// Key files for a vector's `open_with` key objects (section 11 of the format document), written
+/// into `d`; returns the `open` arguments that name them.
+fn write_key_files(open_with: &serde_json::Value, d: &Path) -> Vec<String> {
+    use medsec_envelope::{Kek, KeyId, KeyState, Keyring};
+    let mut keyring = Keyring::new();
+    let mut args = Vec::new();
+    for (i, key) in open_with.as_array().unwrap().iter().enumerate() {
+        let id = hex::decode(key["id"].as_str().unwrap()).unwrap();
+        match key["kind"].as_str().unwrap() {
+            "kek" => {
+                let kek: [u8; 32] = hex::decode(key["key"].as_str().unwrap())
+                    .unwrap()
+                    .try_into()
+                    .unwrap();
+                let state = if keyring.primary_id().is_none() {
+                    KeyState::Primary
+                } else {
+                    KeyState::DecryptOnly
+                };
+                keyring
+                    .insert(Kek::from_bytes(KeyId::new(&id).unwrap(), kek), state)
+                    .unwrap();
+            }
+            "hpke" => {
+                let file = format!("recipient-{i}");
+                let line = format!(
+                    "medsec-recipient-secret-v1 {} {}\n",
+                    hex::encode(&id),
+                    key["secret_key"].as_str().unwrap()
+                );
+                std::fs::write(d.join(&file), line).unwrap();
+                args.extend(["--recipient-key".to_owned(), file]);
+            }
+            other => panic!("unknown key kind {other}"),
+        }
+    }
+    if keyring.keys().next().is_some() {
+        std::fs::write(d.join("keyring"), &keyring.to_bytes()[..]).unwrap();
+        args.extend(["--keyring".to_owned(), "keyring".to_owned()]);
+    }
+    args
+}
+
+fn cli_owned(args: &[String], dir: &Path, stdin: &[u8]) -> Output {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    cli(&args, dir, stdin)
+}
+
+/// `--context=KEY=VALUE` arguments (the one-argument form, so that a key may start with `-`).
+fn plain_context(entries: &[(String, Vec<u8>)]) -> Vec<String> {
+    entries
+        .iter()
+        .map(|(k, v)| format!("--context={k}={}", std::str::from_utf8(v).unwrap()))
+        .collect()
+}
+
+/// `--context-hex=KEY=HEX` arguments.
+fn hex_context(entries: &[(String, Vec<u8>)]) -> Vec<String> {
+    entries
+        .iter()
+        .map(|(k, v)| format!("--context-hex={k}={}", hex::encode(v)))
+        .collect()
+}
+
+/// Every `must_open` vector opens through the CLI with its keys and expected context. Values
+/// that `--context` cannot carry (the 12,270-byte header's stored values hold NUL and
+/// non-UTF-8 bytes; argv cannot carry NUL) go through `--context-hex`; the others both ways.
+/// A changed or missing entry does not open (exit 1).
+#[test]
+fn must_open_vectors_open_through_the_cli() {
+    let text =
+        std::fs::read_to_string(workspace().join("tests/data/envelope-vectors.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let vectors = json["must_open"].as_array().unwrap();
+    assert!(!vectors.is_empty());
+    let mut opened_only_with_hex = Vec::new();
+    for v in vectors {
+        let name = v["name"].as_str().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let keys = write_key_files(&v["open_with"], d);
+        let envelope = hex::decode(v["envelope"].as_str().unwrap()).unwrap();
+        let plaintext = hex::decode(v["plaintext"].as_str().unwrap()).unwrap();
+        let entries: Vec<(String, Vec<u8>)> = v["context"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["key"].as_str().unwrap().to_owned(),
+                    hex::decode(e["value"].as_str().unwrap()).unwrap(),
+                )
+            })
+            .collect();
+        let open = |context: Vec<String>| {
+            let mut args = vec!["open".to_owned()];
+            args.extend(keys.iter().cloned());
+            args.extend(context);
+            cli_owned(&args, d, &envelope)
+        };
+
+        let o = open(hex_context(&entries));
+        assert_eq!(
+            (code(&o), &o.stdout[..]),
+            (0, &plaintext[..]),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let argv_can_carry = entries
+            .iter()
+            .all(|(_, v)| !v.contains(&0) && std::str::from_utf8(v).is_ok());
+        if argv_can_carry {
+            let o = open(plain_context(&entries));
+            assert_eq!((code(&o), &o.stdout[..]), (0, &plaintext[..]), "{name}");
+        } else {
+            assert!(entries.iter().any(|(_, v)| v.contains(&0)), "{name}");
+            opened_only_with_hex.push(name.to_owned());
+        }
+        if let Some((last, rest)) = entries.split_last() {
+            let o = open(hex_context(rest));
+            assert_eq!((code(&o), o.stdout.len()), (1, 0), "{name}: entry missing");
+            let mut changed = rest.to_vec();
+            let mut value = last.1.clone();
+            match value.first_mut() {
+                Some(b) => *b ^= 1,
+                None => value.push(0),
+            }
+            changed.push((last.0.clone(), value));
+            let o = open(hex_context(&changed));
+            assert_eq!((code(&o), o.stdout.len()), (1, 0), "{name}: value changed");
+        }
+    }
+    assert!(
+        !opened_only_with_hex.is_empty(),
+        "a must_open vector has a context value with a NUL byte"
+    );
+}
+
+/// `--context-hex` (and `--stored-context-hex` on `seal`) refuses malformed input as a usage
+/// error (exit 2, nothing written, the value not echoed): odd length, non-hex digits, no `=`,
+/// an empty or malformed key, a value over 255 bytes, and a key given twice across the forms.
+#[test]
+fn context_hex_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert_eq!(code(&cli(&["keyring", "new", "--out", "kr"], d, b"")), 0);
+    let sealed = cli(&["seal", "--keyring", "kr", "--context", "k=x"], d, b"data");
+    assert_eq!(code(&sealed), 0);
+    let envelope = sealed.stdout;
+    // The well-formed counterparts pass, so each refusal below is the malformed part's.
+    for command in ["open", "rewrap"] {
+        let o = cli(
+            &[command, "--keyring", "kr", "--context-hex", "k=78"],
+            d,
+            &envelope,
+        );
+        assert_eq!(code(&o), 0, "{command}");
+    }
+    for good in [
+        &["--context-hex", "k=78"][..],
+        &["--context-hex", &format!("k={}", "61".repeat(255))][..],
+        &["--context", "k=x", "--context-hex", "l=78"][..],
+        &["--context", "k=x", "--stored-context-hex", "l=78"][..],
+    ] {
+        let mut args = vec!["seal", "--keyring", "kr"];
+        args.extend_from_slice(good);
+        assert_eq!(code(&cli(&args, d, b"data")), 0, "seal {good:?}");
+    }
+    let over_long = format!("k={}", "61".repeat(256));
+    let malformed: [&[&str]; 12] = [
+        &["--context-hex", "k=7"],
+        &["--context-hex", "k=7a7"],
+        &["--context-hex", "k=zz"],
+        &["--context-hex", "k=7g"],
+        &["--context-hex", "k=0x78"],
+        &["--context-hex", "k= 78"],
+        &["--context-hex", "=78"],
+        &["--context-hex", "k78"],
+        &["--context-hex", "K=78"],
+        &["--context-hex", &over_long],
+        &["--context", "k=x", "--context-hex", "k=78"],
+        &["--context-hex", "k=78", "--context-hex", "k=79"],
+    ];
+    for command in ["seal", "open", "rewrap"] {
+        for bad in malformed {
+            let mut args = vec![command, "--keyring", "kr"];
+            args.extend_from_slice(bad);
+            let stdin: &[u8] = if command == "seal" {
+                b"data"
+            } else {
+                &envelope
+            };
+            let o = cli(&args, d, stdin);
+            assert_eq!((code(&o), o.stdout.len()), (2, 0), "{command} {bad:?}");
+            let stderr = String::from_utf8_lossy(&o.stderr);
+            assert!(!stderr.contains("7a7"), "{command} {bad:?}: {stderr}");
+        }
+    }
+    for bad in [
+        &["--stored-context-hex", "k=7"][..],
+        &["--stored-context-hex", "k=zz"][..],
+        &["--stored-context-hex", "=78"][..],
+        &["--context", "k=x", "--stored-context-hex", "k=78"][..],
+        &["--context-hex", "k=78", "--stored-context", "k=x"][..],
+        &["--stored-context", "k=x", "--stored-context-hex", "k=78"][..],
+    ] {
+        let mut args = vec!["seal", "--keyring", "kr"];
+        args.extend_from_slice(bad);
+        let o = cli(&args, d, b"data");
+        assert_eq!((code(&o), o.stdout.len()), (2, 0), "seal {bad:?}");
+    }
+    // `open` and `rewrap` take the expected context only: no stored forms.
+    for command in ["open", "rewrap"] {
+        let o = cli(
+            &[command, "--keyring", "kr", "--stored-context-hex", "k=78"],
+            d,
+            &envelope,
+        );
+        assert_eq!(code(&o), 2, "{command}");
+    }
+}
+
+/// A hex value equal to the UTF-8 of a plain value behaves exactly as `--context`: envelopes
+/// sealed with either form open with either form or a mix, stored entries are the same bytes,
+/// and `rewrap` accepts either. Covers what `--context` can carry: an empty value, `=` inside a
+/// value (the first `=` ends the key, which cannot hold one), a 255-byte value, and a key that
+/// starts with `-` (one-argument form only). Bytes argv cannot carry go through `--context-hex`.
+#[test]
+fn context_hex_is_the_same_as_context() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert_eq!(code(&cli(&["keyring", "new", "--out", "kr"], d, b"")), 0);
+    let bound: Vec<(String, Vec<u8>)> = [
+        ("patient", "p-7f3a9c".as_bytes().to_vec()),
+        ("note", Vec::new()),
+        ("eq", b"a=b".to_vec()),
+        ("-k", b"-v".to_vec()),
+        ("long", vec![b'a'; 255]),
+        ("text", "é ü\n".as_bytes().to_vec()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let stored = ("record-kind", "cgm");
+    let plaintext = b"glucose 5.4 mmol/L";
+
+    let mut plain_seal = vec!["seal".to_owned(), "--keyring".into(), "kr".into()];
+    plain_seal.extend(plain_context(&bound));
+    plain_seal.push(format!("--stored-context={}={}", stored.0, stored.1));
+    let mut hex_seal = vec!["seal".to_owned(), "--keyring".into(), "kr".into()];
+    hex_seal.extend(hex_context(&bound));
+    // Upper-case digits are accepted too.
+    hex_seal.push(format!(
+        "--stored-context-hex={}={}",
+        stored.0,
+        hex::encode_upper(stored.1)
+    ));
+    let envelopes: Vec<Vec<u8>> = [plain_seal, hex_seal]
+        .iter()
+        .map(|args| {
+            let o = cli_owned(args, d, plaintext);
+            assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+            o.stdout
+        })
+        .collect();
+    // The stored entry is the same bytes (stored_count at offset 76, then the entry).
+    let entry = 77..77 + 2 + stored.0.len() + stored.1.len();
+    assert_eq!(envelopes[0][76], 1);
+    assert_eq!(envelopes[0][entry.clone()], envelopes[1][entry]);
+
+    let mut all = bound.clone();
+    all.push((stored.0.to_owned(), stored.1.as_bytes().to_vec()));
+    let mixed: Vec<String> = all
+        .iter()
+        .enumerate()
+        .flat_map(|(i, e)| {
+            let one = std::slice::from_ref(e);
+            if i % 2 == 0 {
+                plain_context(one)
+            } else {
+                hex_context(one)
+            }
+        })
+        .collect();
+    let mut changed = all.clone();
+    changed[0].1 = b"p-7f3a9d".to_vec();
+    for envelope in &envelopes {
+        for (context, expected) in [
+            (plain_context(&all), 0),
+            (hex_context(&all), 0),
+            (mixed.clone(), 0),
+            (plain_context(&changed), 1),
+            (hex_context(&changed), 1),
+        ] {
+            let mut args = vec!["open".to_owned(), "--keyring".into(), "kr".into()];
+            args.extend(context.iter().cloned());
+            let o = cli_owned(&args, d, envelope);
+            let out: &[u8] = if expected == 0 { plaintext } else { b"" };
+            assert_eq!((code(&o), &o.stdout[..]), (expected, out), "{context:?}");
+
+            let mut args = vec!["rewrap".to_owned(), "--keyring".into(), "kr".into()];
+            args.extend(context.iter().cloned());
+            let o = cli_owned(&args, d, envelope);
+            assert_eq!(code(&o), expected, "rewrap {context:?}");
+            if expected == 0 {
+                let mut args = vec!["open".to_owned(), "--keyring".into(), "kr".into()];
+                args.extend(hex_context(&all));
+                let opened = cli_owned(&args, d, &o.stdout);
+                assert_eq!((code(&opened), &opened.stdout[..]), (0, &plaintext[..]));
+            }
+        }
+    }
+
+    // A key that starts with '-' in the two-argument form is taken for an option: exit 2.
+    for form in ["--context", "--context-hex"] {
+        let o = cli(&["seal", "--keyring", "kr", form, "-k=76"], d, b"x");
+        assert_eq!((code(&o), o.stdout.len()), (2, 0), "{form}");
+    }
+
+    // NUL and non-UTF-8 bytes: only --context-hex carries them.
+    let o = cli(
+        &["seal", "--keyring", "kr", "--context-hex", "v=00ff80"],
+        d,
+        plaintext,
+    );
+    assert_eq!(code(&o), 0);
+    let envelope = o.stdout;
+    for (value, expected) in [("00ff80", 0), ("00FF80", 0), ("00ff", 1), ("", 1)] {
+        let entry = format!("v={value}");
+        let o = cli(
+            &["open", "--keyring", "kr", "--context-hex", &entry],
+            d,
+            &envelope,
+        );
+        assert_eq!(code(&o), expected, "{value}");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt as _;
+        let o = Command::new(cli_path())
+            .args(["open", "--keyring", "kr", "--context"])
+            .arg(std::ffi::OsStr::from_bytes(b"v=\xff\x80"))
+            .current_dir(d)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!((code(&o), o.stdout.len()), (2, 0), "non-UTF-8 argv");
+    }
+}

@@ -67,11 +67,24 @@ pub struct SealArgs {
     #[arg(long = "recipient")]
     recipients: Vec<PathBuf>,
     /// Context entry bound into the envelope but not stored in it; repeatable.
+    ///
+    /// VALUE is taken as its UTF-8 bytes; for other bytes (NUL, non-UTF-8) use --context-hex.
+    /// A KEY that starts with '-' needs the one-argument form --context=KEY=VALUE.
     #[arg(long = "context", value_name = "KEY=VALUE")]
     context: Vec<String>,
+    /// As --context, with the value's bytes as hex digits (even count, either case; nothing
+    /// after '=' for an empty value); repeatable. A key may appear once across all the
+    /// context options.
+    #[arg(long = "context-hex", value_name = "KEY=HEX")]
+    context_hex: Vec<String>,
     /// Context entry bound and also stored in the clear header; repeatable.
+    ///
+    /// KEY and VALUE as for --context (--stored-context=KEY=VALUE for a KEY starting with '-').
     #[arg(long = "stored-context", value_name = "KEY=VALUE")]
     stored_context: Vec<String>,
+    /// As --stored-context, with the value's bytes as hex digits (as --context-hex).
+    #[arg(long = "stored-context-hex", value_name = "KEY=HEX")]
+    stored_context_hex: Vec<String>,
     /// Suite: aes-256-gcm-siv (default) or aes-256-gcm.
     #[arg(long, default_value = "aes-256-gcm-siv")]
     suite: String,
@@ -95,8 +108,16 @@ pub struct OpenArgs {
     #[arg(long = "recipient-key")]
     recipient_keys: Vec<PathBuf>,
     /// Expected context entry (every sealed entry, stored or not); repeatable.
+    ///
+    /// VALUE is taken as its UTF-8 bytes; for other bytes (NUL, non-UTF-8) use --context-hex.
+    /// A KEY that starts with '-' needs the one-argument form --context=KEY=VALUE.
     #[arg(long = "context", value_name = "KEY=VALUE")]
     context: Vec<String>,
+    /// As --context, with the value's bytes as hex digits (even count, either case; nothing
+    /// after '=' for an empty value); repeatable. A key may appear once across --context and
+    /// --context-hex.
+    #[arg(long = "context-hex", value_name = "KEY=HEX")]
+    context_hex: Vec<String>,
     /// Accepted suites: all (default), approved (AES-256-GCM only), gcm-siv.
     #[arg(long, default_value = "all")]
     suite_policy: String,
@@ -130,9 +151,17 @@ pub struct RewrapArgs {
     /// unwrapping with --keyring and/or --recipient-key.
     #[arg(long = "add-recipient", conflicts_with_all = ["to_recipient", "retire"])]
     add_recipient: Option<PathBuf>,
-    /// Expected context entry; repeatable.
+    /// Expected context entry (every sealed entry, stored or not); repeatable.
+    ///
+    /// VALUE is taken as its UTF-8 bytes; for other bytes (NUL, non-UTF-8) use --context-hex.
+    /// A KEY that starts with '-' needs the one-argument form --context=KEY=VALUE.
     #[arg(long = "context", value_name = "KEY=VALUE")]
     context: Vec<String>,
+    /// As --context, with the value's bytes as hex digits (even count, either case; nothing
+    /// after '=' for an empty value); repeatable. A key may appear once across --context and
+    /// --context-hex.
+    #[arg(long = "context-hex", value_name = "KEY=HEX")]
+    context_hex: Vec<String>,
     #[arg(long = "in")]
     input: Option<PathBuf>,
     #[arg(long)]
@@ -226,8 +255,8 @@ pub fn seal(args: SealArgs) -> Outcome {
         .iter()
         .map(|p| load_public(p))
         .collect::<Result<Vec<_>, _>>()?;
-    let entries = parse_entries(&args.context)?;
-    let stored = parse_entries(&args.stored_context)?;
+    let entries = parse_entries(&args.context, &args.context_hex)?;
+    let stored = parse_entries(&args.stored_context, &args.stored_context_hex)?;
     let context = build_context(&entries, &stored)?;
     let mut sealer = Sealer::new().suite(suite).context(context);
     if let Some(k) = &keyring {
@@ -276,7 +305,7 @@ pub fn open(args: OpenArgs) -> Outcome {
     }
     let keys = loaded.as_unwrap();
     let any = UnwrapAny(&keys);
-    let entries = parse_entries(&args.context)?;
+    let entries = parse_entries(&args.context, &args.context_hex)?;
     let context = build_context(&entries, &[])?;
     let opener = Opener::new(&any).context(context).policy(policy);
 
@@ -319,7 +348,7 @@ pub fn rewrap(args: RewrapArgs) -> Outcome {
         .transpose()?;
     let keys = loaded.as_unwrap();
     let any = UnwrapAny(&keys);
-    let entries = parse_entries(&args.context)?;
+    let entries = parse_entries(&args.context, &args.context_hex)?;
     let context = build_context(&entries, &[])?;
     // Only the header is held in memory; the body is copied through byte for byte, so any
     // size (a streamed export included) re-wraps in bounded memory.
@@ -661,27 +690,42 @@ fn load_secret(path: &Path) -> Result<RecipientSecretKey, Failure> {
     RecipientSecretKey::from_bytes(id, &key).map_err(config)
 }
 
-fn parse_entries(args: &[String]) -> Result<Vec<(String, String)>, Failure> {
-    args.iter()
-        .map(|a| {
-            let (k, v) = a
-                .split_once('=')
-                .ok_or_else(|| Failure::usage(format!("context entry {a:?} is not KEY=VALUE")))?;
-            Ok((k.to_owned(), v.to_owned()))
-        })
-        .collect()
+/// Context entries from `KEY=VALUE` arguments (the value's UTF-8 bytes) and `KEY=HEX`
+/// arguments (the bytes the hex digits spell). Keys never contain `=`, so the first `=` ends the
+/// key; key rules, duplicates and lengths are checked when the context is built.
+fn parse_entries(plain: &[String], hex_form: &[String]) -> Result<Vec<(String, Vec<u8>)>, Failure> {
+    fn split<'s>(a: &'s str, form: &str) -> Result<(&'s str, &'s str), Failure> {
+        a.split_once('=')
+            .ok_or_else(|| Failure::usage(format!("context entry {a:?} is not {form}")))
+    }
+    let mut entries = Vec::new();
+    for a in plain {
+        let (k, v) = split(a, "KEY=VALUE")?;
+        entries.push((k.to_owned(), v.as_bytes().to_vec()));
+    }
+    for a in hex_form {
+        let (k, v) = split(a, "KEY=HEX")?;
+        // The message names the key only: the value may identify a patient.
+        let value = hex::decode(v).map_err(|_| {
+            Failure::usage(format!(
+                "context entry {k:?}: the value must be an even number of hex digits"
+            ))
+        })?;
+        entries.push((k.to_owned(), value));
+    }
+    Ok(entries)
 }
 
 fn build_context<'a>(
-    bound: &'a [(String, String)],
-    stored: &'a [(String, String)],
+    bound: &'a [(String, Vec<u8>)],
+    stored: &'a [(String, Vec<u8>)],
 ) -> Result<Context<'a>, Failure> {
     let mut ctx = Context::new();
     for (k, v) in bound {
-        ctx = ctx.with_custom(k, v.as_bytes()).map_err(config)?;
+        ctx = ctx.with_custom(k, v).map_err(config)?;
     }
     for (k, v) in stored {
-        ctx = ctx.with_custom_stored(k, v.as_bytes()).map_err(config)?;
+        ctx = ctx.with_custom_stored(k, v).map_err(config)?;
     }
     Ok(ctx)
 }
