@@ -276,6 +276,12 @@ impl fmt::Debug for UserId {
 /// A TLS channel binding (RFC 9266 `tls-exporter`): 32 bytes exported from the TLS 1.3
 /// connection with label [`TLS_EXPORTER_LABEL`] and an empty context. A session bound to
 /// it is refused on any other connection. Only a hash of it is stored.
+///
+/// Exactly [`TLS_EXPORTER_LEN`] bytes, no other length: [`ChannelBinding::from_exporter`]
+/// takes an array, and [`ChannelBinding::try_from_exporter`] refuses a slice of any other
+/// length (empty included) with [`Error::InvalidInput`]. Nothing is truncated or padded, and
+/// an empty value is not "no binding": a caller whose TLS stack gave no exporter passes
+/// `None` to the manager.
 pub struct ChannelBinding([u8; TLS_EXPORTER_LEN]);
 
 impl ChannelBinding {
@@ -285,6 +291,18 @@ impl ChannelBinding {
         Self(value)
     }
 
+    /// Wraps exporter output handed over as a byte slice (TLS stacks that fill a buffer).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] unless `value` is exactly [`TLS_EXPORTER_LEN`] (32) bytes:
+    /// an empty, shorter or longer value is a caller error (wrong exporter length asked of
+    /// the TLS stack, or the wrong value passed), never truncated, padded or hashed as is.
+    pub fn try_from_exporter(value: &[u8]) -> Result<Self> {
+        <[u8; TLS_EXPORTER_LEN]>::try_from(value)
+            .map(Self)
+            .map_err(|_| Error::InvalidInput)
+    }
+
     /// The stored form: `SHA-256("medsec-session/v1/binding\0" || exporter)`.
     #[must_use]
     pub fn binding_hash(&self) -> [u8; 32] {
@@ -292,6 +310,15 @@ impl ChannelBinding {
         h.update(BINDING_DOMAIN);
         h.update(self.0);
         h.finalize().into()
+    }
+}
+
+impl TryFrom<&[u8]> for ChannelBinding {
+    type Error = Error;
+
+    /// As [`ChannelBinding::try_from_exporter`].
+    fn try_from(value: &[u8]) -> Result<Self> {
+        Self::try_from_exporter(value)
     }
 }
 
@@ -386,6 +413,29 @@ mod tests {
         for bad in ["+", "/", "=", " ", "\u{e9}"] {
             let text = std::format!("{}{bad}", &base.as_str()[..43 - bad.len()]);
             assert!(SessionId::decode(&text).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn exporter_must_be_exactly_32_bytes() {
+        let value: std::vec::Vec<u8> = (0u8..64).collect();
+        let exact = ChannelBinding::try_from_exporter(&value[..32]).unwrap();
+        let mut array = [0u8; 32];
+        array.copy_from_slice(&value[..32]);
+        assert_eq!(
+            exact.binding_hash(),
+            ChannelBinding::from_exporter(array).binding_hash()
+        );
+        for len in [0, 1, 16, 31, 33, 48, 64] {
+            assert_eq!(
+                ChannelBinding::try_from_exporter(&value[..len]).unwrap_err(),
+                Error::InvalidInput,
+                "{len} bytes"
+            );
+            assert_eq!(
+                ChannelBinding::try_from(&value[..len]).unwrap_err(),
+                Error::InvalidInput
+            );
         }
     }
 

@@ -47,6 +47,14 @@ impl Live for Elevated {}
 /// A session in state `S`. Holds the bearer id (zeroized on drop, never printed) and a
 /// snapshot of the stored record. Not `Clone`: a transition consumes it.
 ///
+/// A handle is a snapshot, not a live view. The manager updates it only when a write made
+/// through *this* handle succeeds ([`Sessions::set_data`] in place; elevate, step down and
+/// rotate return a new handle with the new id). Every other write to the session (another
+/// request's resume, which is a write, or a write through another handle) leaves this handle
+/// stale: a write through a stale handle fails with [`Error::Conflict`] (or
+/// [`Error::Rejected`] when its id was rotated away or the session ended) and never
+/// overwrites the newer state. To continue, resume the id again.
+///
 /// Illegal transitions do not compile:
 /// ```compile_fail
 /// # use medsec_session::*;
@@ -103,7 +111,9 @@ impl<S> Session<S> {
     pub fn issued_at(&self) -> u64 {
         issued_at(self.meta.created_at)
     }
-    /// The stored record as of this handle's last read or write.
+    /// The stored record as of this handle's creation (login, resume, elevate, step down,
+    /// rotate) or its last successful [`Sessions::set_data`]. Reading data does not refresh
+    /// it, and writes made elsewhere are not reflected (see the type's docs).
     #[must_use]
     pub fn meta(&self) -> &SessionMeta {
         &self.meta
@@ -283,8 +293,9 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
     /// # Errors
     /// [`Error::InvalidInput`] when the policy requires channel binding and none is given;
     /// [`Error::CapacityExhausted`] at the cap with [`CapPolicy::Reject`] or when the store
-    /// is full; [`Error::Unavailable`] when the store or epoch source fails, or the clock has
-    /// no trusted time.
+    /// is full; [`Error::Unavailable`] when the store or epoch source fails, the clock has
+    /// no trusted time, or the fresh id is already in use (a repeating random generator:
+    /// the other session is left as it is, and no second id is tried).
     pub fn login<R: CryptoRng + ?Sized>(
         &self,
         rng: &mut R,
@@ -321,11 +332,16 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
             binding: binding.map(ChannelBinding::binding_hash),
             data_len: 0,
         };
-        match self.store.insert(&key, &meta, &[]) {
+        let inserted = match self.store.insert(&key, &meta, &[]) {
             Err(Error::CapacityExhausted) => {
                 self.store.sweep(now)?;
-                self.store.insert(&key, &meta, &[])?;
+                self.store.insert(&key, &meta, &[])
             }
+            other => other,
+        };
+        match inserted {
+            // A store's insert reports an existing key (and only that) as a conflict.
+            Err(Error::Conflict) => return Err(id_collision(&key)),
             other => other?,
         }
         tracing::info!(session = key.log_tag(), "session established");
@@ -441,7 +457,9 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
     /// # Errors
     /// [`Error::Rejected`] when the session is no longer live or its version reached
     /// [`crate::record::MAX_VERSION`]; [`Error::Conflict`] when it changed since this handle
-    /// was read; [`Error::Unavailable`].
+    /// was read; [`Error::Unavailable`] when the store fails or the new id is already in use
+    /// (a repeating random generator). On any error nothing was written: the old id still
+    /// works (the handle is consumed; resume the id to continue).
     pub fn rotate<R: CryptoRng + ?Sized, S: Live>(
         &self,
         rng: &mut R,
@@ -453,7 +471,9 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
         Ok(self.rotate_to(rng, session, meta)?.retype())
     }
 
-    /// Logs out: the session is deleted server-side and its data wiped.
+    /// Logs out: the session is deleted server-side and its data wiped. Deletes by the
+    /// handle's id hash whatever the stored version, so a stale handle logs out too (a
+    /// handle whose id was rotated away deletes nothing).
     ///
     /// # Errors
     /// [`Error::Unavailable`] when the store cannot be reached (the client should still
@@ -480,6 +500,10 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
 
     /// Ends every session of the user except `current` (ASVS v5.0.0-7.4.3: after a password
     /// or factor change, offer this). Returns how many ended.
+    ///
+    /// Uses only the handle's user and id hash: no clock, revocation or version check. If
+    /// `current`'s id was rotated through another handle meanwhile, the session now lives
+    /// under another id hash and is ended with the others (fail safe).
     ///
     /// Works in batches of 8 and stops after enough batches to end twice the per-user cap
     /// (at least 16 batches): if logins racing this call on other instances keep adding
@@ -628,7 +652,8 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
     }
 
     /// Stores `plaintext` as this session's data, sealed under a key only this session's
-    /// id can derive. Replaces earlier data.
+    /// id can derive. Replaces earlier data. On success `session` holds the record written
+    /// (new version, `last_seen`, data length); on any error it is left unchanged.
     ///
     /// # Errors
     /// [`Error::TooLarge`] beyond [`MAX_DATA_LEN`]; [`Error::Rejected`] when the session is
@@ -925,13 +950,21 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
                         self.secret
                             .seal(&new_id, &new_key, nonce, plain, new_sealed)?;
                     }
-                    self.store.rotate(
+                    match self.store.rotate(
                         &session.key,
                         session.meta.version,
                         &new_key,
                         &meta,
                         new_sealed,
-                    )
+                    ) {
+                        // A lost compare-and-swap, or the new key exists: tell them apart.
+                        Err(Error::Conflict) => match self.store.load(&new_key) {
+                            Ok(Some(_)) | Err(Error::Rejected) => Err(id_collision(&new_key)),
+                            Ok(None) => Err(Error::Conflict),
+                            Err(e) => Err(e),
+                        },
+                        other => other,
+                    }
                 })
             })
         })?;
@@ -1002,6 +1035,17 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
 fn version_exhausted() -> Error {
     tracing::warn!("session refused: version counter exhausted");
     Error::Rejected
+}
+
+/// A freshly generated 256-bit id is already in use: the random generator repeats (a cloned
+/// VM or process state, a fixed seed). Never retried and never overwritten: the session under
+/// that key belongs to someone else.
+fn id_collision(key: &IdHash) -> Error {
+    tracing::error!(
+        session = key.log_tag(),
+        "new session id already in use: the random generator is repeating; refused"
+    );
+    Error::Unavailable
 }
 
 fn summary(k: &IdHash, m: &SessionMeta) -> SessionSummary {

@@ -666,6 +666,305 @@ fn sqlite_values_of_the_wrong_type_are_refused() {
     assert_eq!(s.resume(&id, None).unwrap_err(), Error::Rejected);
 }
 
+/// What a reader sees of one row's integer columns after someone wrote `expr` into `column`
+/// (raw SQL, on the attacker's connection), and the value's stored type.
+fn retype(t: &Sqlite, key: &IdHash, column: &str, expr: &str) -> String {
+    t.exec(
+        &format!("UPDATE medsec_sessions SET {column} = {expr} WHERE id_hash = ?1"),
+        [key.as_bytes().as_slice()],
+    );
+    t.conn
+        .query_row(
+            &format!("SELECT typeof({column}) FROM medsec_sessions WHERE id_hash = ?1"),
+            [key.as_bytes().as_slice()],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+/// Every way a reader can meet a session's row, none of which may write or end it: the
+/// lookup, the data read through a handle, and the per-user listing.
+fn assert_refused<S: SessionStore>(s: &Mgr<S>, a: &Session<Active>, user: &UserId, what: &str) {
+    let key = a.id_hash();
+    assert_eq!(s.store().load(key).unwrap_err(), Error::Rejected, "{what}");
+    assert_eq!(s.data(a).unwrap_err(), Error::Rejected, "{what}");
+    assert_eq!(
+        s.store().read_data(key, &mut [0u8; 46]).unwrap_err(),
+        Error::Rejected,
+        "{what}"
+    );
+    assert_eq!(
+        s.resume(&copy(a.id()), None).unwrap_err(),
+        Error::Rejected,
+        "{what}"
+    );
+    let listed = s.list(user).unwrap();
+    assert!(listed.iter().all(|x| x.id_hash != *key), "{what}: listed");
+}
+
+/// SQLite's INTEGER affinity (`docs/session-format.md` §5.2): a TEXT or REAL value that is
+/// exactly an integer in the signed 64-bit range is stored as that INTEGER when written, so
+/// the row is the same as an honest one and reads accept it when the integer equals the
+/// record's. Every other value (a fraction, a number beyond 2^63 - 1, text that is not a
+/// number, a BLOB, a negative or otherwise different integer) stays what it is, and every read
+/// refuses the row with the one opaque error: no panic, no coercion by the reader, no outage
+/// for the user's other sessions. `NULL` is refused by the table's `NOT NULL`.
+#[test]
+fn sqlite_integer_columns_hold_only_the_records_integers() {
+    let mut t = Sqlite::new();
+    let clock = Arc::new(ManualClock::new(Timestamp::from_millis(T0)));
+    let rev = Revocation::default();
+    let s = manager(t.open_store(), &clock, &rev);
+    let mut rng = ChaCha20Rng::seed_from_u64(16);
+    let dana = user("clinician-dana");
+    let e = s
+        .login(&mut rng, &dana, Role::Clinician, None, None)
+        .unwrap();
+    let mut a = s.activate(e, None).unwrap();
+    s.set_data(&mut rng, &mut a, b"PHI: insulin ratio 1:12")
+        .unwrap();
+    let other = s
+        .login(&mut rng, &dana, Role::Clinician, None, None)
+        .unwrap();
+    let key = *a.id_hash();
+    assert_eq!(a.meta().version, 3);
+    let expires = a.meta().expires_at_column();
+    let accepted = |what: &str| {
+        assert_eq!(s.store().load(&key).unwrap().unwrap(), *a.meta(), "{what}");
+        assert_eq!(
+            s.data(&a).unwrap().unwrap().as_bytes(),
+            b"PHI: insulin ratio 1:12",
+            "{what}"
+        );
+        assert_eq!(s.list(&dana).unwrap().len(), 2, "{what}");
+    };
+
+    // version: written as TEXT or REAL, stored as INTEGER 3 (the column's affinity), accepted.
+    for expr in [
+        "'3'",
+        "' 3 '",
+        "'+3'",
+        "'03'",
+        "'3.0'",
+        "'3e0'",
+        "3.0",
+        "CAST(3 AS TEXT)",
+    ] {
+        assert_eq!(retype(&t, &key, "version", expr), "integer", "{expr}");
+        accepted(expr);
+    }
+    // version: anything else stays what it is and is refused.
+    for (expr, ty) in [
+        ("3.5", "real"),
+        ("'3.5'", "real"),
+        ("'9223372036854775808'", "real"),
+        ("1e19", "real"),
+        ("'3x'", "text"),
+        ("'0x3'", "text"),
+        ("''", "text"),
+        ("x'03'", "blob"),
+        ("x'0000000000000003'", "blob"),
+        ("CAST('3' AS BLOB)", "blob"),
+        ("-3", "integer"),
+        ("0", "integer"),
+        ("4", "integer"),
+        ("9223372036854775807", "integer"),
+        ("-9223372036854775808", "integer"),
+    ] {
+        assert_eq!(retype(&t, &key, "version", expr), ty, "{expr}");
+        assert_refused(&s, &a, &dana, &format!("version {expr}"));
+        // The user's other session is untouched by the refusal.
+        assert_eq!(s.list(&dana).unwrap().len(), 1, "{expr}");
+        assert_eq!(retype(&t, &key, "version", "3"), "integer");
+        accepted("version restored");
+    }
+    assert!(
+        t.conn
+            .execute(
+                "UPDATE medsec_sessions SET version = NULL WHERE id_hash = ?1",
+                [key.as_bytes().as_slice()],
+            )
+            .is_err(),
+        "NOT NULL"
+    );
+
+    // expires_at: the same rules.
+    for expr in [
+        format!("'{expires}'"),
+        format!("'{expires}.0'"),
+        format!("{expires}.0"),
+    ] {
+        assert_eq!(retype(&t, &key, "expires_at", &expr), "integer", "{expr}");
+        accepted(&expr);
+    }
+    for (expr, ty) in [
+        (format!("{expires}.5"), "real"),
+        (format!("'{expires}x'"), "text"),
+        ("'9223372036854775808'".to_owned(), "real"),
+        (format!("CAST({expires} AS BLOB)"), "blob"),
+        (format!("{}", expires + 1), "integer"),
+        (format!("{}", -expires), "integer"),
+    ] {
+        assert_eq!(retype(&t, &key, "expires_at", &expr), ty, "{expr}");
+        assert_refused(&s, &a, &dana, &format!("expires_at {expr}"));
+        assert_eq!(
+            retype(&t, &key, "expires_at", &expires.to_string()),
+            "integer"
+        );
+        accepted("expires_at restored");
+    }
+
+    // The sweep compares as SQLite does: a REAL by its value, a TEXT or BLOB as greater than
+    // every number, so such a row (refused anyway) is never swept.
+    let e_text = s
+        .login(&mut rng, &dana, Role::Clinician, None, None)
+        .unwrap();
+    let e_real = s
+        .login(&mut rng, &dana, Role::Clinician, None, None)
+        .unwrap();
+    let e_blob = s
+        .login(&mut rng, &dana, Role::Clinician, None, None)
+        .unwrap();
+    retype(&t, e_text.id_hash(), "expires_at", "'soon'");
+    let at = e_real.meta().expires_at_column();
+    retype(&t, e_real.id_hash(), "expires_at", &format!("{at}.5"));
+    retype(&t, e_blob.id_hash(), "expires_at", "x'00'");
+    clock.set(Timestamp::from_millis(i64::MAX as u64 - 1));
+    // Every integer row (a, other) and the REAL row go; the TEXT and BLOB rows stay.
+    assert_eq!(s.sweep().unwrap(), 3);
+    assert_eq!(t.rows(e_text.id_hash()), 1);
+    assert_eq!(t.rows(e_blob.id_hash()), 1);
+    assert_eq!(t.rows(e_real.id_hash()), 0);
+    assert_eq!(t.rows(other.id_hash()), 0);
+}
+
+/// A database writer who rewrote the table without the declared types and `NOT NULL` (so
+/// SQLite converts nothing): TEXT, REAL, BLOB and NULL values all reach the reader, which
+/// refuses each; a 32-character TEXT `id_hash` (which the real table's `CHECK` lets through)
+/// is skipped by the per-user listing instead of failing it.
+#[test]
+fn sqlite_values_of_every_type_reach_the_reader_and_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sessions.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE medsec_sessions (id_hash PRIMARY KEY NOT NULL, user_id, version,
+         expires_at, record) WITHOUT ROWID",
+    )
+    .unwrap();
+    drop(conn);
+    let mut t = Sqlite {
+        path: path.clone(),
+        conn: rusqlite::Connection::open(&path).unwrap(),
+        _dir: dir,
+    };
+    let clock = Arc::new(ManualClock::new(Timestamp::from_millis(T0)));
+    let rev = Revocation::default();
+    let s = manager(t.open_store(), &clock, &rev);
+    let mut rng = ChaCha20Rng::seed_from_u64(17);
+    let erin = user("patient-erin");
+    let e = s.login(&mut rng, &erin, Role::Patient, None, None).unwrap();
+    let mut a = s.activate(e, None).unwrap();
+    s.set_data(&mut rng, &mut a, b"PHI: CGM serial").unwrap();
+    let key = *a.id_hash();
+    let v = a.meta().version;
+    let expires = a.meta().expires_at_column();
+    let accepted = || {
+        assert_eq!(s.store().load(&key).unwrap().unwrap(), *a.meta());
+        assert_eq!(s.list(&erin).unwrap().len(), 1);
+    };
+    accepted();
+    for (column, good) in [
+        ("version", v.to_string()),
+        ("expires_at", expires.to_string()),
+    ] {
+        for (expr, ty) in [
+            (format!("'{good}'"), "text"),
+            (format!("{good}.0"), "real"),
+            (format!("CAST({good} AS BLOB)"), "blob"),
+            ("NULL".to_owned(), "null"),
+        ] {
+            assert_eq!(retype(&t, &key, column, &expr), ty, "{column} {expr}");
+            assert_refused(&s, &a, &erin, &format!("{column} {expr}"));
+            assert_eq!(retype(&t, &key, column, &good), "integer");
+            accepted();
+        }
+    }
+    for (column, good) in [("user_id", "CAST('patient-erin' AS BLOB)"), ("record", "")] {
+        if good.is_empty() {
+            let record: Vec<u8> = t
+                .conn
+                .query_row(
+                    "SELECT record FROM medsec_sessions WHERE id_hash = ?1",
+                    [key.as_bytes().as_slice()],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(retype(&t, &key, column, "NULL"), "null");
+            assert_refused(&s, &a, &erin, "record NULL");
+            t.exec(
+                "UPDATE medsec_sessions SET record = ?1 WHERE id_hash = ?2",
+                rusqlite::params![record, key.as_bytes().as_slice()],
+            );
+        } else {
+            assert_eq!(retype(&t, &key, column, "NULL"), "null");
+            // A NULL user_id is not found by the per-user listing at all.
+            assert_refused(&s, &a, &erin, "user_id NULL");
+            assert_eq!(retype(&t, &key, column, good), "blob");
+        }
+        accepted();
+    }
+}
+
+/// In the real table a 32-character TEXT `id_hash` passes the `CHECK`; the per-user listing
+/// skips such a row (it cannot be a session key) and goes on, so the user can still list,
+/// log in (the cap lists) and end their other sessions; logout everywhere deletes it.
+#[test]
+fn sqlite_text_key_is_skipped_by_the_listing() {
+    let mut t = Sqlite::new();
+    let clock = Arc::new(ManualClock::new(Timestamp::from_millis(T0)));
+    let rev = Revocation::default();
+    let s = manager(t.open_store(), &clock, &rev);
+    let mut rng = ChaCha20Rng::seed_from_u64(18);
+    let finn = user("caregiver-finn");
+    let e = s
+        .login(&mut rng, &finn, Role::Caregiver, None, None)
+        .unwrap();
+    let keep = s.activate(e, None).unwrap();
+    let moved = s
+        .login(&mut rng, &finn, Role::Caregiver, None, None)
+        .unwrap();
+    let _third = s
+        .login(&mut rng, &finn, Role::Caregiver, None, None)
+        .unwrap();
+    t.exec(
+        "UPDATE medsec_sessions SET id_hash = '0123456789abcdef0123456789abcdef'
+         WHERE id_hash = ?1",
+        [moved.id_hash().as_bytes().as_slice()],
+    );
+    assert_eq!(t.rows(moved.id_hash()), 0, "moved to a TEXT key");
+    assert_eq!(s.list(&finn).unwrap().len(), 2);
+    s.login(&mut rng, &finn, Role::Caregiver, None, None)
+        .unwrap();
+    assert_eq!(s.end_other_sessions(&keep).unwrap(), 2);
+    let text_rows = |t: &Sqlite| -> i64 {
+        t.conn
+            .query_row(
+                "SELECT count(*) FROM medsec_sessions WHERE typeof(id_hash) = 'text'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    assert_eq!(text_rows(&t), 1, "listed rows only are ended");
+    assert_eq!(s.logout_everywhere(&finn).unwrap(), 2);
+    assert_eq!(
+        text_rows(&t),
+        0,
+        "the per-user delete goes by the user_id column"
+    );
+}
+
 /// `record_key` and `data_secret` have no key id and one value per deployment; the document
 /// says what changing them does. This checks it.
 #[test]

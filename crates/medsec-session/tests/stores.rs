@@ -967,6 +967,163 @@ fn sweeping<F: Factory>(f: &mut F) {
     assert_eq!(s.sweep().unwrap(), 0);
 }
 
+/// What a handle holds after a write, and what a stale one can do
+/// (`docs/session-format.md` §6.4, "Handles"): a handle is refreshed only by a successful
+/// write through it; a write through a stale handle fails (`Conflict`, or `Rejected` once its
+/// id was rotated away) and never overwrites the newer state; reads need no version; logout
+/// deletes whatever the version.
+fn stale_handles_never_overwrite<F: Factory>(f: &mut F) {
+    let mut fx = fixture(f.make(), SessionPolicy::BACKEND_L3);
+    let s = &fx.sessions;
+    let u = user("patient-handles");
+    let est = s.login(&mut fx.rng, &u, Role::Patient, None, None).unwrap();
+    assert_eq!(est.meta().version, 1);
+    let id = SessionId::from_bytes(*est.id().as_bytes());
+    let mut h1 = s.activate(est, None).unwrap();
+    assert_eq!(h1.meta().version, 2);
+    fx.clock.advance(ms(1000));
+    // Another request resumes the same id: h1 is not refreshed, and is now stale.
+    let mut h2 = s.resume(&id, None).unwrap();
+    assert_eq!(h2.meta().version, 3);
+    assert_eq!(h2.meta().last_seen, Timestamp::from_millis(T0 + 1000));
+    assert_eq!(h1.meta().version, 2);
+    let h1_before = *h1.meta();
+
+    // A write through the stale handle: Conflict, nothing written, the handle unchanged.
+    assert_eq!(
+        s.set_data(&mut fx.rng, &mut h1, b"stale write")
+            .unwrap_err(),
+        Error::Conflict
+    );
+    assert_eq!(*h1.meta(), h1_before);
+    assert_eq!(s.store().load(h2.id_hash()).unwrap().unwrap(), *h2.meta());
+
+    // A write through the current handle: the handle now holds exactly what was written.
+    fx.clock.advance(ms(1000));
+    s.set_data(&mut fx.rng, &mut h2, b"PHI: current").unwrap();
+    assert_eq!(h2.meta().version, 4);
+    assert_eq!(h2.meta().last_seen, Timestamp::from_millis(T0 + 2000));
+    assert_eq!(h2.meta().data_len, 12 + 28);
+    assert_eq!(s.store().load(h2.id_hash()).unwrap().unwrap(), *h2.meta());
+
+    // A read through the stale handle (same id) gets the current data and refreshes nothing.
+    assert_eq!(s.data(&h1).unwrap().unwrap().as_bytes(), b"PHI: current");
+    assert_eq!(*h1.meta(), h1_before);
+    assert_eq!(
+        s.set_data(&mut fx.rng, &mut h1, b"").unwrap_err(),
+        Error::Conflict,
+        "still stale after a read"
+    );
+    // Rotation through a stale handle: Conflict, and the old id still works (nothing
+    // written). The same for elevation.
+    assert_eq!(s.rotate(&mut fx.rng, h1).unwrap_err(), Error::Conflict);
+    let h3 = s.resume(&id, None).unwrap(); // v5: h2 is stale now
+    assert_eq!(s.elevate(&mut fx.rng, h2).unwrap_err(), Error::Conflict);
+    let stored = s.store().load(h3.id_hash()).unwrap().unwrap();
+    assert_eq!(stored, *h3.meta());
+    assert_eq!(stored.elevated_until, Timestamp::ZERO);
+
+    // Rotated through another handle: the stale handle's id hash is gone, so its writes and
+    // reads are refused (Rejected, not Conflict) and its logout deletes nothing.
+    let mut old_key_handle = s.resume(&id, None).unwrap(); // v6
+    let current = s.resume(&id, None).unwrap(); // v7
+    let rotated = s.rotate(&mut fx.rng, current).unwrap(); // v8, new id
+    assert_eq!(rotated.meta().version, 8);
+    let new_id = SessionId::from_bytes(*rotated.id().as_bytes());
+    assert_eq!(
+        s.set_data(&mut fx.rng, &mut old_key_handle, b"x")
+            .unwrap_err(),
+        Error::Rejected
+    );
+    assert_eq!(s.data(&old_key_handle).unwrap_err(), Error::Rejected);
+    assert_eq!(s.data(&h3).unwrap_err(), Error::Rejected);
+    s.logout(old_key_handle).unwrap();
+    assert_eq!(
+        s.data(&rotated).unwrap().unwrap().as_bytes(),
+        b"PHI: current",
+        "the rotated session survived the stale handle's logout"
+    );
+    // A stale handle of the current id logs the session out, whatever the version.
+    let stale = s.resume(&new_id, None).unwrap();
+    let _newer = s.resume(&new_id, None).unwrap();
+    s.logout(stale).unwrap();
+    assert_eq!(s.resume(&new_id, None).unwrap_err(), Error::Rejected);
+    drop((h3, rotated));
+
+    // Ending the other sessions through a handle whose id was rotated away elsewhere ends
+    // the rotated session too: only the handle's id hash is spared.
+    let v = user("patient-handles-2");
+    let a = s.login(&mut fx.rng, &v, Role::Patient, None, None).unwrap();
+    let a_id = SessionId::from_bytes(*a.id().as_bytes());
+    let _b = s.login(&mut fx.rng, &v, Role::Patient, None, None).unwrap();
+    let a_stale = s.resume(&a_id, None).unwrap();
+    let a_now = s.resume(&a_id, None).unwrap();
+    let a_rotated = s.rotate(&mut fx.rng, a_now).unwrap();
+    assert_eq!(s.end_other_sessions(&a_stale).unwrap(), 2);
+    assert_eq!(
+        s.resume(&SessionId::from_bytes(*a_rotated.id().as_bytes()), None)
+            .unwrap_err(),
+        Error::Rejected
+    );
+    assert!(s.list(&v).unwrap().is_empty());
+}
+
+/// A freshly generated id that is already in use (here: a generator seeded like the one
+/// before it) never overwrites the other session: login and rotation fail with
+/// `Unavailable`, no second id is tried, and the store's own insert refuses the key.
+fn colliding_ids_never_overwrite<F: Factory>(f: &mut F) {
+    let mut fx = fixture(f.make(), SessionPolicy::BACKEND_L3);
+    let s = &fx.sessions;
+    let alice = user("alice-collide");
+    let bob = user("bob-collide");
+    let repeating = || ChaCha20Rng::seed_from_u64(99);
+    let est = s
+        .login(&mut repeating(), &alice, Role::Clinician, None, None)
+        .unwrap();
+    let alice_id = SessionId::from_bytes(*est.id().as_bytes());
+    let alice_key = alice_id.id_hash();
+    let mut a = s.activate(est, None).unwrap();
+    s.set_data(&mut fx.rng, &mut a, b"PHI: alice").unwrap();
+    let alice_row = s.store().load(&alice_key).unwrap().unwrap();
+
+    // Login: the generator repeats alice's id.
+    assert_eq!(
+        s.login(&mut repeating(), &bob, Role::Patient, None, None)
+            .unwrap_err(),
+        Error::Unavailable
+    );
+    assert_eq!(s.store().load(&alice_key).unwrap().unwrap(), alice_row);
+    assert!(s.list(&bob).unwrap().is_empty(), "no session for bob");
+
+    // The store itself: an insert under an existing key is refused and changes nothing.
+    let mut bob_meta = alice_row;
+    bob_meta.user = bob;
+    bob_meta.version = 1;
+    bob_meta.data_len = 0;
+    assert_eq!(
+        s.store().insert(&alice_key, &bob_meta, &[]).unwrap_err(),
+        Error::Conflict
+    );
+    assert_eq!(s.store().load(&alice_key).unwrap().unwrap(), alice_row);
+
+    // Rotation: bob's new id would be alice's. Refused; bob's old id still works.
+    let b = s
+        .login(&mut fx.rng, &bob, Role::Patient, None, None)
+        .unwrap();
+    let bob_id = SessionId::from_bytes(*b.id().as_bytes());
+    let b = s.activate(b, None).unwrap();
+    assert_eq!(
+        s.rotate(&mut repeating(), b).unwrap_err(),
+        Error::Unavailable
+    );
+    assert_eq!(s.store().load(&alice_key).unwrap().unwrap(), alice_row);
+    let b = s.resume(&bob_id, None).unwrap();
+    assert_eq!(b.user(), &bob);
+    let a = s.resume(&alice_id, None).unwrap();
+    assert_eq!(a.user(), &alice);
+    assert_eq!(s.data(&a).unwrap().unwrap().as_bytes(), b"PHI: alice");
+}
+
 macro_rules! suite {
     ($f:expr, [$($case:ident),*]) => {{
         $( { eprintln!("-- {}", stringify!($case)); $case($f); } )*
@@ -992,7 +1149,9 @@ where
             sweeping,
             no_trusted_time_ends_nothing,
             revocation_wins_over_other_refusals,
-            cap_counts_live_sessions_and_breaks_ties
+            cap_counts_live_sessions_and_breaks_ties,
+            stale_handles_never_overwrite,
+            colliding_ids_never_overwrite
         ]
     );
 }
@@ -1035,7 +1194,9 @@ fn fixed_store_no_heap() {
             sweeping,
             no_trusted_time_ends_nothing,
             revocation_wins_over_other_refusals,
-            cap_counts_live_sessions_and_breaks_ties
+            cap_counts_live_sessions_and_breaks_ties,
+            stale_handles_never_overwrite,
+            colliding_ids_never_overwrite
         ]
     );
     // Data larger than the slot allows is refused, not truncated.

@@ -439,12 +439,31 @@ fn rejections() -> Vec<Value> {
         .collect()
 }
 
+/// TLS exporter values of a length other than 32 bytes: a caller error at login and at
+/// every request (`docs/session-format.md` §3), never truncated, padded or hashed as given.
+/// 48 and 64 are the lengths a caller gets by asking the TLS stack for a SHA-384 or SHA-512
+/// sized output; the empty value is not "no exporter".
+fn binding_rejections() -> Vec<Value> {
+    let bytes: Vec<u8> = (0u8..64).map(|i| 0xE0 ^ i).collect();
+    [0usize, 1, 16, 31, 33, 48, 64]
+        .into_iter()
+        .map(|n| {
+            json!({
+                "name": format!("exporter-{n}-bytes"),
+                "rule": "exporter-length",
+                "tls_exporter": hex::encode(&bytes[..n]),
+            })
+        })
+        .collect()
+}
+
 #[test]
 fn golden_vectors_match() {
     let computed = json!({
         "format": "medsec-session stored-session format v1 (docs/session-format.md)",
         "vectors": cases().iter().map(compute).collect::<Vec<_>>(),
         "rejections": rejections(),
+        "binding_rejections": binding_rejections(),
     });
     let path = vectors_path();
     if std::env::var_os("MEDSEC_REGEN_VECTORS").is_some() {
@@ -530,6 +549,30 @@ fn rejection_vectors_are_refused() {
     let record = hex::decode(max["output"]["record"].as_str().unwrap()).unwrap();
     assert_eq!(record.len(), record::MAX_RECORD_LEN);
     assert_eq!(max["input"]["version"], json!(record::MAX_VERSION));
+}
+
+/// Every exporter value of the wrong length is refused as a caller error; the 32-byte
+/// prefix of the same bytes is accepted.
+#[test]
+fn binding_rejection_vectors_are_refused() {
+    let stored: Value =
+        serde_json::from_str(&std::fs::read_to_string(vectors_path()).unwrap()).unwrap();
+    let cases = stored["binding_rejections"].as_array().unwrap();
+    assert_eq!(cases.len(), 7);
+    for c in cases {
+        let name = c["name"].as_str().unwrap();
+        assert_eq!(c["rule"], "exporter-length", "{name}");
+        let value = hex::decode(c["tls_exporter"].as_str().unwrap()).unwrap();
+        assert_ne!(value.len(), TLS_EXPORTER_LEN, "{name}");
+        assert_eq!(
+            ChannelBinding::try_from_exporter(&value).unwrap_err(),
+            Error::InvalidInput,
+            "{name}"
+        );
+        if value.len() > TLS_EXPORTER_LEN {
+            assert!(ChannelBinding::try_from_exporter(&value[..TLS_EXPORTER_LEN]).is_ok());
+        }
+    }
 }
 
 const PY_CHECK: &str = r#"
@@ -643,8 +686,25 @@ for r in doc["rejections"]:
 assert seen == {"length", "mac", "magic", "format-version", "state", "role", "version",
                 "idle-timeout", "binding", "user-length", "user-utf8", "data-length",
                 "trailing"}, seen
-print("python: %d session vectors and %d rejections verified"
-      % (len(doc["vectors"]), len(doc["rejections"])))
+def binding_hash(exporter):
+    # docs/session-format.md section 3: exactly 32 bytes, nothing else.
+    if len(exporter) != 32:
+        raise Reject("exporter-length")
+    return hashlib.sha256(b"medsec-session/v1/binding\0" + exporter).digest()
+
+for v in doc["vectors"]:
+    if v["input"]["tls_exporter"] is not None:
+        bh = binding_hash(bytes.fromhex(v["input"]["tls_exporter"]))
+        assert bh.hex() == v["output"]["binding_hash"], v["name"]
+for r in doc["binding_rejections"]:
+    try:
+        binding_hash(bytes.fromhex(r["tls_exporter"]))
+    except Reject as e:
+        assert str(e) == r["rule"], (r["name"], str(e))
+    else:
+        raise AssertionError("accepted: " + r["name"])
+print("python: %d session vectors, %d rejections and %d binding rejections verified"
+      % (len(doc["vectors"]), len(doc["rejections"]), len(doc["binding_rejections"])))
 "#;
 
 #[test]

@@ -273,8 +273,11 @@ impl SessionStore for SqliteStore {
         let rows: Vec<(Vec<u8>, Row)> = {
             let conn = self.conn()?;
             let mut stmt = conn
+                // A key that is not a BLOB (a 32-character TEXT value passes the table's
+                // CHECK) comes back empty and the row is skipped, instead of failing the
+                // whole listing on its type.
                 .prepare_cached(concat!(
-                    "SELECT id_hash, ",
+                    "SELECT CASE WHEN typeof(id_hash) = 'blob' THEN id_hash ELSE x'' END, ",
                     select_row!(),
                     " FROM medsec_sessions WHERE user_id = ?1"
                 ))
