@@ -47,7 +47,8 @@ pub enum PasswordCommand {
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
     /// A context word the password must not contain (service, clinic, user name, device
-    /// serial...); repeatable.
+    /// serial...); repeatable, at most 32 times, each word at most 1,024 bytes (exit 2
+    /// otherwise).
     #[arg(long = "context", value_name = "WORD")]
     context: Vec<String>,
 }

@@ -11,6 +11,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
+use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 use zeroize::Zeroizing;
 
@@ -33,9 +34,21 @@ mod patterns;
 /// deliberate change of this constant, the document and the vectors (`policy_unicode_version`
 /// in the vector file).
 ///
-/// The NFKC tables, and with them the hashed bytes and the "unassigned" rule, are separate:
-/// [`crate::NFKC_UNICODE_VERSION`].
+/// The NFKC tables, and with them the hashed bytes, the "unassigned" rule and the combining
+/// marks that extend a context word's runs, are separate: [`crate::NFKC_UNICODE_VERSION`].
 pub const POLICY_UNICODE_VERSION: (u8, u8, u8) = (17, 0, 0);
+
+/// Most context words one check takes ([`PasswordPolicy::check`], [`PinPolicy::check`]); empty
+/// words count. More is [`Error::Config`], before anything else is checked.
+pub const MAX_CONTEXT_WORDS: usize = 32;
+
+/// Longest context word, in bytes of UTF-8 as passed (before NFKC). Longer is
+/// [`Error::Config`], before anything else is checked.
+pub const MAX_CONTEXT_WORD_BYTES: usize = 1_024;
+
+/// Shortest run of a context word that is searched for inside a candidate, in code points; a
+/// shorter word rejects only a candidate equal to it.
+pub const MIN_CONTEXT_RUN: usize = 4;
 
 /// Why a candidate password or PIN was refused. Safe to show to the user who typed it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,7 +182,9 @@ impl PasswordPolicy {
     /// (docs/credential-format.md section 5).
     ///
     /// # Errors
-    /// [`Error::Rejected`] with the first reason that applies.
+    /// [`Error::Config`] when `context` has more than [`MAX_CONTEXT_WORDS`] words or a word
+    /// longer than [`MAX_CONTEXT_WORD_BYTES`] (checked first); [`Error::Rejected`] with the
+    /// first reason that applies.
     pub fn check(&self, password: &Password, context: &[&str]) -> Result<()> {
         self.check_inner(password, context, None)
     }
@@ -177,6 +192,7 @@ impl PasswordPolicy {
     /// As [`PasswordPolicy::check`], and also against a breached-password corpus.
     ///
     /// # Errors
+    /// [`Error::Config`] for `context` out of range, as [`PasswordPolicy::check`];
     /// [`Error::Rejected`] with the first reason that applies; any error of the corpus.
     pub fn check_with(
         &self,
@@ -193,6 +209,8 @@ impl PasswordPolicy {
         context: &[&str],
         corpus: Option<&dyn BreachedCorpus>,
     ) -> Result<()> {
+        // A caller error, decided before anything depends on the password.
+        check_context(context)?;
         // First, so that every later check sees only code points of a known Unicode version.
         if !password.is_all_assigned() {
             return reject(Rejection::Unassigned);
@@ -281,8 +299,10 @@ impl PinPolicy {
     /// serial's digits, for example).
     ///
     /// # Errors
-    /// [`Error::Rejected`] with the first reason that applies.
+    /// [`Error::Config`] when `context` is out of range, as for [`PasswordPolicy::check`]
+    /// (checked first); [`Error::Rejected`] with the first reason that applies.
     pub fn check(&self, pin: &Password, context: &[&str]) -> Result<()> {
+        check_context(context)?;
         if !pin.as_str().chars().all(|c| c.is_ascii_digit()) {
             return reject(Rejection::NotDigits);
         }
@@ -324,12 +344,29 @@ fn reject(r: Rejection) -> Result<()> {
     Err(Error::Rejected(r))
 }
 
-/// Shortest context token that is searched for inside a candidate; shorter words only reject a
-/// candidate equal to them.
-const MIN_CONTEXT_TOKEN: usize = 4;
+/// Refuses context words out of range, before any other work (docs/credential-format.md
+/// section 5.2): the limits bound the work one check can cost.
+fn check_context(context: &[&str]) -> Result<()> {
+    if context.len() > MAX_CONTEXT_WORDS {
+        return Err(Error::Config("more than 32 context words"));
+    }
+    if context.iter().any(|w| w.len() > MAX_CONTEXT_WORD_BYTES) {
+        return Err(Error::Config("context word longer than 1,024 bytes"));
+    }
+    Ok(())
+}
+
+/// True when `c` belongs to a run of a context word: alphanumeric (Alphabetic or N*, Unicode
+/// [`POLICY_UNICODE_VERSION`]), a combining mark (General_Category M, Unicode
+/// [`crate::NFKC_UNICODE_VERSION`]), ZWNJ or ZWJ. Marks and the two joiners sit inside words
+/// (a virama, a Thai tone mark, a Persian ZWNJ) and must not split a name into fragments too
+/// short to be searched for.
+fn is_run_char(c: char) -> bool {
+    c.is_alphanumeric() || is_combining_mark(c) || c == '\u{200C}' || c == '\u{200D}'
+}
 
 /// True when `folded` (NFKC, lowercase) contains a context word: the whole word, or any run of
-/// letters/digits in it of at least four code points, compared after NFKC and lowercasing.
+/// word code points in it of at least four code points, compared after NFKC and lowercasing.
 fn contains_context_word(folded: &str, context: &[&str]) -> bool {
     context.iter().any(|word| {
         let word: String = word.nfkc().collect::<String>().to_lowercase();
@@ -340,12 +377,12 @@ fn contains_context_word(folded: &str, context: &[&str]) -> bool {
         if folded == whole {
             return true;
         }
-        if whole.chars().count() >= MIN_CONTEXT_TOKEN && folded.contains(whole) {
+        if whole.chars().count() >= MIN_CONTEXT_RUN && folded.contains(whole) {
             return true;
         }
         whole
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|t| t.chars().count() >= MIN_CONTEXT_TOKEN)
+            .split(|c: char| !is_run_char(c))
+            .filter(|t| t.chars().count() >= MIN_CONTEXT_RUN)
             .any(|t| folded.contains(t))
     })
 }
@@ -400,6 +437,70 @@ mod tests {
             &["bob", "", "  "]
         ));
         assert!(contains_context_word("bob", &["Bob"]));
+    }
+
+    /// Combining marks and the joiners stay inside a run (docs/credential-format.md section
+    /// 5.2). A virama (U+094D) or a Thai tone mark (U+0E49) is not Alphabetic: splitting there
+    /// broke `कृष्ण` into `कृष` and `ण` and `แก้ว` into `แก` and `ว`, all shorter than four code
+    /// points, so the name inside a longer context word was never searched for.
+    #[test]
+    fn marks_do_not_split_context_runs() {
+        assert!(contains_context_word("मेरा नाम कृष्ण है, पंप 42", &["SN-कृष्ण-7"]));
+        assert!(contains_context_word("ชื่อแก้ว ปั๊ม 42 อัน", &["SN-แก้ว-7"]));
+        assert!(contains_context_word(
+            "note x\u{301}yzw in the pump log",
+            &["ID-x\u{301}yzw-9"]
+        ));
+        assert!(contains_context_word(
+            "note ab\u{200C}cd in the pump log",
+            &["ID-ab\u{200C}cd-9"]
+        ));
+        // The run keeps its marks: the name without them is another string.
+        assert!(!contains_context_word(
+            "मेरा नाम कृषण है, पंप 42",
+            &["SN-कृष्ण-7"]
+        ));
+        assert!(!contains_context_word(
+            "note xyzw in the pump log",
+            &["ID-x\u{301}yzw-9"]
+        ));
+        // Other_Alphabetic marks were already part of runs.
+        assert!(contains_context_word(
+            "note ab\u{345}cd in the pump log",
+            &["ID-ab\u{345}cd-9"]
+        ));
+        assert!(!contains_context_word(
+            "note abcd in the pump log",
+            &["ID-ab\u{345}cd-9"]
+        ));
+    }
+
+    #[test]
+    fn context_words_out_of_range_are_a_caller_error() {
+        let policy = PasswordPolicy::SINGLE_FACTOR;
+        let pin = PinPolicy::DEFAULT;
+        let good = pw("violet kettle under the stairs");
+        let digits = pw("480917");
+        let many = [""; MAX_CONTEXT_WORDS + 1];
+        let most = [""; MAX_CONTEXT_WORDS];
+        let long = "x".repeat(MAX_CONTEXT_WORD_BYTES + 1);
+        let longest = "x".repeat(MAX_CONTEXT_WORD_BYTES);
+        let too_many = Err(Error::Config("more than 32 context words"));
+        let too_long = Err(Error::Config("context word longer than 1,024 bytes"));
+        assert_eq!(policy.check(&good, &many), too_many);
+        assert_eq!(pin.check(&digits, &many), too_many);
+        assert_eq!(policy.check(&good, &[long.as_str()]), too_long);
+        assert_eq!(pin.check(&digits, &[long.as_str()]), too_long);
+        assert_eq!(policy.check(&good, &most), Ok(()));
+        assert_eq!(policy.check(&good, &[longest.as_str()]), Ok(()));
+        assert_eq!(pin.check(&digits, &[longest.as_str()]), Ok(()));
+        // Before every other check: a password that would be rejected gets the caller error.
+        assert_eq!(policy.check(&pw("short"), &many), too_many);
+        assert_eq!(pin.check(&pw("12a"), &[long.as_str()]), too_long);
+        // Bytes as passed, before NFKC: U+FDFA is 3 bytes and 33 after NFKC.
+        let expands = "\u{FDFA}".repeat(341) + "x";
+        assert_eq!(expands.len(), MAX_CONTEXT_WORD_BYTES);
+        assert_eq!(policy.check(&good, &[expands.as_str()]), Ok(()));
     }
 
     #[test]
