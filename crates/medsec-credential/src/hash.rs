@@ -161,10 +161,15 @@ impl VerifyLimits {
     }
 
     /// Ceilings for a verifier with `blocks` caller-provided memory blocks (firmware): m may not
-    /// exceed the memory, t <= 10, p <= 4.
+    /// exceed the memory, t <= 10, p <= 4, salt and hash <= 64 bytes. `max_m` is `blocks`
+    /// itself (above `2^32 - 1`, `2^32 - 1`, which admits the same hashes: m is a `u32`), never
+    /// rounded, so every stored hash within these ceilings runs in `blocks` blocks
+    /// ([`HashParams::blocks`] <= m). Since a hash needs m >= 8p, the lanes that fit are
+    /// effectively at most `blocks / 8` (rounded down).
     ///
     /// # Errors
-    /// [`Error::Config`] when `blocks` is below 8.
+    /// [`Error::Config`] ("verify ceilings out of range") when `blocks` is below 8: no Argon2
+    /// hash uses fewer than 8 blocks.
     pub fn for_memory_blocks(blocks: usize) -> Result<Self> {
         let m = u32::try_from(blocks).unwrap_or(u32::MAX);
         Self::new(m, 10, 4, phc::MAX_SALT_LEN, phc::MAX_HASH_LEN)
@@ -786,6 +791,64 @@ mod tests {
         assert!(HashParams::new(15, 1, 2).is_err());
         assert!(HashParams::new(u32::MAX, 1, 0x00FF_FFFF).is_ok());
         assert!(HashParams::new(u32::MAX, 1, 0x0100_0000).is_err());
+    }
+
+    /// docs/credential-format.md section 3.2: `for_memory_blocks(n)` refuses n < 8 with
+    /// `Config` (no hash can use fewer than 8 blocks: m >= 8p), never panics or rounds; for
+    /// n >= 8 every stored hash within the ceilings runs in n blocks.
+    #[test]
+    fn ceilings_for_memory_blocks() {
+        for n in 0..8 {
+            assert_eq!(
+                VerifyLimits::for_memory_blocks(n),
+                Err(Error::Config("verify ceilings out of range")),
+                "{n}"
+            );
+            let m = u32::try_from(n).unwrap();
+            assert!(VerifyLimits::new(m, 10, 4, 64, 64).is_err());
+        }
+        let smallest = VerifyLimits::for_memory_blocks(8).unwrap();
+        assert_eq!(smallest, VerifyLimits::new(8, 10, 4, 64, 64).unwrap());
+        #[cfg(target_pointer_width = "64")]
+        assert_eq!(
+            VerifyLimits::for_memory_blocks(usize::MAX)
+                .unwrap()
+                .max_m_kib(),
+            u32::MAX
+        );
+        for n in 8..=160usize {
+            let limits = VerifyLimits::for_memory_blocks(n).unwrap();
+            assert_eq!(limits.max_m_kib() as usize, n);
+            for p in 1..=5u32 {
+                for m in 8 * p..=u32::try_from(n).unwrap() + 1 {
+                    let params = HashParams::new(m, 1, p).unwrap();
+                    match limits.check(&params) {
+                        Ok(()) => assert!(params.blocks() <= n, "n {n} m {m} p {p}"),
+                        Err(e) => {
+                            assert_eq!(e, Error::LimitExceeded);
+                            assert!(m as usize > n || p > 4);
+                        }
+                    }
+                }
+            }
+        }
+        // A hash at the smallest ceiling verifies in exactly 8 caller-provided blocks.
+        let hasher = hazmat::hasher_below_minimum(HashParams::new(8, 1, 1).unwrap())
+            .unwrap()
+            .with_limits(smallest)
+            .unwrap();
+        let pw = Password::new("violet kettle under the stairs").unwrap();
+        let mut memory = [Block::new(); 8];
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(8);
+        let stored = hasher.hash_with_memory(&pw, &mut rng, &mut memory).unwrap();
+        assert!(hasher
+            .verify_with_memory(&pw, stored.as_str(), &mut memory)
+            .is_ok());
+        let mut seven = [Block::new(); 7];
+        assert_eq!(
+            hasher.verify_with_memory(&pw, stored.as_str(), &mut seven),
+            Err(Error::MemoryTooSmall)
+        );
     }
 
     #[test]

@@ -511,6 +511,12 @@ impl ThrottleKeyer {
     /// so both forms of one client share a counter; any other IPv6 address is its first
     /// 8 bytes, the /64 prefix, because one subscriber usually holds a whole /64 and could
     /// otherwise take a fresh counter per address. The two lengths keep the forms apart.
+    ///
+    /// The input is the binary address, as `SocketAddr::ip()` of the peer gives it: there is
+    /// no text form, and port, flow label and zone (`SocketAddrV6::scope_id`) are not part of
+    /// it, so every link-local address (any interface) shares the key of `fe80::/64`. Only
+    /// `::ffff:0:0/96` is mapped to IPv4; NAT64, 6to4, Teredo and IPv4-compatible addresses are
+    /// ordinary IPv6 (docs/credential-format.md section 6).
     pub fn source_ip(&self, ip: core::net::IpAddr) -> ThrottleKey {
         use core::net::IpAddr;
         match ip {
@@ -658,6 +664,40 @@ mod tests {
         // Its own scope: never the key of the same bytes given as a source id.
         assert_ne!(k.source_ip(v4), k.source(&[203, 0, 113, 7]));
         assert_ne!(k.source_ip(v4), k.account(&[203, 0, 113, 7]));
+    }
+
+    /// The key is taken from `SocketAddr::ip()` of the peer: port, flow label and zone
+    /// (`scope_id`) are not part of it, so a client cannot get another counter through them
+    /// (docs/credential-format.md section 6).
+    #[test]
+    fn port_flow_and_zone_do_not_change_the_source_key() {
+        use core::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+        let k = ThrottleKeyer::new([7; 32]);
+        let peer = |a: SocketAddr| k.source_ip(a.ip());
+        let link_local: Ipv6Addr = "fe80::1".parse().unwrap();
+        let other_host: Ipv6Addr = "fe80::2".parse().unwrap();
+        let base = peer(SocketAddr::V6(SocketAddrV6::new(link_local, 443, 0, 1)));
+        for (ip, port, flow, zone) in [
+            (link_local, 443, 0, 2),
+            (link_local, 50_000, 0xF_FFFF, 0),
+            (other_host, 443, 0, 7),
+        ] {
+            assert_eq!(
+                peer(SocketAddr::V6(SocketAddrV6::new(ip, port, flow, zone))),
+                base
+            );
+        }
+        // An IPv4 client on an IPv4 socket and on a dual-stack IPv6 socket.
+        let v4 = Ipv4Addr::new(203, 0, 113, 7);
+        assert_eq!(
+            peer(SocketAddr::V4(SocketAddrV4::new(v4, 1))),
+            peer(SocketAddr::V6(SocketAddrV6::new(
+                v4.to_ipv6_mapped(),
+                2,
+                3,
+                4
+            )))
+        );
     }
 
     #[test]

@@ -187,8 +187,19 @@ fn throttle_key_vectors() -> Value {
         "2001:db8:aa:bb:ffff:ffff:ffff:ffff",
         "2001:db8:aa:bc::1",
         "::1",
+        // A zone id (text after `%`, a `SocketAddrV6::scope_id`) is not part of the input:
+        // `IpAddr` has none, and every link-local address shares the key of fe80::/64.
+        "fe80::1%1",
+        "fe80::2%2",
+        // IPv4-compatible (deprecated), NAT64 well-known prefix, 6to4 and Teredo addresses
+        // are ordinary IPv6: their /64 prefix, never the IPv4 address inside.
+        "::203.0.113.7",
+        "64:ff9b::203.0.113.7",
+        "2002:cb00:7107::1",
+        "2001:0:4136:e378:8000:63bf:3fff:fdd2",
     ] {
-        let addr: std::net::IpAddr = ip.parse().unwrap();
+        let text = ip.split_once('%').map_or(ip, |(addr, _zone)| addr);
+        let addr: std::net::IpAddr = text.parse().unwrap();
         let input = match addr {
             std::net::IpAddr::V4(v4) => v4.octets().to_vec(),
             std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
@@ -474,6 +485,7 @@ fn phc_parse_vectors() -> Value {
     let ideographic = "\u{3000}";
     let firmware = VerifyLimits::for_memory_blocks(12_288).unwrap();
     let tight = VerifyLimits::new(19_456, 2, 1, 16, 32).unwrap();
+    let smallest = VerifyLimits::for_memory_blocks(8).unwrap();
     let cases: Vec<(&str, String, VerifyLimits)> = vec![
         ("canonical", good.clone(), VerifyLimits::SERVER),
         (
@@ -490,6 +502,28 @@ fn phc_parse_vectors() -> Value {
             "min-lengths-8-byte-salt-16-byte-hash",
             phc("m=8,t=1,p=1", &b64(11), &b64(22)),
             VerifyLimits::SERVER,
+        ),
+        // The smallest ceilings, `VerifyLimits::for_memory_blocks(8)` (max_m = 8, max_p = 4):
+        // only m = 8 with p = 1 fits, since m >= 8p (stage 2) and m <= 8 (stage 3).
+        (
+            "smallest-ceiling-m-8",
+            phc("m=8,t=1,p=1", &b64(11), &b64(22)),
+            smallest,
+        ),
+        (
+            "smallest-ceiling-m-9",
+            phc("m=9,t=1,p=1", &b64(11), &b64(22)),
+            smallest,
+        ),
+        (
+            "smallest-ceiling-m-16-p-2",
+            phc("m=16,t=1,p=2", &b64(11), &b64(22)),
+            smallest,
+        ),
+        (
+            "smallest-ceiling-m-8-p-2",
+            phc("m=8,t=1,p=2", &b64(11), &b64(22)),
+            smallest,
         ),
         // Stage 1: the whole string.
         (
@@ -872,6 +906,8 @@ fn rejection_json(r: Result<(), Error>) -> Value {
             json!({"rejection": "TooLong", "max": max, "actual": actual})
         }
         Err(Error::Rejected(r)) => json!({ "rejection": format!("{r:?}") }),
+        // Context words out of range: a caller error, not a rejection (section 5.2).
+        Err(Error::Config(_)) => json!({ "error": "config" }),
         Err(e) => panic!("{e:?}"),
     }
 }
@@ -883,6 +919,10 @@ fn policy_vectors() -> Value {
     let sf64 = sf.with_max_code_points(64).unwrap();
     let long = "correct horse battery staple ".repeat(9);
     let long = long.get(..257).unwrap();
+    let word_1024 = "x".repeat(1024);
+    let word_1025 = "x".repeat(1025);
+    // 1,024 bytes as passed (341 × U+FDFA and "x"), 11,254 bytes after NFKC.
+    let word_expands = "\u{FDFA}".repeat(341) + "x";
     let cases: Vec<(PasswordPolicy, &str, Vec<&str>)> = vec![
         (sf, "violet kettle under the stairs", vec![]),
         (sf, "short", vec![]),
@@ -943,6 +983,30 @@ fn policy_vectors() -> Value {
         (sf, "beria \u{16EA0}\u{16EA1}\u{16EA2}\u{16EA3} pump diary", vec!["\u{16EBB}\u{16EBC}\u{16EBD}\u{16EBE}"]),
         (sf, "beria \u{16EA0}\u{16EA1}\u{16EA2}\u{16EA3} pump diary", vec![]),
         (sf, "note \u{16EBB}\u{16EBC}\u{16EBD}\u{16EBE} in the pump log", vec!["ID-\u{16EA0}\u{16EA1}\u{16EA2}\u{16EA3}-9"]),
+        // Marks inside context words: a run is a maximal stretch of alphanumeric code points,
+        // combining marks (General_Category M) and ZWNJ/ZWJ, marks kept. Other_Alphabetic
+        // marks (U+0345, Devanagari vowel sign U+093F) are alphanumeric anyway; the name
+        // without its mark is another string.
+        (sf, "note ab\u{0345}cd in the pump log", vec!["ID-ab\u{0345}cd-9"]),
+        (sf, "note abcd in the pump log", vec!["ID-ab\u{0345}cd-9"]),
+        (sf, "मेरा नाम किरण है, पंप 42", vec!["SN-किरण-7"]),
+        (sf, "मेरा नाम करण है, पंप 42", vec!["SN-किरण-7"]),
+        // Marks that are not Alphabetic (virama U+094D, Thai tone mark U+0E49, U+0301 on a
+        // letter without a precomposed form) and ZWNJ do not split a run either.
+        (sf, "मेरा नाम कृष्ण है, पंप 42", vec!["SN-कृष्ण-7"]),
+        (sf, "मेरा नाम कृषण है, पंप 42", vec!["SN-कृष्ण-7"]),
+        (sf, "ชื่อแก้ว ปั๊ม 42 อัน", vec!["SN-แก้ว-7"]),
+        (sf, "note x\u{0301}yzw in the pump log", vec!["ID-x\u{0301}yzw-9"]),
+        (sf, "note xyzw in the pump log", vec!["ID-x\u{0301}yzw-9"]),
+        (sf, "note ab\u{200C}cd in the pump log", vec!["ID-ab\u{200C}cd-9"]),
+        // Context limits: at most 32 words (empty ones count), each at most 1,024 bytes as
+        // passed (before NFKC); beyond is a caller error, decided before the password.
+        (sf, "violet kettle under the stairs", vec![""; 32]),
+        (sf, "violet kettle under the stairs", vec![""; 33]),
+        (sf, "short", vec![""; 33]),
+        (sf, "violet kettle under the stairs", vec![word_1024.as_str()]),
+        (sf, "violet kettle under the stairs", vec![word_1025.as_str()]),
+        (sf, "violet kettle under the stairs", vec![word_expands.as_str()]),
     ];
     let mut out = Vec::new();
     for (policy, candidate, context) in cases {
@@ -1011,6 +1075,8 @@ fn pin_vectors() -> Value {
         // Context words: a device serial's digit run.
         (default, "482915", vec!["SN-4829-15"]),
         (default, "482915", vec!["SN-482-915"]),
+        // Context limits as for passwords (section 5.2).
+        (default, "482915", vec![""; 33]),
     ];
     let mut out = Vec::new();
     for (policy, pin, context) in cases {
