@@ -1005,7 +1005,7 @@ fn context_hex_usage_errors() {
         assert_eq!(code(&cli(&args, d, b"data")), 0, "seal {good:?}");
     }
     let over_long = format!("k={}", "61".repeat(256));
-    let malformed: [&[&str]; 12] = [
+    let malformed: [&[&str]; 14] = [
         &["--context-hex", "k=7"],
         &["--context-hex", "k=7a7"],
         &["--context-hex", "k=zz"],
@@ -1014,6 +1014,9 @@ fn context_hex_usage_errors() {
         &["--context-hex", "k= 78"],
         &["--context-hex", "=78"],
         &["--context-hex", "k78"],
+        // no '=': the whole argument may be a value, and none of it is echoed
+        &["--context-hex", "7a7b7c"],
+        &["--context", "patient-7a7"],
         &["--context-hex", "K=78"],
         &["--context-hex", &over_long],
         &["--context", "k=x", "--context-hex", "k=78"],

@@ -695,8 +695,13 @@ fn load_secret(path: &Path) -> Result<RecipientSecretKey, Failure> {
 /// key; key rules, duplicates and lengths are checked when the context is built.
 fn parse_entries(plain: &[String], hex_form: &[String]) -> Result<Vec<(String, Vec<u8>)>, Failure> {
     fn split<'s>(a: &'s str, form: &str) -> Result<(&'s str, &'s str), Failure> {
-        a.split_once('=')
-            .ok_or_else(|| Failure::usage(format!("context entry {a:?} is not {form}")))
+        // Without '=' the argument may be a bare value (one that identifies a patient), so
+        // the message repeats none of it.
+        a.split_once('=').ok_or_else(|| {
+            Failure::usage(format!(
+                "a context argument has no '=': each entry is {form}"
+            ))
+        })
     }
     let mut entries = Vec::new();
     for a in plain {
