@@ -205,6 +205,22 @@ fn keygen_mint_verify_contract() {
     let message = String::from_utf8_lossy(&too_long.stderr);
     assert!(message.contains("366 days"), "{message}");
     assert_eq!(mint_ttl("0").status.code(), Some(2));
+    // A caregiver token needs a patient, and exi is at least 1 s: each refusal (2) names
+    // its argument.
+    let unbound = mint(&[]);
+    assert_eq!(unbound.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&unbound.stderr);
+    assert!(message.contains("--patient"), "{message}");
+    let exi_zero = mint(&["--patient", "patient-1", "--exi", "0"]);
+    assert_eq!(exi_zero.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&exi_zero.stderr);
+    assert!(message.contains("--exi"), "{message}");
+    assert_eq!(
+        mint(&["--patient", "patient-1", "--exi", "1"])
+            .status
+            .code(),
+        Some(0)
+    );
     // A private key where the public key belongs is a usage error, not silently accepted.
     assert_eq!(
         run(

@@ -71,15 +71,16 @@ pub struct MintArgs {
     /// Lifetime in seconds: 1 to 31622400 (366 days).
     #[arg(long, value_name = "SECONDS")]
     ttl: u64,
-    /// Bind the token to one patient's data.
+    /// Bind the token to one patient's data (required for the caregiver role).
     #[arg(long, value_name = "P")]
     patient: Option<String>,
     /// Narrow to these scopes (each within the role's default policy); default: all of the
     /// role's scopes.
     #[arg(long = "scope", value_name = "resource:action")]
     scopes: Vec<String>,
-    /// Also valid for this many seconds from the device's first sight (`exi`). For devices
-    /// that keep a first-sight store: `token verify` has none and rejects such tokens.
+    /// Also valid for this many seconds from the device's first sight (`exi`, at least 1).
+    /// For devices that keep a first-sight store: `token verify` has none and rejects such
+    /// tokens.
     #[arg(long, value_name = "SECONDS")]
     exi: Option<u64>,
     /// Issuer (`iss`).
@@ -191,9 +192,21 @@ fn mint(a: MintArgs) -> Outcome {
         }
         builder = builder.scopes(set);
     }
+    // The builder's refusals, named where the cause is one argument (exit 2).
+    if a.exi == Some(0) {
+        return Err(Failure::usage(
+            "cannot mint: --exi must be at least 1 second",
+        ));
+    }
+    if role == Role::Caregiver && a.patient.is_none() {
+        return Err(Failure::usage(
+            "cannot mint: a caregiver token needs --patient (a caregiver acts for one patient)",
+        ));
+    }
     let claims = builder.build(&mut rng()).map_err(|e| {
         Failure::usage(format!(
-            "cannot mint: {e} (check texts are 1-128 bytes and ttl is 1 s to 366 days)"
+            "cannot mint: {e} (texts are 1-128 bytes, --ttl 1 s to 366 days, --exi at least \
+             1 s, a caregiver needs --patient)"
         ))
     })?;
     let token = key

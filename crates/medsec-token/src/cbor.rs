@@ -186,6 +186,28 @@ pub(crate) struct Writer<'b> {
     pos: usize,
 }
 
+/// Length of a COSE_Sign1 or COSE_Mac0 as medsec writes it (`tag([protected, {}, payload,
+/// tag])`, shortest heads), from the lengths of its three byte strings: known before writing,
+/// so that an oversize token is refused as such whatever the output buffer.
+pub(crate) fn cose_len(protected: usize, payload: usize, tag: usize) -> usize {
+    // Tag 17 or 18, array(4) and the empty map are one byte each.
+    [protected, payload, tag]
+        .into_iter()
+        .fold(3usize, |n, len| n.saturating_add(bstr_len(len)))
+}
+
+/// Length of a byte string of `len` bytes with its shortest head.
+fn bstr_len(len: usize) -> usize {
+    let head = match len {
+        0..=23 => 1,
+        24..=0xff => 2,
+        0x100..=0xffff => 3,
+        0x1_0000..=0xffff_ffff => 5,
+        _ => 9,
+    };
+    len.saturating_add(head)
+}
+
 /// The buffer was too small.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Full;

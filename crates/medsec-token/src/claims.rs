@@ -138,6 +138,16 @@ impl<'a> Claims<'a> {
     pub fn parent(&self) -> Option<TokenId> {
         self.parent
     }
+    /// The one patient whose data the token reaches (profile §3.4): its `patient` claim, or,
+    /// for a token of role patient without one, its own `sub`. `None`: it reaches no
+    /// patient's data.
+    pub fn reached_patient(&self) -> Option<&'a str> {
+        match (self.patient, self.role) {
+            (Some(p), _) => Some(p),
+            (None, Role::Patient) => Some(self.subject),
+            (None, _) => None,
+        }
+    }
 
     /// Parses a claims set strictly (the profile's rules, `docs/token-profile.md`).
     pub(crate) fn parse(payload: &'a [u8]) -> Parse<Self> {
@@ -547,12 +557,19 @@ impl<'a> ClaimsBuilder<'a> {
     /// # Errors
     /// [`Error::InvalidInput`] when subject, audience, issued-at or ttl is missing; a text is
     /// empty or longer than [`MAX_TEXT_LEN`]; ttl is 0 or above [`ClaimsBuilder::MAX_TTL`];
-    /// `nbf` is not before `exp`; the scopes are empty or exceed the role's policy (or the
-    /// table does not list the role).
+    /// `nbf` is not before `exp`; `exi` is 0; the role is caregiver and no patient is set;
+    /// the scopes are empty or exceed the role's policy (or the table does not list the
+    /// role); [`Error::CapacityExceeded`] when the table lists more than
+    /// [`ScopeSet::MAX`] resources for the role.
     pub fn build<R: CryptoRng + ?Sized>(self, rng: &mut R) -> Result<Claims<'a>> {
         let issued_at = self.issued_at.ok_or(Error::InvalidInput)?;
         let ttl = self.ttl.ok_or(Error::InvalidInput)?;
         if ttl == 0 || ttl > Self::MAX_TTL {
+            return Err(Error::InvalidInput);
+        }
+        // A caregiver acts for one patient (ARCHITECTURE.md roles); narrowing has the same
+        // rule (profile §7).
+        if self.role == Role::Caregiver && self.patient.is_none() {
             return Err(Error::InvalidInput);
         }
         let allowed = self.policy.scope_set(self.role)?;
@@ -582,13 +599,17 @@ impl<'a> ClaimsBuilder<'a> {
 
 /// Derives a narrower token from a verified one (see
 /// [`VerifiedToken::narrow`](crate::VerifiedToken::narrow)): a subset of the scopes, a
-/// shorter lifetime, one patient. The result records the parent's `cti`, so revoking the
-/// parent revokes every token narrowed from it; for that reason a narrowed token is not
-/// narrowed again. The child keeps the parent's `nbf` (if still ahead), its patient (the
-/// binding, or a patient's own `sub`) and its proof-of-possession key unless another key is
-/// named for the new holder; no request can remove that key. A caregiver child is read-only
-/// and bound to one patient. The child's `sub` and `patient` are 1 to [`MAX_TEXT_LEN`] bytes
-/// without control characters (profile §7).
+/// shorter lifetime, the same patient. The result records the parent's `cti`, so revoking
+/// the parent revokes every token narrowed from it; for that reason a narrowed token is not
+/// narrowed again, and the child's own `cti` differs from the parent's. The child keeps the
+/// parent's `nbf` (if still ahead), the patient the parent reaches (the binding, or a
+/// patient's own `sub`) and its proof-of-possession key unless another key is named for the
+/// new holder; no request can remove that key. Narrowing never widens patient reach: the
+/// child reaches exactly the patient the parent reaches, or none when the parent reaches
+/// none (binding a token to a patient is issuing, not narrowing). A caregiver child is
+/// read-only and bound to one patient. The child's `sub` and `patient` are 1 to
+/// [`MAX_TEXT_LEN`] bytes without control characters; its lifetime is at most
+/// [`ClaimsBuilder::MAX_TTL`] (profile §7).
 ///
 /// `Debug` shows neither subject nor patient (as [`Claims`]).
 #[derive(Clone)]
@@ -648,7 +669,9 @@ impl<'a> Narrowing<'a> {
         self.scopes = Some(scopes);
         self
     }
-    /// Bind to one patient. If the parent is bound, it must be the same patient.
+    /// The child's patient: it must be the one the parent reaches (its binding, or a patient
+    /// token's own `sub`); naming one is only a check, since the child keeps that patient
+    /// anyway. A parent that reaches no patient cannot yield a bound child.
     #[must_use]
     pub fn patient(mut self, patient: &'a str) -> Self {
         self.patient = Some(patient);
@@ -662,7 +685,8 @@ impl<'a> Narrowing<'a> {
         self.proof_key = Some(key);
         self
     }
-    /// Lifetime from now, clamped to the parent's expiry.
+    /// Lifetime from now: 1 to [`ClaimsBuilder::MAX_TTL`] seconds, clamped to the parent's
+    /// expiry (default: until the parent's expiry, at most [`ClaimsBuilder::MAX_TTL`]).
     #[must_use]
     pub fn ttl(mut self, seconds: u64) -> Self {
         self.ttl = Some(seconds);
@@ -674,7 +698,8 @@ impl<'a> Narrowing<'a> {
         self.issued_at = Some(unix);
         self
     }
-    /// A fixed `cti` (test vectors).
+    /// A fixed `cti` (test vectors); it must differ from the parent's. Normally
+    /// [`Narrowing::build`] draws a random one.
     #[must_use]
     pub fn token_id(mut self, id: TokenId) -> Self {
         self.token_id = Some(id);
@@ -685,10 +710,13 @@ impl<'a> Narrowing<'a> {
     ///
     /// # Errors
     /// [`Error::InvalidInput`] when issued-at is missing or before the parent's, the parent
-    /// has expired by then, the parent is itself narrowed, the scopes are not a subset of
-    /// the parent's, a caregiver would get more than read access or would be bound to no
-    /// patient, the patient differs from the one the parent reaches (its binding, or a
-    /// patient token's own subject), the child's subject or patient is empty, longer than
+    /// has expired by then, the parent is itself narrowed, the child's `cti` (fixed or
+    /// drawn) equals the parent's, the requested lifetime is 0 or above
+    /// [`ClaimsBuilder::MAX_TTL`], the scopes are not a subset of the parent's, a caregiver
+    /// would get more than read access, the child would reach another patient than the
+    /// parent (a named patient that differs from the one the parent reaches, any named
+    /// patient when the parent reaches none, or a caregiver or patient-role child of a
+    /// parent that reaches none), the child's subject or patient is empty, longer than
     /// [`MAX_TEXT_LEN`] bytes or holds a control character, or its Ed25519 proof key is one
     /// a key set would refuse.
     pub fn build<R: CryptoRng + ?Sized>(self, rng: &mut R) -> Result<Claims<'a>> {
@@ -700,6 +728,12 @@ impl<'a> Narrowing<'a> {
         // One level only: a token names only its own parent, so revoking a root could not
         // reach a grandchild.
         if p.parent.is_some() {
+            return Err(Error::InvalidInput);
+        }
+        // Revocation and first-sight records are keyed by `cti` alone: a child sharing its
+        // parent's id would be revoked with it, and share its `exi` window.
+        let token_id = self.token_id.unwrap_or_else(|| TokenId::random(rng));
+        if token_id == p.token_id {
             return Err(Error::InvalidInput);
         }
         let scopes = self.scopes.unwrap_or(p.scopes);
@@ -716,21 +750,19 @@ impl<'a> Narrowing<'a> {
         {
             return Err(Error::InvalidInput);
         }
-        // The patient whose data the parent reaches (§3.4): its binding, or, for a patient's
-        // own unbound token, its subject. The child keeps it; naming another is refused.
-        let reaches = p.patient.or(if p.role == Role::Patient {
-            Some(p.subject)
-        } else {
-            None
-        });
-        let patient = match (reaches, self.patient) {
-            (Some(bound), Some(asked)) if bound != asked => return Err(Error::InvalidInput),
-            (Some(bound), _) => Some(bound),
-            (None, asked) => asked,
+        // Narrowing never widens patient reach (§3.4): the child reaches exactly the patient
+        // the parent reaches (its binding, or a patient's own subject), carried as the
+        // child's `patient` claim, or none. Binding an unbound token to a patient is issuing,
+        // not narrowing, so a named patient is only ever a check.
+        let patient = match (p.reached_patient(), self.patient) {
+            (Some(reached), Some(asked)) if reached != asked => return Err(Error::InvalidInput),
+            (None, Some(_)) => return Err(Error::InvalidInput),
+            (reached, _) => reached,
         };
-        // A caregiver acts for one patient (ARCHITECTURE.md roles): a caregiver child that
-        // reaches no patient is refused rather than left unbound.
-        if role == Role::Caregiver && patient.is_none() {
+        // Without a `patient` claim a patient-role child would reach its own subject, and a
+        // caregiver acts for one patient (ARCHITECTURE.md roles): both need a parent that
+        // reaches one.
+        if patient.is_none() && matches!(role, Role::Caregiver | Role::Patient) {
             return Err(Error::InvalidInput);
         }
         let subject = self.subject.unwrap_or(p.subject);
@@ -743,8 +775,15 @@ impl<'a> Narrowing<'a> {
         if let Some(ProofKey::Ed25519(x)) = &proof_key {
             crate::VerifyingKey::from_bytes(x, None).map_err(|_| Error::InvalidInput)?;
         }
+        // The minting cap applies to children too: a requested lifetime above it is refused;
+        // the default (the parent's remaining lifetime, which another minter may have made
+        // longer) is capped to it.
         let remaining = p.expires_at.saturating_sub(now);
-        let ttl = self.ttl.unwrap_or(remaining).min(remaining);
+        let ttl = match self.ttl {
+            Some(t) if t > ClaimsBuilder::MAX_TTL => return Err(Error::InvalidInput),
+            Some(t) => t.min(remaining),
+            None => remaining.min(ClaimsBuilder::MAX_TTL),
+        };
         let exi = match (p.exi, ttl) {
             (Some(e), t) => Some(e.min(t)),
             (None, _) => None,
@@ -757,7 +796,7 @@ impl<'a> Narrowing<'a> {
             // Never valid before the parent is.
             not_before: p.not_before.filter(|nbf| *nbf > now),
             issued_at: now,
-            token_id: self.token_id.unwrap_or_else(|| TokenId::random(rng)),
+            token_id,
             proof_key,
             exi,
             scopes,

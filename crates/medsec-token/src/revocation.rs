@@ -905,5 +905,34 @@ mod tests {
         assert_eq!(sized(32, 16, 65_535), Ok(885));
         assert_eq!(size(21, 32), Ok(987));
         assert_eq!(size(22, 32), Err(Error::InvalidInput));
+        // Oversize is InvalidInput whatever the buffer (it was BufferTooSmall in a buffer of
+        // 1024 bytes); a buffer shorter than a valid update is BufferTooSmall.
+        let ids: std::vec::Vec<RevokedToken> = (0..22u8)
+            .map(|i| RevokedToken {
+                id: TokenId::from_slice(&[i; 32]).unwrap(),
+                expires_at: t0 + 3600,
+            })
+            .collect();
+        let update = |n: usize| RevocationUpdate {
+            issuer: "clinic.example",
+            audience: "pump-SN004711",
+            issued_at: t0 + 120,
+            sequence: 42,
+            epoch: RevocationEpoch::from_unix_seconds(t0 - 86_400),
+            revoked: &ids[..n],
+        };
+        assert_eq!(
+            update(22).sign(&sk, &mut [0u8; 1024]),
+            Err(Error::InvalidInput)
+        );
+        assert_eq!(
+            update(22).sign(&sk, &mut [0u8; 10]),
+            Err(Error::InvalidInput)
+        );
+        assert_eq!(update(21).sign(&sk, &mut [0u8; 1024]), Ok(987));
+        assert_eq!(
+            update(21).sign(&sk, &mut [0u8; 986]),
+            Err(Error::BufferTooSmall)
+        );
     }
 }

@@ -458,11 +458,7 @@ impl<'a> VerifiedToken<'a> {
         action: Action,
         patient: &str,
     ) -> bool {
-        let bound = match self.claims.patient {
-            Some(p) => p == patient,
-            None => self.claims.role == Role::Patient && self.claims.subject == patient,
-        };
-        bound && self.allows(resource, action)
+        self.claims.reached_patient() == Some(patient) && self.allows(resource, action)
     }
 
     /// The verified claims.
@@ -512,7 +508,7 @@ impl<'a> VerifiedToken<'a> {
     }
 
     /// Starts deriving a narrower token (issuer side): subset of scopes, shorter lifetime,
-    /// one patient. Sign the result with the issuer's key.
+    /// the patient this token reaches or none. Sign the result with the issuer's key.
     pub fn narrow(&self) -> Narrowing<'a> {
         Narrowing::new(self.claims)
     }
@@ -551,6 +547,11 @@ fn assemble(
     let payload = payload.get(..n).ok_or(Error::InvalidInput)?;
     let mut tag = [0u8; SIGNATURE_LEN];
     let tlen = authenticate(protected, payload, &mut tag)?;
+    // Never mint what a verifier would refuse; checked before writing, so an oversize token
+    // is InvalidInput whatever the size of `out`.
+    if cbor::cose_len(plen, n, tlen) > MAX_TOKEN_LEN {
+        return Err(Error::InvalidInput);
+    }
     let mut w = Writer::new(out);
     let full = |_| Error::BufferTooSmall;
     w.tag(match kind {
@@ -565,7 +566,6 @@ fn assemble(
     w.bstr(tag.get(..tlen).ok_or(Error::InvalidInput)?)
         .map_err(full)?;
     if w.position() > MAX_TOKEN_LEN {
-        // Never mint what a verifier would refuse.
         return Err(Error::InvalidInput);
     }
     Ok(w.position())
@@ -575,8 +575,8 @@ impl SigningKey {
     /// Mints a COSE_Sign1 token (EdDSA) carrying `claims` into `out`; returns its length.
     ///
     /// # Errors
-    /// [`Error::BufferTooSmall`] when `out` is too short; [`Error::InvalidInput`] when the
-    /// token would exceed [`MAX_TOKEN_LEN`].
+    /// [`Error::InvalidInput`] when the token would exceed [`MAX_TOKEN_LEN`] (whatever the
+    /// size of `out`); [`Error::BufferTooSmall`] when `out` is shorter than the token.
     pub fn mint(&self, claims: &Claims<'_>, out: &mut [u8]) -> Result<usize> {
         let kid = self.kid();
         assemble(
@@ -612,8 +612,8 @@ impl MacKey {
     /// Mints a COSE_Mac0 token (HMAC 256/256) carrying `claims` into `out`.
     ///
     /// # Errors
-    /// [`Error::BufferTooSmall`] when `out` is too short; [`Error::InvalidInput`] when the
-    /// token would exceed [`MAX_TOKEN_LEN`].
+    /// [`Error::InvalidInput`] when the token would exceed [`MAX_TOKEN_LEN`] (whatever the
+    /// size of `out`); [`Error::BufferTooSmall`] when `out` is shorter than the token.
     pub fn mint(&self, claims: &Claims<'_>, out: &mut [u8]) -> Result<usize> {
         let kid = self.kid();
         assemble(

@@ -1,11 +1,12 @@
 //! Narrowing rules that the first request format could not express (profile §7): the
-//! caregiver's patient binding, the child's proof-of-possession key, and the texts a request
-//! may put into the child's `sub` and `patient`. Every refusal is `Error::InvalidInput`.
+//! caregiver's patient binding (and that a child never reaches another patient than its
+//! parent), the child's proof-of-possession key, and the texts a child's `sub` and `patient`
+//! may hold. Every refusal is `Error::InvalidInput`.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
 
 use medsec_token::{
     Actions, Claims, ClaimsBuilder, Error, Expectations, FixedClock, KeySet, ProofKey, Resource,
-    Role, Scope, ScopeSet, SigningKey, UnverifiedToken, VerifiedToken,
+    Role, Scope, ScopeSet, SigningKey, TokenId, UnverifiedToken, VerifiedToken,
 };
 use rand_chacha::rand_core::SeedableRng;
 
@@ -23,7 +24,8 @@ fn issuer() -> SigningKey {
 }
 
 /// A parent of `role` for `subject`, optionally bound to `patient` or carrying `cnf`, minted
-/// and verified as an issuer would before narrowing it.
+/// and verified as an issuer would before narrowing it. Its `cti` is fixed, so that children
+/// drawn with `rng()` (the same seed) get another one.
 fn parent(
     role: Role,
     subject: &str,
@@ -35,7 +37,8 @@ fn parent(
         .subject(subject)
         .audience(AUD)
         .issued_at(NOW)
-        .ttl(3600);
+        .ttl(3600)
+        .token_id(TokenId::from_slice(&[0x9a; 16]).unwrap());
     if let Some(p) = patient {
         b = b.patient(p);
     }
@@ -77,8 +80,8 @@ fn refused(r: medsec_token::Result<Claims<'_>>) -> bool {
 
 #[test]
 fn a_caregiver_child_reaches_exactly_one_patient() {
-    // Clinician token, unbound: a read-only caregiver child with no patient is refused (it
-    // was derived, unbound, before this rule); naming one binds it.
+    // Clinician token, unbound: it reaches no patient, so no child of it does. A caregiver
+    // child is refused with or without a patient named (binding is issuing, not narrowing).
     let t = parent(Role::Clinician, "dr-who", None, None, None);
     let v = verified(&t);
     let caregiver = || {
@@ -89,14 +92,30 @@ fn a_caregiver_child_reaches_exactly_one_patient() {
             .issued_at(NOW)
     };
     assert!(refused(caregiver().build(&mut rng())));
+    assert!(refused(caregiver().patient("patient-1").build(&mut rng())));
+
+    // Clinician token bound to patient-1: the caregiver child is bound to that patient.
+    let t = parent(Role::Clinician, "dr-who", Some("patient-1"), None, None);
+    let v = verified(&t);
+    let caregiver = || {
+        v.narrow()
+            .subject("caregiver-7")
+            .role(Role::Caregiver)
+            .scopes(read(Resource::ReadingsRaw))
+            .issued_at(NOW)
+    };
+    assert_eq!(
+        caregiver().build(&mut rng()).unwrap().patient(),
+        Some("patient-1")
+    );
     let bound = caregiver().patient("patient-1").build(&mut rng()).unwrap();
     assert_eq!(bound.patient(), Some("patient-1"));
+    assert!(refused(caregiver().patient("patient-2").build(&mut rng())));
     // The role alone: the parent's scopes stay, and a clinician's include write and export,
     // which a caregiver may not carry. Nothing is dropped to make it fit.
     assert!(refused(
         v.narrow()
             .role(Role::Caregiver)
-            .patient("patient-1")
             .issued_at(NOW)
             .build(&mut rng())
     ));
@@ -115,28 +134,20 @@ fn a_caregiver_child_reaches_exactly_one_patient() {
     assert_eq!(child.subject(), "patient-8f3a2c");
     assert_eq!(child.patient(), Some("patient-8f3a2c"));
     assert_eq!(child.scopes(), v.scopes());
+    // The default request: a patient child that carries its reach as a patient claim.
+    let child = v.narrow().issued_at(NOW).build(&mut rng()).unwrap();
+    assert_eq!(child.role(), Role::Patient);
+    assert_eq!(child.patient(), Some("patient-8f3a2c"));
 
-    // An unbound caregiver root (a mint the policy allows): keeping the role without naming a
-    // patient is refused; naming one binds the child.
-    let t = parent(Role::Caregiver, "caregiver-7", None, None, None);
-    let v = verified(&t);
-    assert!(refused(v.narrow().issued_at(NOW).build(&mut rng())));
-    let child = v
-        .narrow()
-        .patient("patient-1")
-        .issued_at(NOW)
-        .build(&mut rng())
-        .unwrap();
-    assert_eq!(child.patient(), Some("patient-1"));
-    // Another role needs no patient (and is still bounded by the parent's read-only scopes).
-    let child = v
-        .narrow()
-        .role(Role::Technician)
-        .issued_at(NOW)
-        .build(&mut rng())
-        .unwrap();
-    assert_eq!(child.patient(), None);
-    assert_eq!(child.scopes(), v.scopes());
+    // The builder mints no caregiver token without a patient (exit 2 in the CLI).
+    assert!(refused(
+        ClaimsBuilder::new(ISS, Role::Caregiver)
+            .subject("caregiver-7")
+            .audience(AUD)
+            .issued_at(NOW)
+            .ttl(3600)
+            .build(&mut rng())
+    ));
 }
 
 #[test]
@@ -244,12 +255,18 @@ fn the_childs_subject_and_patient_are_short_text_without_control_characters() {
             .build(&mut rng())
             .is_ok()
     };
+    // A child's patient comes from its parent (§7): the parent is bound to it, and the
+    // child keeps it, named again or not.
     let patient = |s: &str| {
-        v.narrow()
-            .patient(s)
-            .issued_at(NOW)
-            .build(&mut rng())
-            .is_ok()
+        let t = parent(Role::Clinician, "dr-who", Some(s), None, None);
+        let v = verified(&t);
+        let kept = v.narrow().issued_at(NOW).build(&mut rng());
+        let named = v.narrow().patient(s).issued_at(NOW).build(&mut rng());
+        assert_eq!(kept.is_ok(), named.is_ok(), "{s:?}");
+        if let Ok(c) = kept {
+            assert_eq!(c.patient(), Some(s));
+        }
+        named.is_ok()
     };
     let ascii_128 = "a".repeat(128);
     let ascii_129 = "a".repeat(129);
@@ -280,9 +297,29 @@ fn the_childs_subject_and_patient_are_short_text_without_control_characters() {
         "c1\u{9f}",
     ] {
         assert!(!subject(bad), "{bad:?}");
-        assert!(!patient(bad), "{bad:?}");
         assert!(refused(
             v.narrow().subject(bad).issued_at(NOW).build(&mut rng())
+        ));
+    }
+    // Control characters in a parent's patient (a token the verifier accepts: any UTF-8 of
+    // 1 to 128 bytes) are not copied into a child.
+    for bad in [
+        "caregiver\u{0}-77",
+        "\u{0}",
+        "tab\there",
+        "line\nbreak",
+        "delete\u{7f}",
+        "next\u{85}line",
+        "c1\u{9f}",
+    ] {
+        assert!(!patient(bad), "{bad:?}");
+    }
+    // Texts no valid parent is bound to differ from its patient: refused.
+    let bound = parent(Role::Clinician, "dr-who", Some("patient-1"), None, None);
+    let bv = verified(&bound);
+    for other in ["", ascii_129.as_str(), euro_43.as_str()] {
+        assert!(refused(
+            bv.narrow().patient(other).issued_at(NOW).build(&mut rng())
         ));
     }
 
@@ -291,10 +328,24 @@ fn the_childs_subject_and_patient_are_short_text_without_control_characters() {
     let t = parent(Role::Patient, "patient\u{1}", None, None, None);
     let v = verified(&t);
     assert!(refused(v.narrow().issued_at(NOW).build(&mut rng())));
+    // (Its sub is also the patient it reaches, so a new subject does not help.)
     assert!(refused(
         v.narrow()
             .subject("caregiver-7")
             .issued_at(NOW)
             .build(&mut rng())
     ));
+    // A clinician's bad sub is left behind when the child gets a new one.
+    let t = parent(Role::Clinician, "dr\n", None, None, None);
+    let v = verified(&t);
+    assert!(refused(v.narrow().issued_at(NOW).build(&mut rng())));
+    assert_eq!(
+        v.narrow()
+            .subject("dr-who")
+            .issued_at(NOW)
+            .build(&mut rng())
+            .unwrap()
+            .subject(),
+        "dr-who"
+    );
 }

@@ -64,7 +64,13 @@ proptest! {
         if let Some(e) = exi {
             b = b.exi(e);
         }
-        let claims = b.build(&mut rand_chacha::ChaCha20Rng::seed_from_u64(seed)).unwrap();
+        // A caregiver token needs a patient: the builder refuses one without.
+        let built = b.build(&mut rand_chacha::ChaCha20Rng::seed_from_u64(seed));
+        if role == Role::Caregiver && patient.is_none() {
+            prop_assert_eq!(built.err(), Some(medsec_token::Error::InvalidInput));
+            return Ok(());
+        }
+        let claims = built.unwrap();
         let first_sight = medsec_token::FixedFirstSight::<2>::new();
         let issuers = ["issuer"];
         let exp = Expectations::new(&issuers, &audience).first_sight(&first_sight);

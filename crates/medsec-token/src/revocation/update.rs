@@ -70,7 +70,8 @@ impl RevocationUpdate<'_> {
     /// ids, an epoch after `issued_at` or an `issued_at` above [`MAX_UPDATE_TIME`] (every
     /// device refuses those), or an update longer than
     /// [`MAX_TOKEN_LEN`](crate::MAX_TOKEN_LEN) bytes (long token ids: send fewer per
-    /// update); [`Error::BufferTooSmall`] when `out` is too short.
+    /// update; whatever the size of `out`); [`Error::BufferTooSmall`] when `out` is shorter
+    /// than the update.
     pub fn sign(&self, key: &SigningKey, out: &mut [u8]) -> Result<usize> {
         let texts_ok = [self.issuer, self.audience]
             .iter()
@@ -115,6 +116,11 @@ impl RevocationUpdate<'_> {
         let t = to_be_signed(b"Signature1", protected, payload, &mut tbs)
             .map_err(|_| Error::InvalidInput)?;
         let sig = key.sign(tbs.get(..t).ok_or(Error::InvalidInput)?);
+        // Never sign what every device would refuse (split the ids over several updates);
+        // checked before writing, so it is InvalidInput whatever the size of `out`.
+        if crate::cbor::cose_len(plen, n, sig.len()) > MAX_TOKEN_LEN {
+            return Err(Error::InvalidInput);
+        }
         let mut w = Writer::new(out);
         let full = |_| Error::BufferTooSmall;
         w.tag(TAG_COSE_SIGN1).map_err(full)?;
@@ -124,7 +130,6 @@ impl RevocationUpdate<'_> {
         w.bstr(payload).map_err(full)?;
         w.bstr(&sig).map_err(full)?;
         if w.position() > MAX_TOKEN_LEN {
-            // Never sign what every device would refuse: split the ids over several updates.
             return Err(Error::InvalidInput);
         }
         Ok(w.position())

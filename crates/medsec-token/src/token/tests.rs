@@ -27,6 +27,12 @@ fn rng() -> rand_chacha::ChaCha20Rng {
     rand_chacha::ChaCha20Rng::seed_from_u64(42)
 }
 
+/// For narrowed children: `rng()` is reseeded per call, so a child drawn with it would get
+/// its parent's `cti`, which narrowing refuses (profile §7).
+fn child_rng() -> rand_chacha::ChaCha20Rng {
+    rand_chacha::ChaCha20Rng::seed_from_u64(43)
+}
+
 fn signing_key() -> SigningKey {
     SigningKey::from_seed(&[7u8; 32], None)
 }
@@ -35,14 +41,20 @@ fn mac_key() -> MacKey {
     MacKey::new(KeyId::from_slice(b"mac-1").unwrap(), &[9u8; 32])
 }
 
+/// Claims of `role` for subject `patient-8f3a2c`; a caregiver token (which needs a patient)
+/// is bound to that patient.
 fn claims(role: Role) -> Claims<'static> {
-    ClaimsBuilder::new(ISS, role)
+    let b = ClaimsBuilder::new(ISS, role)
         .subject("patient-8f3a2c")
         .audience(AUD)
         .issued_at(NOW)
-        .ttl(3600)
-        .build(&mut rng())
-        .unwrap()
+        .ttl(3600);
+    let b = if role == Role::Caregiver {
+        b.patient("patient-8f3a2c")
+    } else {
+        b
+    };
+    b.build(&mut rng()).unwrap()
 }
 
 fn sign1(c: &Claims<'_>) -> Vec<u8> {
@@ -626,11 +638,13 @@ fn wrongly_typed_duplicate_and_unknown_claims_are_rejected() {
 
 #[test]
 fn narrowing_subsets_only() {
+    // Bound to the patient: only a parent that reaches a patient yields a caregiver child.
     let parent = ClaimsBuilder::new(ISS, Role::Clinician)
         .subject("dr-who")
         .audience(AUD)
         .issued_at(NOW)
         .ttl(8 * 3600)
+        .patient("patient-8f3a2c")
         .build(&mut rng())
         .unwrap();
     let t = sign1(&parent);
@@ -695,7 +709,7 @@ fn narrowing_subsets_only() {
         .narrow()
         .ttl(10 * 86_400)
         .issued_at(NOW + 60)
-        .build(&mut rng())
+        .build(&mut child_rng())
         .unwrap();
     assert_eq!(long.expires_at(), parent.expires_at());
     // A bound child cannot be re-bound to another patient.
@@ -785,7 +799,7 @@ fn patient_binding_rules() {
         .unwrap()
         .verify(&keys(), &FixedClock::at(NOW), &expect())
         .unwrap();
-    // Unbound clinician token reaches no patient's data until narrowed to one patient.
+    // An unbound clinician token reaches no patient's data, and no token narrowed from it does.
     assert!(!v.allows_for_patient(&Resource::ReadingsRaw, Action::Read, "patient-8f3a2c"));
 }
 
@@ -844,7 +858,7 @@ fn narrowing_a_patients_own_token_cannot_bind_another_patient() {
         .narrow()
         .patient("patient-8f3a2c")
         .issued_at(NOW)
-        .build(&mut rng())
+        .build(&mut child_rng())
         .unwrap();
     assert_eq!(same.patient(), Some("patient-8f3a2c"));
     // A root bound to one patient is not re-bound either (the child of a narrowed token is
@@ -865,7 +879,7 @@ fn narrowing_a_patients_own_token_cannot_bind_another_patient() {
         .issued_at(NOW)
         .build(&mut rng());
     assert_eq!(rebound.err(), Some(Error::InvalidInput));
-    let kept = bv.narrow().issued_at(NOW).build(&mut rng()).unwrap();
+    let kept = bv.narrow().issued_at(NOW).build(&mut child_rng()).unwrap();
     assert_eq!(kept.patient(), Some("patient-1"));
 }
 
@@ -899,7 +913,15 @@ fn narrowing_never_starts_before_the_parents_not_before() {
 
 #[test]
 fn revoking_the_root_kills_every_descendant() {
-    let root = claims(Role::Clinician);
+    // Bound to the patient: only a parent that reaches a patient yields a caregiver child.
+    let root = ClaimsBuilder::new(ISS, Role::Clinician)
+        .subject("dr-who")
+        .audience(AUD)
+        .issued_at(NOW)
+        .ttl(3600)
+        .patient("patient-8f3a2c")
+        .build(&mut rng())
+        .unwrap();
     let rt = sign1(&root);
     let v = verified(&rt, NOW);
     let child = v
@@ -962,7 +984,7 @@ fn narrowing_keeps_proof_of_possession() {
         .narrow()
         .scopes(ScopeSet::from_scopes(&[Scope::new(Resource::ReadingsRaw, Actions::READ)]).unwrap())
         .issued_at(NOW)
-        .build(&mut rng())
+        .build(&mut child_rng())
         .unwrap();
     assert_eq!(
         child.proof_key(),
@@ -975,7 +997,7 @@ fn narrowing_keeps_proof_of_possession() {
         .subject("caregiver-1")
         .proof_key(ProofKey::Ed25519(holder_key(5)))
         .issued_at(NOW)
-        .build(&mut rng())
+        .build(&mut child_rng())
         .unwrap();
     assert_eq!(handed.proof_key(), Some(ProofKey::Ed25519(holder_key(5))));
 }
@@ -1192,6 +1214,7 @@ fn a_caregiver_child_is_read_only() {
         .audience(AUD)
         .issued_at(NOW)
         .ttl(8 * 3600)
+        .patient("patient-8f3a2c")
         .build(&mut rng())
         .unwrap();
     let t = sign1(&parent);
@@ -1207,7 +1230,7 @@ fn a_caregiver_child_is_read_only() {
             .patient("patient-8f3a2c")
             .ttl(3600)
             .issued_at(NOW + 60)
-            .build(&mut rng())
+            .build(&mut child_rng())
     };
     let export =
         ScopeSet::from_scopes(&[Scope::new(Resource::ReadingsExport, Actions::EXPORT)]).unwrap();
@@ -1226,7 +1249,7 @@ fn a_caregiver_child_is_read_only() {
                 .unwrap(),
         )
         .issued_at(NOW + 60)
-        .build(&mut rng());
+        .build(&mut child_rng());
     assert!(clinician_child.is_ok());
 }
 
@@ -1311,5 +1334,236 @@ fn a_key_bound_to_one_issuer_signs_for_no_other() {
     assert_eq!(
         VerificationKey::from(sk.verifying_key().bound_to_issuer(ISS).unwrap()).issuer(),
         Some(ISS)
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Clean-room round 4: each test below failed before its fix.
+// ---------------------------------------------------------------------------------------
+
+/// Narrowing never widens patient reach (§3.4, §7): the child reaches exactly the patient
+/// its parent reaches, or none. Before the fix an unbound clinician could derive a child
+/// bound to any patient, or a patient-role child that reaches its own chosen `sub`.
+#[test]
+fn narrowing_never_widens_patient_reach() {
+    let unbound = sign1(&claims(Role::Clinician)); // reaches no patient
+    let v = verified(&unbound, NOW);
+    assert_eq!(v.claims().reached_patient(), None);
+    let read = || ScopeSet::from_scopes(&[Scope::new(Resource::ReadingsRaw, Actions::READ)]);
+    let refused = |r: Result<Claims<'_>>| r.err() == Some(Error::InvalidInput);
+    // A patient named on a parent that reaches none.
+    assert!(refused(
+        v.narrow()
+            .scopes(read().unwrap())
+            .patient("patient-000000")
+            .issued_at(NOW)
+            .build(&mut child_rng())
+    ));
+    // A caregiver child (which must carry a patient), with and without one named.
+    for patient in [None, Some("patient-000000")] {
+        let mut n = v
+            .narrow()
+            .subject("caregiver-7")
+            .role(Role::Caregiver)
+            .scopes(read().unwrap())
+            .issued_at(NOW);
+        if let Some(p) = patient {
+            n = n.patient(p);
+        }
+        assert!(refused(n.build(&mut child_rng())));
+    }
+    // A patient-role child without a patient claim reaches its own sub.
+    assert!(refused(
+        v.narrow()
+            .subject("patient-000000")
+            .role(Role::Patient)
+            .scopes(read().unwrap())
+            .issued_at(NOW)
+            .build(&mut child_rng())
+    ));
+    // Children that reach no patient either are still derived.
+    let tech = v
+        .narrow()
+        .role(Role::Technician)
+        .scopes(read().unwrap())
+        .issued_at(NOW)
+        .build(&mut child_rng())
+        .unwrap();
+    assert_eq!(tech.reached_patient(), None);
+
+    // A caregiver token without a patient (another minter's; medsec's builder refuses it)
+    // reaches no patient: keeping the role, or naming a patient, is refused.
+    let mut cg = claims(Role::Caregiver);
+    cg.patient = None;
+    let t = sign1(&cg);
+    let v = verified(&t, NOW);
+    assert!(refused(v.narrow().issued_at(NOW).build(&mut child_rng())));
+    assert!(refused(
+        v.narrow()
+            .patient("patient-8f3a2c")
+            .issued_at(NOW)
+            .build(&mut child_rng())
+    ));
+    let other_role = v
+        .narrow()
+        .role(Role::Technician)
+        .issued_at(NOW)
+        .build(&mut child_rng())
+        .unwrap();
+    assert_eq!(other_role.reached_patient(), None);
+
+    // A parent that reaches one patient: every child reaches that one, whatever its role.
+    let own = sign1(&claims(Role::Patient)); // sub patient-8f3a2c, no patient claim
+    let v = verified(&own, NOW);
+    for role in Role::ALL {
+        let child = v
+            .narrow()
+            .subject("someone-else")
+            .role(role)
+            .issued_at(NOW)
+            .build(&mut child_rng())
+            .unwrap();
+        assert_eq!(child.patient(), Some("patient-8f3a2c"), "{role}");
+        assert_eq!(child.reached_patient(), Some("patient-8f3a2c"), "{role}");
+    }
+}
+
+/// The child's `cti` differs from its parent's, whether fixed or drawn: revocation and
+/// first-sight records are keyed by `cti` alone.
+#[test]
+fn a_childs_cti_differs_from_its_parents() {
+    let parent = claims(Role::Clinician); // cti drawn from rng()
+    let t = sign1(&parent);
+    let v = verified(&t, NOW);
+    assert_eq!(
+        v.narrow()
+            .token_id(parent.token_id())
+            .issued_at(NOW)
+            .build(&mut child_rng())
+            .err(),
+        Some(Error::InvalidInput)
+    );
+    // An RNG that repeats the parent's id (here: the same seed) is refused, not used.
+    assert_eq!(
+        v.narrow().issued_at(NOW).build(&mut rng()).err(),
+        Some(Error::InvalidInput)
+    );
+    let child = v.narrow().issued_at(NOW).build(&mut child_rng()).unwrap();
+    assert_ne!(child.token_id(), parent.token_id());
+    // 1 and 32 bytes are accepted ids.
+    for len in [1, 32] {
+        let id = TokenId::from_slice(&vec![0x5a; len]).unwrap();
+        let child = v
+            .narrow()
+            .token_id(id)
+            .issued_at(NOW)
+            .build(&mut child_rng())
+            .unwrap();
+        assert_eq!(child.token_id(), id);
+    }
+}
+
+/// A child's lifetime has the minting cap of 366 days: a longer request is refused, and
+/// the default (the parent's remaining lifetime, longer from another minter) is capped.
+#[test]
+fn a_childs_lifetime_is_at_most_366_days() {
+    let mut long = claims(Role::Clinician);
+    long.expires_at = NOW + 400 * 86_400; // another minter's token: over the cap
+    let t = sign1(&long);
+    let v = verified(&t, NOW);
+    let max = ClaimsBuilder::MAX_TTL;
+    let child = v.narrow().issued_at(NOW).build(&mut child_rng()).unwrap();
+    assert_eq!(child.expires_at(), NOW + max);
+    let child = v
+        .narrow()
+        .ttl(max)
+        .issued_at(NOW)
+        .build(&mut child_rng())
+        .unwrap();
+    assert_eq!(child.expires_at(), NOW + max);
+    assert_eq!(
+        v.narrow()
+            .ttl(max + 1)
+            .issued_at(NOW)
+            .build(&mut child_rng())
+            .err(),
+        Some(Error::InvalidInput)
+    );
+    // Over the cap is refused even when the parent expires sooner (never clamped from above
+    // the cap): the request itself is out of range.
+    let short = sign1(&claims(Role::Clinician));
+    let v = verified(&short, NOW);
+    assert_eq!(
+        v.narrow()
+            .ttl(u64::MAX)
+            .issued_at(NOW)
+            .build(&mut child_rng())
+            .err(),
+        Some(Error::InvalidInput)
+    );
+}
+
+/// A caregiver acts for one patient: the builder refuses a caregiver token without one (a
+/// caregiver token from another minter without one still verifies and reaches no patient).
+#[test]
+fn a_caregiver_token_is_minted_only_with_a_patient() {
+    let b = || {
+        ClaimsBuilder::new(ISS, Role::Caregiver)
+            .subject("caregiver-7")
+            .audience(AUD)
+            .issued_at(NOW)
+            .ttl(3600)
+    };
+    assert_eq!(b().build(&mut rng()).err(), Some(Error::InvalidInput));
+    let bound = b().patient("patient-1").build(&mut rng()).unwrap();
+    let mut unbound = bound;
+    unbound.patient = None;
+    let t = sign1(&unbound);
+    let v = verified(&t, NOW);
+    assert_eq!(v.claims().reached_patient(), None);
+    assert!(v.allows(&Resource::Alarms, Action::Read));
+    assert!(!v.allows_for_patient(&Resource::Alarms, Action::Read, "patient-1"));
+    assert!(!v.allows_for_patient(&Resource::Alarms, Action::Read, "caregiver-7"));
+}
+
+/// A token over 1,024 bytes is InvalidInput whatever the output buffer: `mint_vec` (whose
+/// buffer is 1,024 bytes) reported it as BufferTooSmall, which says "try a bigger buffer".
+#[test]
+fn an_oversize_token_is_invalid_input_whatever_the_buffer() {
+    // Technician claims with custom resources: a payload below 1,024 bytes, a token above.
+    let names: Vec<&'static str> = (0..15)
+        .map(|i| {
+            &*std::boxed::Box::leak(std::format!("r{i:02}/{}", "a".repeat(56)).into_boxed_str())
+        })
+        .collect();
+    let sized = |count: usize| {
+        let mut c = claims(Role::Technician);
+        let mut set = ScopeSet::new();
+        for name in &names[..count] {
+            set.add(Scope::new(Resource::Custom(name), Actions::READ))
+                .unwrap();
+        }
+        c.scopes = set;
+        c
+    };
+    let big = sized(14);
+    let n = big.encode(&mut [0u8; 1024]).unwrap();
+    assert!(n < 1024 && n + 80 > 1024, "payload {n}");
+    for out in [1024, 2048] {
+        assert_eq!(
+            signing_key().mint(&big, &mut vec![0u8; out]),
+            Err(Error::InvalidInput)
+        );
+    }
+    assert_eq!(signing_key().mint_vec(&big), Err(Error::InvalidInput));
+    // A token that fits: its length is known before writing; a shorter buffer is
+    // BufferTooSmall.
+    let fits = sized(10);
+    let t = signing_key().mint_vec(&fits).unwrap();
+    let p = payload(&fits);
+    assert_eq!(t.len(), cbor::cose_len(13, p.len(), 64));
+    assert_eq!(
+        signing_key().mint(&fits, &mut vec![0u8; t.len() - 1]),
+        Err(Error::BufferTooSmall)
     );
 }

@@ -107,31 +107,29 @@ pub(super) fn cases() -> Vec<Case> {
         .token_id(cti(4))
         .build(&mut rng)
         .unwrap();
-    // Narrowing: the clinician hands a caregiver a one-hour read-only token for one patient.
-    let keys = {
-        let mut k = KeySet::<1>::new();
-        k.insert(sk.verifying_key()).unwrap();
-        k
-    };
-    let parent = UnverifiedToken::parse(&clinician_tok)
-        .unwrap()
-        .verify(
-            &keys,
-            &FixedClock::at(T0 + 600),
-            &Expectations::new(&[ISS], AUD),
-        )
-        .unwrap();
-    let caregiver = parent
-        .narrow()
+    // A narrowed token: a one-hour read-only caregiver token for one patient whose `parent`
+    // is the clinician's cti. Medsec's narrowing no longer derives it from that unbound
+    // clinician (a child never reaches a patient its parent does not, profile §7; see
+    // narrow-bound-clinician-to-caregiver), so it is built as those rules built it then:
+    // the child's claims in medsec's encoding with `parent` (key -65540, last in the
+    // deterministic order) appended, signed with the file's key. The bytes are unchanged.
+    const CAREGIVER_RAW: &[(Role, &[Scope<'static>])] = &[(
+        Role::Caregiver,
+        &[Scope::new(Resource::ReadingsRaw, Actions::READ)],
+    )];
+    let caregiver_claims = ClaimsBuilder::new(ISS, Role::Caregiver)
+        .policy(PolicyTable::new(CAREGIVER_RAW))
         .subject("caregiver-77")
-        .role(Role::Caregiver)
-        .scopes(ScopeSet::from_scopes(&[Scope::new(Resource::ReadingsRaw, Actions::READ)]).unwrap())
-        .patient("patient-8f3a2c")
-        .ttl(3600)
+        .audience(AUD)
         .issued_at(T0 + 600)
+        .ttl(3600)
+        .patient("patient-8f3a2c")
         .token_id(cti(5))
         .build(&mut rng)
         .unwrap();
+    let mut m = payload_map(&sk.mint_vec(&caregiver_claims).unwrap());
+    m.push((Cbor::from(-65540), Cbor::Bytes(cti(3).as_bytes().to_vec())));
+    let caregiver_tok = forge_sign1(ed_header(), Default::default(), encode_map(m));
     let admin = ClaimsBuilder::new(ISS, Role::Admin)
         .subject("admin-1")
         .audience("backend-api")
@@ -204,10 +202,12 @@ pub(super) fn cases() -> Vec<Case> {
         },
         Case::ok(
             "caregiver-sign1-narrowed",
-            sk.mint_vec(&caregiver).unwrap(),
+            caregiver_tok.clone(),
             T0 + 700,
             AUD,
-            "narrowed from clinician-sign1-nbf: one patient, read-only raw readings, one hour",
+            "a narrowed token (parent = clinician-sign1-nbf's cti): one patient, read-only raw \
+             readings, one hour; verified as any token (narrowing no longer derives it from \
+             that unbound parent, §7)",
         ),
         Case::ok(
             "admin-mac0",
@@ -299,7 +299,7 @@ pub(super) fn cases() -> Vec<Case> {
         revoked: vec![cti(3)],
         ..Case::bad(
             "revoked-parent",
-            sk.mint_vec(&caregiver).unwrap(),
+            caregiver_tok,
             T0 + 700,
             AUD,
             "the parent cti is on the revocation list",
@@ -506,5 +506,6 @@ pub(super) fn cases() -> Vec<Case> {
         &typical_tok,
         &sk.mint_vec(&tech).unwrap(),
     ));
+    v.extend(review4_cases::review4_cases());
     v
 }

@@ -443,6 +443,21 @@ pub(super) fn revocation_updates() -> Value {
         })
         .collect();
     let list_full = sign(43, &five);
+    // Added after clean-room round 4: a full list takes no slot for an id it already holds.
+    let four: Vec<RevokedToken> = (1..=4)
+        .map(|n| RevokedToken {
+            id: id4(0xd4, n),
+            expires_at: T0 + 3600,
+        })
+        .collect();
+    let relisted = [RevokedToken {
+        id: four[0].id,
+        expires_at: T0 + 7200,
+    }];
+    let one_more = [RevokedToken {
+        id: id4(0xd4, 5),
+        expires_at: T0 + 3600,
+    }];
     let thirty_three: Vec<Cbor> = (0..33u8)
         .map(|i| Cbor::Array(vec![Cbor::Bytes(vec![i]), Cbor::from(T0 + 3600)]))
         .collect();
@@ -509,5 +524,16 @@ pub(super) fn revocation_updates() -> Value {
           "verify": both(json!({"applied_before": ["update-other-issuer-max-step"]})), "result": "valid",
           "content": content_of(ISS, 42, T0 - 3600, &ids),
           "why": "update-valid (clinic.example, seq 42) after lab.example moved its own sequence to 2^32: not blocked" },
+        { "name": "update-four-ids", "update": hex::encode(sign(43, &four)), "verify": verify(AUD),
+          "result": "valid", "content": content(43, &four),
+          "why": "4 ids: the list (room for 4) is full afterwards" },
+        { "name": "update-relist-when-full", "update": hex::encode(sign(44, &relisted)),
+          "verify": with(AUD, json!({"applied_before": ["update-four-ids"]})), "result": "valid",
+          "content": content(44, &relisted),
+          "why": "after update-four-ids filled the list: an id it already holds takes no slot, so the update applies; that id keeps the larger exp, T0+7200" },
+        { "name": "update-new-id-when-full", "update": hex::encode(sign(44, &one_more)),
+          "verify": with(AUD, json!({"applied_before": ["update-four-ids"]})), "result": "list_full",
+          "content": content(43, &[]),
+          "why": "after update-four-ids filled the list: a fifth id does not fit (CapacityExceeded), and the sequence stays 43" },
     ])
 }

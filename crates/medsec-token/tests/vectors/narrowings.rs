@@ -23,6 +23,11 @@ const REQUEST_FIELDS: &[&str] = &[
     "cnf",
 ];
 
+/// A fresh child id (after clean-room round 4): no earlier vector's token has it.
+fn child_id(n: u8) -> String {
+    id4(CHILD_ID4, n).to_string()
+}
+
 /// The requests, as the file carries them (without their outcome).
 pub(super) fn narrowing_requests() -> Vec<Value> {
     let clinician = "clinician-sign1-nbf";
@@ -35,7 +40,10 @@ pub(super) fn narrowing_requests() -> Vec<Value> {
             json!({ "issued_at": T0 + 600, "subject": "caregiver-77", "role": "caregiver",
                     "scope": { "readings/raw": ["read"] }, "patient": PATIENT, "ttl": 3600,
                     "cti": id(5) }),
-            "the derivation of vector caregiver-sign1-narrowed (the same token bytes)",
+            "the parent, a clinician token bound to no patient, reaches no patient's data \
+             (§3.4), so no child of it may reach one: refused (the token \
+             caregiver-sign1-narrowed names it as parent; narrow-bound-clinician-to-caregiver \
+             derives its claims from a bound clinician)",
         ),
         entry(
             "narrow-default-request",
@@ -75,8 +83,9 @@ pub(super) fn narrowing_requests() -> Vec<Value> {
             clinician,
             json!({ "issued_at": T0 + 1000, "scope": { "readings/raw": ["read"] },
                     "patient": OTHER_PATIENT, "cti": id(65) }),
-            "a clinician token reaches no particular patient, so its child may be bound to \
-             one",
+            "a clinician token bound to no patient reaches no patient's data; a child bound to \
+             one would reach more than its parent: refused (binding is issuing, not \
+             narrowing)",
         ),
         entry(
             "narrow-grandchild",
@@ -88,7 +97,7 @@ pub(super) fn narrowing_requests() -> Vec<Value> {
             "narrow-scope-outside-parent",
             clinician,
             json!({ "issued_at": T0 + 1000, "scope": { "firmware/update": ["write"] },
-                    "cti": id(67) }),
+                    "cti": child_id(1) }),
             "a resource the parent does not have: refused",
         ),
         entry(
@@ -106,7 +115,7 @@ pub(super) fn narrowing_requests() -> Vec<Value> {
         ),
         entry(
             "narrow-caregiver-write",
-            clinician,
+            "clinician-sign1-bound",
             json!({ "issued_at": T0 + 1000, "role": "caregiver", "patient": PATIENT,
                     "scope": { "therapy/settings": ["read", "write"] }, "cti": id(70) }),
             "a caregiver child carries only read (bit 0, mask value 1): refused",
@@ -140,6 +149,7 @@ pub(super) fn narrowing_requests() -> Vec<Value> {
     .chain(role_requests())
     .chain(cnf_requests())
     .chain(text_requests())
+    .chain(round4_requests())
     .collect()
 }
 
@@ -162,7 +172,7 @@ fn role_requests() -> Vec<Value> {
         ),
         entry(
             "narrow-role-only-caregiver-from-clinician",
-            clinician,
+            "clinician-sign1-bound",
             json!({ "issued_at": T0 + 1000, "role": "caregiver", "patient": PATIENT,
                     "cti": id(76) }),
             "no scope named, so the parent's stay, and they hold write and export, which a \
@@ -173,8 +183,8 @@ fn role_requests() -> Vec<Value> {
             clinician,
             json!({ "issued_at": T0 + 1000, "subject": "caregiver-77", "role": "caregiver",
                     "scope": { "readings/raw": ["read"] }, "cti": id(77) }),
-            "read-only, but the parent reaches no patient and the request names none: a \
-             caregiver child reaches exactly one patient, refused",
+            "read-only, but the parent reaches no patient, and a caregiver child must carry \
+             one (the patient its parent reaches): refused",
         ),
         entry(
             "narrow-keeps-role-patient-and-cnf",
@@ -213,7 +223,7 @@ fn role_requests() -> Vec<Value> {
             clinician,
             json!({ "issued_at": T0 + 1000,
                     "scope": { "readings/raw": [], "device/status": ["read"] },
-                    "cti": id(83) }),
+                    "cti": child_id(2) }),
             "a resource with an empty action list (actions value 0): refused, not dropped",
         ),
     ]
@@ -255,7 +265,7 @@ fn cnf_requests() -> Vec<Value> {
         entry(
             "narrow-cnf-removed",
             pop,
-            json!({ "issued_at": T0 + 60, "cnf": null, "cti": id(88) }),
+            json!({ "issued_at": T0 + 60, "cnf": null, "cti": child_id(3) }),
             "cnf null, asking for no key: refused (a proof-of-possession token never \
              becomes a bearer token)",
         ),
@@ -316,10 +326,12 @@ fn text_requests() -> Vec<Value> {
     let clinician = "clinician-sign1-nbf";
     let id = |n: u8| cti(n).to_string();
     let subject = |name: &str, text: &str, n: u8, why: &str| {
+        // narrow-subject-128-utf8-bytes had cti(99), its parent's own id.
+        let cti = if n == 99 { child_id(4) } else { id(n) };
         entry(
             name,
             clinician,
-            json!({ "issued_at": T0 + 1000, "subject": text, "cti": id(n) }),
+            json!({ "issued_at": T0 + 1000, "subject": text, "cti": cti }),
             why,
         )
     };
@@ -427,25 +439,30 @@ fn text_requests() -> Vec<Value> {
             "narrow-patient-128-bytes",
             &"p".repeat(128),
             110,
-            "an unbound parent bound to a patient id of 128 bytes (the longest)",
+            "a patient id of 128 bytes (the longest text) named on a parent that reaches no \
+             patient: refused (narrow-patient-128-bytes-kept keeps one from a parent bound to \
+             it)",
         ),
         patient(
             "narrow-patient-129-bytes",
             &"p".repeat(129),
             111,
-            "a patient id of 129 bytes: refused",
+            "a patient id of 129 bytes: refused (no valid token reaches one, and this parent \
+             reaches none)",
         ),
         patient(
             "narrow-patient-empty",
             "",
             112,
-            "an empty patient id: refused",
+            "an empty patient id: refused (as any patient named on a parent that reaches \
+             none)",
         ),
         patient(
             "narrow-patient-nul",
             "patient-8f3a2c\u{0}",
             113,
-            "a NUL after an otherwise valid patient id: refused",
+            "a NUL after an otherwise valid patient id: refused (narrow-patient-carried-nul \
+             shows that text refused when a parent is bound to it)",
         ),
         raw(
             "narrow-patient-not-utf8",
@@ -453,6 +470,198 @@ fn text_requests() -> Vec<Value> {
             "70617469656e742dfe",
             114,
             "the bytes \"patient-\" then fe, not UTF-8: refused",
+        ),
+    ]
+}
+
+/// Added after clean-room round 4: patient reach never widens, parents whose texts or key a
+/// narrowing does not copy, the child's `cti` and lifetime, and the request format's edges.
+fn round4_requests() -> Vec<Value> {
+    let clinician = "clinician-sign1-nbf";
+    let bound = "clinician-sign1-bound";
+    let unbound_caregiver = "caregiver-sign1-unbound";
+    let long_lived = "clinician-sign1-lifetime-400-days";
+    let id = child_id;
+    vec![
+        entry(
+            "narrow-bound-clinician-to-caregiver",
+            bound,
+            json!({ "issued_at": T0 + 600, "subject": "caregiver-77", "role": "caregiver",
+                    "scope": { "readings/raw": ["read"] }, "patient": PATIENT, "ttl": 3600,
+                    "cti": id(10) }),
+            "a clinician token bound to patient-8f3a2c hands a caregiver a one-hour \
+             read-only token for that patient (the claims of caregiver-sign1-narrowed but for \
+             cti and parent)",
+        ),
+        entry(
+            "narrow-bound-clinician-other-patient",
+            bound,
+            json!({ "issued_at": T0 + 1000, "scope": { "readings/raw": ["read"] },
+                    "patient": OTHER_PATIENT, "cti": id(11) }),
+            "the parent is bound to patient-8f3a2c; another patient: refused",
+        ),
+        entry(
+            "narrow-bound-clinician-default-request",
+            bound,
+            json!({ "issued_at": T0 + 1000, "cti": id(12) }),
+            "only the time and the id: the child keeps the parent's patient claim",
+        ),
+        entry(
+            "narrow-unbound-to-patient-role",
+            clinician,
+            json!({ "issued_at": T0 + 1000, "subject": OTHER_PATIENT, "role": "patient",
+                    "scope": { "summaries": ["read"] }, "cti": id(13) }),
+            "a patient-role child without a patient claim reaches its own sub (§3.4), which \
+             the parent (bound to no patient) does not reach: refused",
+        ),
+        entry(
+            "narrow-patient-default-request",
+            "patient-sign1-typical",
+            json!({ "issued_at": T0 + 60, "cti": id(14) }),
+            "only the time and the id, from a patient token without a patient claim: the \
+             child keeps role patient and sub, and carries patient = the parent's sub (the \
+             patient the parent reaches)",
+        ),
+        entry(
+            "narrow-caregiver-parent-without-patient",
+            unbound_caregiver,
+            json!({ "issued_at": T0 + 60, "cti": id(15) }),
+            "a caregiver parent without a patient claim reaches no patient; keeping its role \
+             makes a caregiver child without one: refused",
+        ),
+        entry(
+            "narrow-caregiver-parent-without-patient-named",
+            unbound_caregiver,
+            json!({ "issued_at": T0 + 60, "patient": PATIENT, "cti": id(16) }),
+            "the same parent with a patient named: the parent reaches none, so refused",
+        ),
+        entry(
+            "narrow-caregiver-parent-to-technician",
+            unbound_caregiver,
+            json!({ "issued_at": T0 + 60, "subject": "tech-0043", "role": "technician",
+                    "cti": id(17) }),
+            "the same parent, role technician: a child that reaches no patient, like its \
+             parent, keeping the parent's read-only scopes",
+        ),
+        entry(
+            "narrow-subject-carried-line-feed",
+            "clinician-sign1-subject-line-feed",
+            json!({ "issued_at": T0 + 60, "cti": id(18) }),
+            "the parent's sub holds a line feed; the child would carry it over: refused",
+        ),
+        entry(
+            "narrow-subject-line-feed-replaced",
+            "clinician-sign1-subject-line-feed",
+            json!({ "issued_at": T0 + 60, "subject": "dr-jane", "cti": id(19) }),
+            "a new subject: the parent's sub is not copied, so the child is derived",
+        ),
+        entry(
+            "narrow-patient-carried-nul",
+            "clinician-sign1-patient-nul",
+            json!({ "issued_at": T0 + 60, "cti": id(20) }),
+            "the parent is bound to a patient id with a NUL; the child would carry it over: \
+             refused",
+        ),
+        entry(
+            "narrow-patient-carried-nul-named",
+            "clinician-sign1-patient-nul",
+            json!({ "issued_at": T0 + 60, "patient": "patient-8f3a2c\u{0}", "cti": id(21) }),
+            "the same, with that patient id named in the request: refused",
+        ),
+        entry(
+            "narrow-patient-128-bytes-kept",
+            "clinician-sign1-patient-128-bytes",
+            json!({ "issued_at": T0 + 60, "patient": "p".repeat(128), "cti": id(22) }),
+            "a patient id of 128 bytes (the longest), the one the parent is bound to",
+        ),
+        entry(
+            "narrow-parent-cnf-identity",
+            "clinician-sign1-cnf-identity",
+            json!({ "issued_at": T0 + 60, "cti": id(23) }),
+            "the parent's cnf key is the identity (small order); the child would carry it \
+             over: refused",
+        ),
+        entry(
+            "narrow-parent-cnf-identity-replaced",
+            "clinician-sign1-cnf-identity",
+            json!({ "issued_at": T0 + 60, "cnf": { "ed25519": HOLDER_2 }, "cti": id(24) }),
+            "the same parent, the request names a usable key: it replaces the parent's",
+        ),
+        entry(
+            "narrow-cti-equals-parent",
+            clinician,
+            json!({ "issued_at": T0 + 1000, "cti": cti(3).to_string() }),
+            "the child's cti equals the parent's (revocation and first sight are keyed by \
+             cti): refused",
+        ),
+        entry(
+            "narrow-cti-32-bytes",
+            clinician,
+            json!({ "issued_at": T0 + 1000, "cti": hex::encode([0xf4u8; 32]) }),
+            "a cti of 32 bytes (the longest)",
+        ),
+        entry(
+            "narrow-cti-33-bytes",
+            clinician,
+            json!({ "issued_at": T0 + 1000, "cti": hex::encode([0xf4u8; 33]) }),
+            "a cti of 33 bytes: refused",
+        ),
+        entry(
+            "narrow-cti-empty",
+            clinician,
+            json!({ "issued_at": T0 + 1000, "cti": "" }),
+            "a cti of 0 bytes: refused",
+        ),
+        entry(
+            "narrow-lifetime-default-capped",
+            long_lived,
+            json!({ "issued_at": T0 + 60, "cti": id(25) }),
+            "the parent runs 400 days; the default lifetime (until the parent's exp) is capped \
+             at 366 days: exp = t + 31622400",
+        ),
+        entry(
+            "narrow-lifetime-366-days",
+            long_lived,
+            json!({ "issued_at": T0 + 60, "ttl": ClaimsBuilder::MAX_TTL, "cti": id(26) }),
+            "ttl 31622400 (366 days), the longest a child may ask for",
+        ),
+        entry(
+            "narrow-lifetime-over-366-days",
+            long_lived,
+            json!({ "issued_at": T0 + 60, "ttl": ClaimsBuilder::MAX_TTL + 1, "cti": id(27) }),
+            "ttl 31622401, over 366 days: refused, although the parent runs longer",
+        ),
+        entry(
+            "narrow-ttl-negative",
+            clinician,
+            json!({ "issued_at": T0 + 1000, "ttl": -1, "cti": id(28) }),
+            "a negative ttl: refused",
+        ),
+        entry(
+            "narrow-ttl-fraction",
+            clinician,
+            json!({ "issued_at": T0 + 1000, "ttl": 1.5, "cti": id(29) }),
+            "a ttl that is not an integer: refused",
+        ),
+        entry(
+            "narrow-issued-at-fraction",
+            clinician,
+            json!({ "issued_at": (T0 + 1000) as f64 + 0.5, "cti": id(30) }),
+            "an issued_at that is not an integer: refused",
+        ),
+        entry(
+            "narrow-scope-duplicate-action",
+            clinician,
+            json!({ "issued_at": T0 + 1000, "scope": { "readings/raw": ["read", "read"] },
+                    "cti": id(31) }),
+            "an action named twice: the list is a set, so readings/raw: read",
+        ),
+        entry(
+            "narrow-role-upper-case",
+            "patient-sign1-typical",
+            json!({ "issued_at": T0 + 60, "role": "Caregiver", "cti": id(32) }),
+            "role names are lower case and compared exactly: \"Caregiver\" is refused \
+             (narrow-role-only-caregiver-from-patient derives \"caregiver\")",
         ),
     ]
 }
@@ -509,10 +718,17 @@ pub(super) fn derive(
     let subject = request_text(r, "subject")?;
     let patient = request_text(r, "patient")?;
     let cnf = request_cnf(r)?;
+    // `issued_at` and `ttl` are JSON integers 0 to 2^64 - 1; `cti` is 1 to 32 bytes of hex.
+    let issued_at = r.get("issued_at").and_then(Value::as_u64).ok_or(refused)?;
+    let cti = r
+        .get("cti")
+        .and_then(Value::as_str)
+        .and_then(|h| hex::decode(h).ok())
+        .ok_or(refused)?;
     let mut n = verified
         .narrow()
-        .issued_at(r["issued_at"].as_u64().unwrap())
-        .token_id(TokenId::from_slice(&hex::decode(r["cti"].as_str().unwrap()).unwrap()).unwrap());
+        .issued_at(issued_at)
+        .token_id(TokenId::from_slice(&cti)?);
     if let Some(s) = &subject {
         n = n.subject(s);
     }
@@ -539,9 +755,11 @@ pub(super) fn derive(
             if actions.is_empty() {
                 return Err(refused);
             }
+            // The list is a set: an action named twice is that action.
             for a in actions {
                 let bits = Action::from_name(a.as_str().ok_or(refused)?)?.bit();
-                set.add(Scope::new(resource, Actions::from_bits(bits.into())?))?;
+                set.add(Scope::new(resource, Actions::from_bits(bits.into())?))
+                    .map_err(|_| refused)?;
             }
         }
         n = n.scopes(set);
@@ -615,7 +833,21 @@ fn request_cnf(r: &serde_json::Map<String, Value>) -> Result<Option<Cnf>, medsec
 
 /// The file's `narrowings` section: each request with its outcome.
 pub(super) fn narrowings(file_keys: &Value, vectors: &[Value]) -> Value {
-    narrowing_requests()
+    // The children added after clean-room round 4 have ids of their own: none is another
+    // child's or any token vector's.
+    let requests = narrowing_requests();
+    let fresh: Vec<&str> = requests
+        .iter()
+        .filter_map(|e| e["request"]["cti"].as_str())
+        .filter(|c| c.starts_with(&hex::encode([CHILD_ID4; 15])))
+        .collect();
+    let unique: std::collections::BTreeSet<&str> = fresh.iter().copied().collect();
+    assert_eq!(unique.len(), fresh.len());
+    assert!(vectors
+        .iter()
+        .filter_map(|v| v["claims"]["cti"].as_str())
+        .all(|c| !unique.contains(c)));
+    requests
         .into_iter()
         .map(|mut e| {
             match derive(file_keys, vectors, &e) {

@@ -680,7 +680,7 @@ pub(super) fn review2_cases(typical_tok: &[u8], tech_tok: &[u8]) -> Vec<Case> {
         (3, 99),
         fill(100, 0),
         "4 tokens (iat T0+10..T0+40, exi 100) recorded at (3, 0) fill the store; at (3, 99) \
-         all 4 are live (until = 100 > 99), so a new token is refused",
+         all 4 are live (99 - 0 = 99 < exi 100), so a new token is refused",
     ));
     v.push(store_case(
         "first-sight-evicts-at-window-end",
@@ -688,7 +688,7 @@ pub(super) fn review2_cases(typical_tok: &[u8], tech_tok: &[u8]) -> Vec<Case> {
         true,
         (3, 100),
         fill(100, 0),
-        "the same 4 records at (3, 100): until = 100 <= 100, all stale; the new token \
+        "the same 4 records at (3, 100): 100 - 0 = 100 >= exi 100, all stale; the new token \
          replaces the one with the smallest iat",
     ));
     let mut then_x = fill(100, 0);
@@ -757,9 +757,10 @@ pub(super) fn review2_cases(typical_tok: &[u8], tech_tok: &[u8]) -> Vec<Case> {
         false,
         (3, u64::MAX),
         fill(u64::MAX, 10),
-        "4 records with exi 2^64 - 1 first seen at (3, 10): their windows end at 10 + exi, \
-         past 2^64 - 1, so at (3, 2^64 - 1) all are live and a new token is refused (a \
-         wrapped sum, 9, or a saturated one, 2^64 - 1 <= now, would have made them stale)",
+        "4 records with exi 2^64 - 1 first seen at (3, 10): at (3, 2^64 - 1), \
+         (2^64 - 1) - 10 < exi, so all are live and a new token is refused (forming the sum \
+         10 + exi instead, wrapped to 9 or saturated to 2^64 - 1 <= now, would make them \
+         stale)",
     ));
     v
 }
