@@ -19,7 +19,10 @@ pub enum Error {
     Conflict,
     /// The session store or the revocation source could not be reached or failed, or the
     /// clock reports no trusted time ([`crate::Timestamp::UNTRUSTED`]). Fail closed: deny the
-    /// request. Nothing was ended: the session may work again once the fault is gone.
+    /// request. No session is ended because of the fault, and a session may work again once
+    /// the fault is gone; but deletions an operation made before it failed stay made (a
+    /// login's pre-login id and the cap's deletions, [`crate::Sessions::revoke_user`]'s
+    /// deletion without trusted time).
     #[error("session store unavailable")]
     Unavailable,
     /// The store is full (its memory bound is reached even after sweeping expired sessions),

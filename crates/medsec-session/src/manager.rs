@@ -290,12 +290,21 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
     /// logging in, if any) is ended, so a planted id can never become an authenticated
     /// one (no fixation). Enforces the concurrent-session cap.
     ///
+    /// The fresh id is drawn first, before anything is deleted, and refused (a repeating
+    /// random generator: a cloned VM or process state, a fixed seed) when it equals
+    /// `previous` or names a stored session: then nothing is deleted, nothing is written and
+    /// no second id is tried. Only a row under the fresh id that appears while the login runs
+    /// (another instance repeating the same generator at the same moment) is found later, by
+    /// the cap's listing or the insert; then the deletions made before stay made, and that
+    /// row is still left as it is.
+    ///
     /// # Errors
     /// [`Error::InvalidInput`] when the policy requires channel binding and none is given;
     /// [`Error::CapacityExhausted`] at the cap with [`CapPolicy::Reject`] or when the store
-    /// is full; [`Error::Unavailable`] when the store or epoch source fails, the clock has
-    /// no trusted time, or the fresh id is already in use (a repeating random generator:
-    /// the other session is left as it is, and no second id is tried).
+    /// is full; [`Error::Conflict`] when the cap would have to end more than 16 sessions
+    /// beyond those the user had when it first listed them (logins racing this one keep
+    /// adding sessions; the sessions it ended stay ended; retry); [`Error::Unavailable`] when the store or epoch source fails,
+    /// the clock has no trusted time, or the fresh id is refused as above.
     pub fn login<R: CryptoRng + ?Sized>(
         &self,
         rng: &mut R,
@@ -307,16 +316,27 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
         if self.policy.require_channel_binding && binding.is_none() {
             return Err(Error::InvalidInput);
         }
-        if let Some(prev) = previous {
-            let k = prev.id_hash();
+        // The fresh id, before anything is deleted: a deletion must never free the key it
+        // repeats (the pre-login row, a row the cap ends), or the login would hand out an id
+        // someone else already holds.
+        let id = SessionId::generate(rng);
+        let key = id.id_hash();
+        let previous = previous.map(SessionId::id_hash);
+        if previous.is_some_and(|k| k == key) {
+            return Err(id_collision(&key));
+        }
+        match self.store.load(&key) {
+            Ok(None) => {}
+            Ok(Some(_)) | Err(Error::Rejected) => return Err(id_collision(&key)),
+            Err(e) => return Err(e),
+        }
+        if let Some(k) = previous {
             if self.store.remove(&k)? {
                 tracing::info!(session = k.log_tag(), "pre-login session ended on login");
             }
         }
         let now = self.trusted_now()?;
-        self.enforce_cap(user, now)?;
-        let id = SessionId::generate(rng);
-        let key = id.id_hash();
+        self.enforce_cap(user, now, &key)?;
         let t = &self.policy.timeouts;
         let meta = SessionMeta {
             version: 1,
@@ -458,8 +478,9 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
     /// [`Error::Rejected`] when the session is no longer live or its version reached
     /// [`crate::record::MAX_VERSION`]; [`Error::Conflict`] when it changed since this handle
     /// was read; [`Error::Unavailable`] when the store fails or the new id is already in use
-    /// (a repeating random generator). On any error nothing was written: the old id still
-    /// works (the handle is consumed; resume the id to continue).
+    /// or equals the current one (a repeating random generator). On any error nothing was
+    /// written and the old id still works (the handle is consumed; resume the id to
+    /// continue), except when the session was found over or revoked: then it was ended.
     pub fn rotate<R: CryptoRng + ?Sized, S: Live>(
         &self,
         rng: &mut R,
@@ -505,11 +526,12 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
     /// `current`'s id was rotated through another handle meanwhile, the session now lives
     /// under another id hash and is ended with the others (fail safe).
     ///
-    /// Works in batches of 8 and stops after enough batches to end twice the per-user cap
-    /// (at least 16 batches): if logins racing this call on other instances keep adding
-    /// sessions, it returns [`Error::Conflict`] instead of looping for ever; the sessions it
-    /// ended stay ended, and the caller should retry (or use
-    /// [`Sessions::logout_everywhere`], which needs no listing).
+    /// Works in batches of up to 8, listing before each, and runs at most
+    /// `max(16, ceil(2 × max_sessions_per_user / 8))` batches: when the listing after the
+    /// last of them still shows another session (logins racing this call on other instances
+    /// keep adding sessions), it returns [`Error::Conflict`] instead of looping for ever,
+    /// without ending those; the sessions it ended stay ended, and the caller should retry
+    /// (or use [`Sessions::logout_everywhere`], which needs no listing).
     ///
     /// # Errors
     /// [`Error::Unavailable`]; [`Error::Conflict`] when sessions kept appearing.
@@ -520,14 +542,6 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
         let max_batches = cap.saturating_mul(2).div_ceil(others.len()).max(16);
         let mut batches = 0usize;
         loop {
-            if batches >= max_batches {
-                tracing::warn!(
-                    count = n,
-                    "user's other sessions: still appearing, stopped (retry)"
-                );
-                return Err(Error::Conflict);
-            }
-            batches = batches.saturating_add(1);
             // In batches, so this needs no heap on firmware.
             let mut found = 0usize;
             self.store
@@ -542,6 +556,15 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
             if found == 0 {
                 break;
             }
+            if batches >= max_batches {
+                // The listing after the last allowed batch still shows another session.
+                tracing::warn!(
+                    count = n,
+                    "user's other sessions: still appearing, stopped (retry)"
+                );
+                return Err(Error::Conflict);
+            }
+            batches = batches.saturating_add(1);
             for k in others.iter_mut().filter_map(Option::take) {
                 if self.store.remove(&k)? {
                     n = n.saturating_add(1);
@@ -936,6 +959,11 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
     ) -> Result<Session<S>> {
         let new_id = SessionId::generate(rng);
         let new_key = new_id.id_hash();
+        if new_key == session.key {
+            // Some stores would "move" the row onto its own key and succeed: the old id
+            // would keep working and rotation would protect nothing.
+            return Err(id_collision(&new_key));
+        }
         meta.version = next_version(session.meta.version).ok_or_else(version_exhausted)?;
         let sealed_len = session.meta.data_len as usize;
         with_buffer(sealed_len, |old_sealed| {
@@ -981,19 +1009,30 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
         })
     }
 
-    /// The per-user cap, before a login inserts its session. Lists the user's sessions;
-    /// deletes every one that is not live (clocks over, or revoked by the user's epoch),
-    /// one at a time, re-listing after each; then, at the cap, ends the oldest live one
-    /// (smallest `created_at`, ties broken by the smallest id hash, bytewise) and re-lists,
-    /// or refuses with [`CapPolicy::Reject`].
-    fn enforce_cap(&self, user: &UserId, now: Timestamp) -> Result<()> {
+    /// The per-user cap, before a login inserts its session under `new_key`. Lists the
+    /// user's sessions; deletes every one that is not live (clocks over, or revoked by the
+    /// user's epoch), one at a time, re-listing after each; then, at the cap, ends the oldest
+    /// live one (smallest `created_at`, ties broken by the smallest id hash, bytewise) and
+    /// re-lists, or refuses with [`CapPolicy::Reject`].
+    ///
+    /// A listing that shows a row under `new_key` refuses the login (a repeating generator)
+    /// before that round deletes anything. At most `n + CAP_EXTRA_DELETIONS` rows are
+    /// deleted, `n` being the number of rows the first listing showed: a listing that calls
+    /// for one more fails with [`Error::Conflict`] (racing logins keep adding sessions).
+    fn enforce_cap(&self, user: &UserId, now: Timestamp, new_key: &IdHash) -> Result<()> {
         let cap = self.policy.max_sessions_per_user as usize;
         let epoch = self.revocation.epoch_for(user)?;
+        let mut budget: Option<usize> = None;
+        let mut deleted = 0usize;
         loop {
+            let mut rows = 0usize;
             let mut live = 0usize;
             let mut oldest: Option<(Timestamp, IdHash)> = None;
             let mut dead: Option<IdHash> = None;
+            let mut repeated = false;
             self.store.for_each_of_user(user, &mut |k, m| {
+                rows = rows.saturating_add(1);
+                repeated |= k == new_key;
                 if self.check_times(m, now).is_ok() && !epoch.revokes(issued_at(m.created_at)) {
                     live = live.saturating_add(1);
                     let older = oldest
@@ -1005,30 +1044,34 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
                     dead = Some(*k);
                 }
             })?;
-            if let Some(k) = dead {
-                self.store.remove(&k)?;
-                tracing::info!(
-                    session = k.log_tag(),
-                    "expired or revoked session ended at login"
-                );
-                continue;
+            if repeated {
+                return Err(id_collision(new_key));
             }
-            if live < cap {
-                return Ok(());
-            }
-            match (self.policy.on_cap, oldest) {
-                (CapPolicy::EndOldest, Some((_, k))) => {
-                    self.store.remove(&k)?;
-                    tracing::info!(
-                        session = k.log_tag(),
-                        "session ended: concurrent-session cap"
-                    );
+            let budget = *budget.get_or_insert(rows.saturating_add(CAP_EXTRA_DELETIONS));
+            let (victim, why) = match (dead, self.policy.on_cap, oldest) {
+                (Some(k), _, _) => (k, "expired or revoked session ended at login"),
+                (None, _, _) if live < cap => return Ok(()),
+                (None, CapPolicy::EndOldest, Some((_, k))) => {
+                    (k, "session ended: concurrent-session cap")
                 }
-                _ => return Err(Error::CapacityExhausted),
+                (None, _, _) => return Err(Error::CapacityExhausted),
+            };
+            if deleted >= budget {
+                tracing::warn!(
+                    count = deleted,
+                    "concurrent-session cap: sessions still appearing, login stopped (retry)"
+                );
+                return Err(Error::Conflict);
             }
+            self.store.remove(&victim)?;
+            deleted = deleted.saturating_add(1);
+            tracing::info!(session = victim.log_tag(), "{why}");
         }
     }
 }
+
+/// How many more sessions than its first listing showed the cap may end during one login.
+const CAP_EXTRA_DELETIONS: usize = 16;
 
 /// A session whose version reached [`crate::record::MAX_VERSION`] takes no further write
 /// (the SQL stores' version column is a signed 64-bit integer): it is refused.

@@ -204,7 +204,8 @@ pub trait SessionStore {
     /// and `data`: id rotation.
     ///
     /// # Errors
-    /// `Conflict` on a version mismatch, a missing `old` or an existing `new`; `Unavailable`.
+    /// `Conflict` on a version mismatch, a missing `old` or an existing `new` (`new == old`
+    /// included: every store refuses it, nothing written); `Unavailable`.
     fn rotate(
         &self,
         old: &IdHash,

@@ -749,6 +749,9 @@ fn sqlite_integer_columns_hold_only_the_records_integers() {
         "'3e0'",
         "3.0",
         "CAST(3 AS TEXT)",
+        // Numeric text with a point or an exponent goes through a double: these are 3.0.
+        "'3.0000000000000001'",
+        "'2.9999999999999999'",
     ] {
         assert_eq!(retype(&t, &key, "version", expr), "integer", "{expr}");
         accepted(expr);
@@ -770,6 +773,12 @@ fn sqlite_integer_columns_hold_only_the_records_integers() {
         ("4", "integer"),
         ("9223372036854775807", "integer"),
         ("-9223372036854775808", "integer"),
+        // Through a double: 2^53 + 1 becomes 2^53 (an INTEGER, just not 3), and a double
+        // of +-2^63 stays REAL.
+        ("'9007199254740993.0'", "integer"),
+        ("9007199254740993.0", "integer"),
+        ("'9223372036854775807.0'", "real"),
+        ("'-9223372036854775808.0'", "real"),
     ] {
         assert_eq!(retype(&t, &key, "version", expr), ty, "{expr}");
         assert_refused(&s, &a, &dana, &format!("version {expr}"));
@@ -778,6 +787,31 @@ fn sqlite_integer_columns_hold_only_the_records_integers() {
         assert_eq!(retype(&t, &key, "version", "3"), "integer");
         accepted("version restored");
     }
+    // The precision lost on the way (docs/session-format.md §5.2: SQLite 3.54.1, the one
+    // `libsqlite3-sys` 0.40 bundles).
+    assert_eq!(
+        rusqlite::version(),
+        "3.54.1",
+        "the bundled SQLite changed: re-check and update docs/session-format.md §5.2"
+    );
+    for (expr, stored) in [
+        ("'9007199254740993.0'", 9_007_199_254_740_992i64),
+        ("'9007199254740993'", 9_007_199_254_740_993),
+        ("'4503599627370497.5'", 4_503_599_627_370_498),
+    ] {
+        assert_eq!(retype(&t, &key, "version", expr), "integer", "{expr}");
+        let v: i64 = t
+            .conn
+            .query_row(
+                "SELECT version FROM medsec_sessions WHERE id_hash = ?1",
+                [key.as_bytes().as_slice()],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(v, stored, "{expr}");
+    }
+    assert_eq!(retype(&t, &key, "version", "3"), "integer");
+    accepted("version restored");
     assert!(
         t.conn
             .execute(

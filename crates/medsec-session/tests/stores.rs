@@ -1124,6 +1124,132 @@ fn colliding_ids_never_overwrite<F: Factory>(f: &mut F) {
     assert_eq!(s.data(&a).unwrap().unwrap().as_bytes(), b"PHI: alice");
 }
 
+/// A repeating generator never gets an id handed out twice, and never frees the id it repeats
+/// by deleting first (`docs/session-format.md` §6.2, §6.4): the fresh id is drawn before
+/// anything is deleted and refused with `Unavailable` when it equals the pre-login id (a
+/// planted, predicted id), names any stored session (one the cap would end, live or
+/// expired), or, at a rotation, equals the handle's own id. Nothing is deleted or written,
+/// and the old id keeps working. (Before the fix a pre-login or cap deletion freed the key
+/// and the login reused it, and the SQL stores "rotated" a row onto its own key.)
+fn repeated_ids_are_refused_before_anything_is_deleted<F: Factory>(f: &mut F) {
+    let store = f.make();
+    let policy = SessionPolicy::builder()
+        .max_sessions_per_user(1, CapPolicy::EndOldest)
+        .build()
+        .unwrap();
+    let fx = fixture(&store, policy);
+    let s = &fx.sessions;
+    let alice = user("alice-repeat");
+    let repeating = || ChaCha20Rng::seed_from_u64(4242);
+    let drawn = SessionId::generate(&mut repeating());
+    let key = drawn.id_hash();
+    let copy = |id: &SessionId| SessionId::from_bytes(*id.as_bytes());
+
+    // A pre-login id that is the id the login draws (planted by someone who predicts the
+    // generator): refused, no session.
+    assert_eq!(
+        s.login(&mut repeating(), &alice, Role::Patient, None, Some(&drawn))
+            .unwrap_err(),
+        Error::Unavailable
+    );
+    assert!(store.load(&key).unwrap().is_none());
+    assert!(s.list(&alice).unwrap().is_empty());
+
+    // Alice's session under that id.
+    let est = s
+        .login(&mut repeating(), &alice, Role::Patient, None, None)
+        .unwrap();
+    assert_eq!(est.id_hash(), &key);
+    let a = s.activate(est, None).unwrap();
+    let row = store.load(&key).unwrap().unwrap();
+
+    // The store itself refuses to "rotate" a row onto its own key (before the fix the SQL
+    // stores did it: DELETE + INSERT of the same key, an UPDATE setting the same key).
+    let mut moved = row;
+    moved.version += 1;
+    assert_eq!(
+        store
+            .rotate(&key, row.version, &key, &moved, &[])
+            .unwrap_err(),
+        Error::Conflict
+    );
+    assert_eq!(store.load(&key).unwrap().unwrap(), row, "nothing written");
+
+    // Rotation, elevation and step-down drawing the handle's own id.
+    assert_eq!(
+        s.rotate(&mut repeating(), a).unwrap_err(),
+        Error::Unavailable
+    );
+    assert_eq!(store.load(&key).unwrap().unwrap(), row, "nothing written");
+    let a = s.resume(&drawn, None).unwrap();
+    let row = store.load(&key).unwrap().unwrap();
+    assert_eq!(row, *a.meta());
+    assert_eq!(
+        s.elevate(&mut repeating(), a).unwrap_err(),
+        Error::Unavailable
+    );
+    assert_eq!(store.load(&key).unwrap().unwrap(), row);
+    let a = s.resume(&drawn, None).unwrap();
+    let elevating = || ChaCha20Rng::seed_from_u64(4243);
+    let e = s.elevate(&mut elevating(), a).unwrap();
+    let elevated_id = copy(e.id());
+    let elevated_row = store.load(e.id_hash()).unwrap().unwrap();
+    assert_eq!(
+        s.step_down(&mut elevating(), e).unwrap_err(),
+        Error::Unavailable
+    );
+    assert_eq!(
+        store.load(&elevated_id.id_hash()).unwrap().unwrap(),
+        elevated_row
+    );
+    assert!(store.load(&key).unwrap().is_none(), "rotated away");
+    let e = s.resume_elevated(&elevated_id, None).unwrap();
+    // Back under the first id (a rotation with the repeating generator).
+    let a = s.step_down(&mut repeating(), e).unwrap();
+    assert_eq!(a.id_hash(), &key);
+    let row = store.load(&key).unwrap().unwrap();
+
+    // A login presenting alice's id as its pre-login id and drawing it again: refused before
+    // the pre-login delete.
+    assert_eq!(
+        s.login(&mut repeating(), &alice, Role::Patient, None, Some(&drawn))
+            .unwrap_err(),
+        Error::Unavailable
+    );
+    assert_eq!(store.load(&key).unwrap().unwrap(), row);
+    // Another login of alice's: at the cap (1, end oldest) it would end alice's session.
+    assert_eq!(
+        s.login(&mut repeating(), &alice, Role::Patient, None, None)
+            .unwrap_err(),
+        Error::Unavailable
+    );
+    assert_eq!(store.load(&key).unwrap().unwrap(), row);
+    assert!(s.resume(&drawn, None).is_ok());
+    let row = store.load(&key).unwrap().unwrap();
+    // Once alice's session has expired, the cap would delete it as dead: still refused, and
+    // the row stays (the sweep or a later login removes it).
+    fx.clock.advance(s.policy().timeouts.idle);
+    assert_eq!(
+        s.login(&mut repeating(), &alice, Role::Patient, None, None)
+            .unwrap_err(),
+        Error::Unavailable
+    );
+    assert_eq!(store.load(&key).unwrap().unwrap(), row);
+    // A working generator: the login succeeds and its cap ends the expired session.
+    let fresh = s
+        .login(
+            &mut ChaCha20Rng::seed_from_u64(4244),
+            &alice,
+            Role::Patient,
+            None,
+            None,
+        )
+        .unwrap();
+    assert!(store.load(&key).unwrap().is_none());
+    assert_eq!(s.resume(&drawn, None).unwrap_err(), Error::Rejected);
+    assert!(s.activate(fresh, None).is_ok());
+}
+
 macro_rules! suite {
     ($f:expr, [$($case:ident),*]) => {{
         $( { eprintln!("-- {}", stringify!($case)); $case($f); } )*
@@ -1151,7 +1277,8 @@ where
             revocation_wins_over_other_refusals,
             cap_counts_live_sessions_and_breaks_ties,
             stale_handles_never_overwrite,
-            colliding_ids_never_overwrite
+            colliding_ids_never_overwrite,
+            repeated_ids_are_refused_before_anything_is_deleted
         ]
     );
 }
@@ -1196,7 +1323,8 @@ fn fixed_store_no_heap() {
             revocation_wins_over_other_refusals,
             cap_counts_live_sessions_and_breaks_ties,
             stale_handles_never_overwrite,
-            colliding_ids_never_overwrite
+            colliding_ids_never_overwrite,
+            repeated_ids_are_refused_before_anything_is_deleted
         ]
     );
     // Data larger than the slot allows is refused, not truncated.

@@ -419,6 +419,15 @@ fn rejections() -> Vec<Value> {
             b[97] = 5;
             b
         }),
+        // The one rule alone: u = 1, d = 29 (in range), 5 bytes of data before the MAC, a
+        // 140-byte record. The data would end 24 bytes into the MAC.
+        ("data-len-29-past-end", "data-length", {
+            let mut b = body_with(b"u", &sealed(5));
+            let at = 98 + 1;
+            b[at..at + 4].copy_from_slice(&29u32.to_be_bytes());
+            assert_eq!(b.len() + 32, 140);
+            b
+        }),
     ];
     cases.extend(
         fields
@@ -457,6 +466,67 @@ fn binding_rejections() -> Vec<Value> {
         .collect()
 }
 
+/// The text form every id vector's `id_text` is checked against: the first vector's id.
+fn id_text_base() -> String {
+    let mut seq = [0u8; 32];
+    for (i, b) in seq.iter_mut().enumerate() {
+        *b = i as u8;
+    }
+    SessionId::from_bytes(seq).encode().as_str().to_owned()
+}
+
+/// Texts every decoder must refuse as a session id (`docs/session-format.md` §1), each
+/// breaking the named rule (the first it breaks in the order length in bytes, alphabet,
+/// canonical last symbol). In the crate all of them fail with the one `Rejected`.
+fn id_text_rejections() -> Vec<Value> {
+    let base = id_text_base();
+    assert_eq!(base.len(), 43);
+    let head = |n: usize| base[..n].to_owned();
+    let with_at = |i: usize, c: char| {
+        let mut t: Vec<char> = base.chars().collect();
+        t[i] = c;
+        t.into_iter().collect::<String>()
+    };
+    let cases: Vec<(&str, &str, String)> = vec![
+        ("empty", "id-length", String::new()),
+        ("42-chars", "id-length", head(42)),
+        ("44-chars", "id-length", base.clone() + "A"),
+        ("44-chars-padded", "id-length", base.clone() + "="),
+        (
+            "43-chars-44-bytes-non-ascii",
+            "id-length",
+            head(42) + "\u{e9}",
+        ),
+        (
+            "42-chars-43-bytes-non-ascii",
+            "id-alphabet",
+            head(41) + "\u{e9}",
+        ),
+        ("padding-as-last-char", "id-alphabet", head(42) + "="),
+        ("plus", "id-alphabet", with_at(10, '+')),
+        ("slash", "id-alphabet", with_at(20, '/')),
+        ("space-inside", "id-alphabet", with_at(21, ' ')),
+        ("trailing-newline", "id-alphabet", head(42) + "\n"),
+        ("nul-last", "id-alphabet", head(42) + "\0"),
+        ("non-canonical-last-B", "id-non-canonical", head(42) + "B"),
+        ("non-canonical-last-9", "id-non-canonical", head(42) + "9"),
+        (
+            "non-canonical-last-dash",
+            "id-non-canonical",
+            head(42) + "-",
+        ),
+        (
+            "non-canonical-last-underscore",
+            "id-non-canonical",
+            head(42) + "_",
+        ),
+    ];
+    cases
+        .into_iter()
+        .map(|(name, rule, text)| json!({ "name": name, "rule": rule, "text": text }))
+        .collect()
+}
+
 #[test]
 fn golden_vectors_match() {
     let computed = json!({
@@ -464,6 +534,7 @@ fn golden_vectors_match() {
         "vectors": cases().iter().map(compute).collect::<Vec<_>>(),
         "rejections": rejections(),
         "binding_rejections": binding_rejections(),
+        "id_text_rejections": id_text_rejections(),
     });
     let path = vectors_path();
     if std::env::var_os("MEDSEC_REGEN_VECTORS").is_some() {
@@ -539,6 +610,23 @@ fn rejection_vectors_are_refused() {
             );
         }
     }
+    // `data-len-29-past-end` breaks that one rule alone: u = 1, d = 29 (an allowed length),
+    // an allowed record length (140); with the 24 missing data bytes added before the MAC
+    // (and the MAC recomputed) the same fields are accepted.
+    let alone = rejections
+        .iter()
+        .find(|r| r["name"] == "data-len-29-past-end")
+        .unwrap();
+    let record = hex::decode(alone["record"].as_str().unwrap()).unwrap();
+    assert_eq!(record.len(), 140);
+    assert_eq!(record[97], 1);
+    assert_eq!(record[99..103], 29u32.to_be_bytes());
+    let h = rejection_id().id_hash();
+    let mut body = record[..108].to_vec();
+    body.extend_from_slice(&[0x5a; 24]);
+    let tag = hmac_tag(&RECORD_KEY, h.as_bytes(), &body);
+    let completed = [body, tag.to_vec()].concat();
+    assert!(decode(&key, &h, &completed).is_ok());
     // The accepted extremes: the largest record, and the largest version.
     let max = stored["vectors"]
         .as_array()
@@ -573,6 +661,65 @@ fn binding_rejection_vectors_are_refused() {
             assert!(ChannelBinding::try_from_exporter(&value[..TLS_EXPORTER_LEN]).is_ok());
         }
     }
+}
+
+/// Base64url symbols in value order.
+const B64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// The rule of §1 a text breaks first, or `None` for a well-formed id.
+fn id_text_rule(text: &str) -> Option<&'static str> {
+    let b = text.as_bytes();
+    if b.len() != ENCODED_ID_LEN {
+        return Some("id-length");
+    }
+    if !b.iter().all(|c| B64URL.contains(c)) {
+        return Some("id-alphabet");
+    }
+    let last = B64URL.iter().position(|c| *c == b[42]).unwrap();
+    (last & 3 != 0).then_some("id-non-canonical")
+}
+
+/// Every id-text rejection is refused by `SessionId::decode` with `Rejected` and breaks the
+/// rule it names; every accepted vector's `id_text` decodes to its id; and of the 64 symbols
+/// exactly the 16 whose two low bits are zero may end an id.
+#[test]
+fn id_text_rejection_vectors_are_refused() {
+    let stored: Value =
+        serde_json::from_str(&std::fs::read_to_string(vectors_path()).unwrap()).unwrap();
+    let cases = stored["id_text_rejections"].as_array().unwrap();
+    assert_eq!(cases.len(), 16);
+    let mut rules = std::collections::BTreeSet::new();
+    for c in cases {
+        let name = c["name"].as_str().unwrap();
+        let text = c["text"].as_str().unwrap();
+        assert_eq!(id_text_rule(text), c["rule"].as_str(), "{name}");
+        rules.insert(c["rule"].as_str().unwrap());
+        assert_eq!(
+            SessionId::decode(text).unwrap_err(),
+            Error::Rejected,
+            "{name}"
+        );
+    }
+    assert_eq!(rules.len(), 3);
+    for v in stored["vectors"].as_array().unwrap() {
+        let text = v["output"]["id_text"].as_str().unwrap();
+        assert_eq!(id_text_rule(text), None);
+        let id = SessionId::decode(text).unwrap();
+        assert_eq!(
+            hex::encode(id.as_bytes()),
+            v["input"]["id"].as_str().unwrap()
+        );
+    }
+    let base = id_text_base();
+    let mut endings = 0;
+    for (value, symbol) in B64URL.iter().enumerate() {
+        let text = format!("{}{}", &base[..42], *symbol as char);
+        let ok = SessionId::decode(&text).is_ok();
+        assert_eq!(ok, value % 4 == 0, "{text}");
+        assert_eq!(ok, id_text_rule(&text).is_none());
+        endings += usize::from(ok);
+    }
+    assert_eq!(endings, 16);
 }
 
 const PY_CHECK: &str = r#"
@@ -703,8 +850,34 @@ for r in doc["binding_rejections"]:
         assert str(e) == r["rule"], (r["name"], str(e))
     else:
         raise AssertionError("accepted: " + r["name"])
-print("python: %d session vectors, %d rejections and %d binding rejections verified"
-      % (len(doc["vectors"]), len(doc["rejections"]), len(doc["binding_rejections"])))
+B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+def decode_id(text):
+    # docs/session-format.md section 1, rule by rule: length in bytes, alphabet, last symbol.
+    raw = text.encode("utf-8")
+    if len(raw) != 43:
+        raise Reject("id-length")
+    if any(b >= 128 or chr(b) not in B64URL for b in raw):
+        raise Reject("id-alphabet")
+    if B64URL.index(chr(raw[42])) & 3:
+        raise Reject("id-non-canonical")
+    return base64.urlsafe_b64decode(raw + b"=")
+
+for v in doc["vectors"]:
+    assert decode_id(v["output"]["id_text"]) == bytes.fromhex(v["input"]["id"]), v["name"]
+seen = set()
+for r in doc["id_text_rejections"]:
+    try:
+        decode_id(r["text"])
+    except Reject as e:
+        assert str(e) == r["rule"], (r["name"], str(e), r["rule"])
+        seen.add(str(e))
+    else:
+        raise AssertionError("accepted: " + r["name"])
+assert seen == {"id-length", "id-alphabet", "id-non-canonical"}, seen
+print("python: %d session vectors, %d rejections, %d binding rejections and %d id-text "
+      "rejections verified" % (len(doc["vectors"]), len(doc["rejections"]),
+                               len(doc["binding_rejections"]), len(doc["id_text_rejections"])))
 "#;
 
 #[test]

@@ -244,6 +244,11 @@ impl SessionStore for PostgresStore {
         meta: &SessionMeta,
         data: &[u8],
     ) -> Result<()> {
+        if old == new {
+            // The new key exists (it is the old one): moving a row onto its own key would
+            // succeed here and leave the old id working.
+            return Err(Error::Conflict);
+        }
         let rec = record::encode(&self.key, new, meta, data)?;
         let (version, expected) = (
             sql::version_column(meta.version)?,
