@@ -262,13 +262,13 @@ def verify_header(env, context, keks, hpke_sks, max_header=13214, allowed_suites
     n_stored = r.u8()
     if n_stored > 16:
         raise DidNotVerify()
-    prev = None
+    prev, stored = None, []
     for _ in range(n_stored):
         k = r.take(r.u8())
         if not check_key(k) or (prev is not None and prev >= k):
             raise DidNotVerify()
         prev = k
-        r.take(r.u8())
+        stored.append((k, r.take(r.u8())))
     preamble_end = r.p
     preamble = env[7:preamble_end]
     n_slots = r.u8()
@@ -314,6 +314,12 @@ def verify_header(env, context, keks, hpke_sks, max_header=13214, allowed_suites
     ok = hmac.compare_digest(expected_commitment, commitment) & hmac.compare_digest(expected_mac, mac)
     if not ok:
         raise DidNotVerify()
+    # Section 8 step 5, only now that the header is authenticated: every stored entry must be
+    # in the expected context with an equal value (expected entries not stored are bound only).
+    expected = dict(context)
+    for k, v in stored:
+        if k not in expected or not hmac.compare_digest(expected[k], v):
+            raise DidNotVerify()
     h = Header()
     h.len, h.suite, h.chunk_size, h.preamble_end = header_len, suite, chunk_size, preamble_end
     h.slots, h.bind, h.dk, h.payload_key, h.mac_key = slots, bind, dk, payload_key, mac_key

@@ -211,6 +211,13 @@ impl<'a> Context<'a> {
         self.entries.iter().take(self.len).flatten()
     }
 
+    /// The value of the entry with `key`, if there is one.
+    pub(crate) fn value_of(&self, key: &str) -> Option<&'a [u8]> {
+        self.entries()
+            .find(|e| e.key.as_bytes() == key.as_bytes())
+            .map(|e| e.value)
+    }
+
     /// The entries written into the clear header.
     pub(crate) fn stored(&self) -> impl Iterator<Item = &ContextEntry<'a>> + '_ {
         self.entries()

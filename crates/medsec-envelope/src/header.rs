@@ -212,6 +212,11 @@ impl<'a> HeaderView<'a> {
         })
     }
 
+    /// Number of stored (clear) context entries.
+    pub(crate) fn stored_count(&self) -> usize {
+        usize::from(self.stored_count)
+    }
+
     /// The recipient slots, in header order.
     pub fn recipients(&self) -> impl Iterator<Item = RecipientSlot<'a>> + 'a {
         let mut r = Reader::new(self.recipients);

@@ -2,10 +2,13 @@
 
 use core::fmt;
 
+use subtle::ConstantTimeEq;
+
 use crate::context::Context;
 use crate::derive::{self, MessageKeys, DIGEST_LEN};
 use crate::error::{Error, Result};
 use crate::header::HeaderView;
+use crate::keys::DataKey;
 use crate::limits::Limits;
 use crate::provider::{AeadKey, AeadProvider, DefaultProvider, TAG_LEN};
 use crate::stream::{chunk_nonce, StreamOpener};
@@ -78,20 +81,8 @@ impl<'a, P: AeadProvider> Opener<'a, P> {
     }
 
     #[cfg(feature = "alloc")]
-    pub(crate) fn keys(&self) -> &'a dyn Unwrap {
-        self.keys
-    }
-    #[cfg(feature = "alloc")]
     pub(crate) fn configured_limits(&self) -> &Limits {
         &self.limits
-    }
-    #[cfg(feature = "alloc")]
-    pub(crate) fn configured_policy(&self) -> SuitePolicy {
-        self.policy
-    }
-    #[cfg(feature = "alloc")]
-    pub(crate) fn configured_context(&self) -> &Context<'a> {
-        &self.context
     }
     #[cfg(feature = "alloc")]
     pub(crate) fn configured_provider(&self) -> P {
@@ -173,11 +164,18 @@ impl<'a, P: AeadProvider> Opener<'a, P> {
         Ok((view.len(), opener))
     }
 
-    /// Checks the suite policy, unwraps the data key, and verifies commitment and header MAC.
-    pub(crate) fn verify_header(
-        &self,
-        view: &HeaderView<'_>,
-    ) -> Result<(MessageKeys, [u8; DIGEST_LEN])> {
+    /// Opening steps 1 to 5 on a parsed header (see [`Opener::verify`]); returns the message
+    /// keys and the binding.
+    fn verify_header(&self, view: &HeaderView<'_>) -> Result<(MessageKeys, [u8; DIGEST_LEN])> {
+        let verified = self.verify(view)?;
+        Ok((verified.keys, verified.binding))
+    }
+
+    /// Checks the suite policy, unwraps the data key, verifies commitment and header MAC, and
+    /// then checks that every entry stored in the header is in the expected context with the
+    /// same value. Every path that reads an envelope (one-shot, in place, streamed, re-wrap,
+    /// rotation, addition) goes through here.
+    pub(crate) fn verify(&self, view: &HeaderView<'_>) -> Result<VerifiedHeader> {
         if !self.policy.allows(view.suite()) {
             return Err(Error::DidNotVerify);
         }
@@ -188,8 +186,49 @@ impl<'a, P: AeadProvider> Opener<'a, P> {
         if !keys.verify_header(view.commitment()?, covered, mac) {
             return Err(Error::DidNotVerify);
         }
-        Ok((keys, binding))
+        // Only now, with the header authenticated: the unwrap under this binding has already
+        // shown that the sender knew the expected context, so the outcome of this check tells
+        // a sender nothing new. Made before the unwrap, it would let anyone who can write a
+        // header test guesses of the expected values (a wrong stored guess failing early).
+        stored_entries_are_expected(view, &self.context)?;
+        Ok(VerifiedHeader {
+            data_key,
+            keys,
+            binding,
+        })
     }
+}
+
+/// What opening steps 1 to 5 establish about a header.
+pub(crate) struct VerifiedHeader {
+    /// The unwrapped data key (wiped on drop); re-wrapping wraps it anew.
+    #[cfg_attr(not(feature = "alloc"), allow(dead_code))]
+    pub(crate) data_key: DataKey,
+    /// The keys it yields for this envelope.
+    pub(crate) keys: MessageKeys,
+    /// The binding: the body's associated data and the start of every wrap's.
+    pub(crate) binding: [u8; DIGEST_LEN],
+}
+
+/// Format section 8 step 5: every entry stored in the clear header must appear in the expected
+/// context with a byte-equal value, so that the clear metadata a system may route or authorise
+/// on cannot contradict what the envelope is bound to. Expected entries that the header does
+/// not store are bound only, as intended. The disclosure the caller gave an expected entry
+/// plays no part.
+fn stored_entries_are_expected(view: &HeaderView<'_>, context: &Context<'_>) -> Result<()> {
+    let mut checked = 0usize;
+    for stored in view.stored_context() {
+        let expected = context.value_of(stored.key).ok_or(Error::DidNotVerify)?;
+        if !bool::from(expected.ct_eq(stored.value)) {
+            return Err(Error::DidNotVerify);
+        }
+        checked = checked.saturating_add(1);
+    }
+    // A parsed header's entries always iterate in full; refuse rather than assume it.
+    if checked != view.stored_count() {
+        return Err(Error::DidNotVerify);
+    }
+    Ok(())
 }
 
 /// Tries every slot the keys can address, in header order.
@@ -198,7 +237,7 @@ pub(crate) fn unwrap_data_key(
     view: &HeaderView<'_>,
     binding: &[u8; DIGEST_LEN],
     hpke: crate::provider::HpkeEngine,
-) -> Result<crate::keys::DataKey> {
+) -> Result<DataKey> {
     let mut failures = UnwrapFailures::default();
     for slot in view.recipients() {
         let aad = WrapAad::new(binding, slot.kind(), slot.key_id())?;

@@ -6,12 +6,12 @@ use alloc::vec::Vec;
 use rand_core::CryptoRng;
 use zeroize::Zeroize;
 
-use crate::derive::{self, MessageKeys, DIGEST_LEN};
+use crate::derive::DIGEST_LEN;
 use crate::error::{Error, Result};
 use crate::header::{HeaderView, SlotKind, HEADER_LEN_OFFSET, HPKE_WRAPPED_LEN};
 use crate::keyring::Keyring;
 use crate::keys::{DataKey, KeyId};
-use crate::open::{unwrap_data_key, Opener};
+use crate::open::{Opener, VerifiedHeader};
 use crate::provider::AeadProvider;
 use crate::recipient::RecipientPublicKey;
 use crate::suite::Suite;
@@ -175,17 +175,12 @@ fn rewrite_slots<P: AeadProvider>(
     new_slot: impl FnOnce(Suite, &[u8; DIGEST_LEN], &DataKey, &mut Vec<u8>) -> Result<()>,
 ) -> Result<Vec<u8>> {
     let view = HeaderView::parse(envelope, opener.configured_limits())?;
-    if !opener.configured_policy().allows(view.suite()) {
-        return Err(Error::DidNotVerify);
-    }
-    let binding = derive::binding(view.preamble(), &opener.configured_context().digest());
-    let hpke = opener.configured_provider().hpke_engine();
-    let data_key = unwrap_data_key(opener.keys(), &view, &binding, hpke)?;
-    let keys = MessageKeys::derive(&data_key, view.suite(), view.salt()?);
-    let (covered, mac) = view.mac_split()?;
-    if !keys.verify_header(view.commitment()?, covered, mac) {
-        return Err(Error::DidNotVerify);
-    }
+    // Opening steps 1 to 5, exactly as when opening (stored entries checked included).
+    let VerifiedHeader {
+        data_key,
+        keys,
+        binding,
+    } = opener.verify(&view)?;
     let selected = |s: &crate::header::RecipientSlot<'_>| match placement {
         Placement::Replacing(replaced) => replaced(s.kind(), s.key_id()),
         Placement::End => false,

@@ -234,16 +234,51 @@ fn chunk_size_limits() {
     );
 }
 
+/// Format section 8 step 6: the chunk that would bring the total over the stream limit is
+/// refused before it is verified, as "did not verify"; the chunks before it verified and were
+/// released. The limit is inclusive.
 #[test]
 fn stream_length_limit_is_enforced_when_opening() {
     let kek = kek();
-    let sealed = seal_stream(&kek, &data(3 * CHUNK as usize), 1);
+    let pt = data(3 * CHUNK as usize);
+    let sealed = seal_stream(&kek, &pt, 1);
     let limits = medsec_envelope::Limits::DEFAULT.with_max_stream_len(2 * CHUNK as u64);
     let opener = Opener::new(&kek).context(ctx()).limits(limits);
     let mut r = OpeningReader::new(&opener, &sealed[..]).unwrap();
     let mut out = Vec::new();
-    assert!(r.read_to_end(&mut out).is_err());
-    assert!(out.len() <= 2 * CHUNK as usize);
+    let err = r.read_to_end(&mut out).unwrap_err();
+    assert_eq!(
+        err.get_ref().and_then(|e| e.downcast_ref::<Error>()),
+        Some(&Error::DidNotVerify)
+    );
+    assert_eq!(
+        out,
+        pt[..2 * CHUNK as usize],
+        "the two chunks within the limit"
+    );
+    assert!(r.complete().is_none());
+
+    // The chunk API: the third middle chunk is refused and wiped, though it would verify.
+    let (header_len, mut stream) = opener.begin_stream(&sealed).unwrap();
+    let full = stream.sealed_chunk_len();
+    let mut chunks = sealed[header_len..].chunks(full).map(<[u8]>::to_vec);
+    for _ in 0..2 {
+        let mut chunk = chunks.next().unwrap();
+        assert_eq!(stream.open_chunk(&mut chunk), Ok(CHUNK as usize));
+    }
+    let mut third = chunks.next().unwrap();
+    assert_eq!(stream.open_chunk(&mut third), Err(Error::DidNotVerify));
+    assert!(third.iter().all(|&b| b == 0), "the refused chunk is wiped");
+
+    // Exactly at the limit: opens.
+    let limits = medsec_envelope::Limits::DEFAULT.with_max_stream_len(3 * CHUNK as u64);
+    let opener = Opener::new(&kek).context(ctx()).limits(limits);
+    let mut out = Vec::new();
+    OpeningReader::new(&opener, &sealed[..])
+        .unwrap()
+        .read_to_end(&mut out)
+        .unwrap();
+    assert_eq!(out, pt);
 }
 
 /// A source that ends (`Ok(0)`) once after `first`, then goes on with `events`: what a

@@ -24,6 +24,8 @@ mod extended;
 mod must_fail;
 #[path = "vectors/spec.rs"]
 mod spec;
+#[path = "vectors/stored_context.rs"]
+mod stored_context;
 
 use hkdf::Hkdf;
 use hmac::{Hmac, KeyInit, Mac};

@@ -530,6 +530,28 @@ pub fn rewrap_cases() -> Vec<RewrapCase> {
             op: Op::Add(4),
             seed: 0x2e,
         },
+        RewrapCase {
+            // No key of the keyring can unwrap: the input's only KEK slot is kek-a's, and
+            // kek-a is a destroyed tombstone in the keyring. Only custodian-1 (HPKE) unwraps,
+            // whether or not a re-wrapper also tries the keyring's own keys; kek-a's slot is
+            // replaced by kek-c's (primary) at its position; a stored entry is checked.
+            name: "keyring-rewrap-unwrapped-only-by-another-recipient",
+            input: Case {
+                name: "",
+                suite: Suite::Aes256GcmSiv,
+                chunk_size: 0,
+                context: vec![
+                    bound("patient", b"p-7f3a9c"),
+                    stored("record-kind", b"cgm-readings"),
+                ],
+                recipients: vec![Hpke(1), Kek(0)],
+                plaintext: b"re-wrapped by a custodian".to_vec(),
+                seed: 0x2f,
+            },
+            open_with: vec![Hpke(1)],
+            op: Op::Keyring(vec![(0, KeyState::Destroyed), (2, KeyState::Primary)]),
+            seed: 0x30,
+        },
     ]
 }
 

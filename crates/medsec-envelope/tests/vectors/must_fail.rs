@@ -675,6 +675,45 @@ fn must_fail_vectors() -> Vec<Vector> {
         &s,
         [&header[..], &c[0], &full_last].concat(),
     ));
+
+    // --- stored entries against the expected context (section 8 step 5) -----------------------
+    // Each is built exactly as a sender who knows the expected context would build it: the
+    // binding (hence every wrap, the header MAC and the body) is computed over the expected
+    // context, so only the comparison of the stored entries with that context fails.
+    let mut s = base.clone();
+    s.context[1] = kv("record-kind", "insulin-doses");
+    out.push(Vector::built(
+        "stored-value-differs-from-expected-context",
+        "the header stores record-kind = cgm-readings; the expected context (over which the \
+         binding, the wraps, the MAC and the body are computed) has record-kind = insulin-doses",
+        &s,
+    ));
+    let mut s = base.clone();
+    s.stored.push(kv("tenant", "clinic-a"));
+    out.push(Vector::built(
+        "stored-key-absent-from-expected-context",
+        "the header stores tenant = clinic-a besides the two base entries; the expected context \
+         (over which the binding is computed) has no tenant entry",
+        &s,
+    ));
+    let mut s = base.clone();
+    s.stored = vec![kv("record-kind", "lab"), kv("tenant", "A")];
+    s.context = vec![kv("record-kind", "prescription")];
+    out.push(Vector::built(
+        "stored-entries-contradict-expected-context",
+        "the header stores record-kind = lab and tenant = A; the expected context, over which \
+         the binding is computed, is record-kind = prescription alone",
+        &s,
+    ));
+    let mut s = base_stream(false);
+    s.context[1] = kv("record-kind", "cgm-readings");
+    out.push(Vector::built(
+        "stored-value-differs-from-expected-context-stream",
+        "a stream whose header stores record-kind = cgm-trace; the expected context (over which \
+         the binding, the wrap, the MAC and every chunk are computed) has record-kind = \
+         cgm-readings",
+        &s,
+    ));
     out
 }
 
@@ -768,6 +807,30 @@ pub fn must_open() -> Vec<Value> {
         )
         .keys(vec![hpke_json(hpke_id, &hpke_material(0).1)]),
     );
+
+    let mut s = base.clone();
+    s.slots = vec![hpke_0_slot(0x84), hpke_0_slot(0x89)];
+    s.slots[0].tamper = Some(|b| b[..32].fill(0));
+    out.push(
+        Vector::built(
+            "hpke-small-order-enc-then-good-slot",
+            "two slots for backend-2026: the first's enc is 32 zero bytes (the X25519 shared \
+             secret is zero, so the slot does not unwrap and is skipped), the second unwraps; \
+             the MAC covers both as written",
+            &s,
+        )
+        .keys(vec![hpke_0()]),
+    );
+
+    let mut s = base.clone();
+    s.stored.pop();
+    out.push(Vector::built(
+        "expected-entry-not-stored",
+        "the expected context has schema-version = 3 bound only (the header does not store \
+         it) besides patient, bound only, and record-kind, stored: an expected entry the \
+         header does not store is fine",
+        &s,
+    ));
     out.iter().map(|v| v.json(false)).collect()
 }
 
