@@ -1188,3 +1188,541 @@ fn context_hex_is_the_same_as_context() {
         assert_eq!((code(&o), o.stdout.len()), (2, 0), "non-UTF-8 argv");
     }
 }
+
+/// Whether `entries` is a context section 4 allows (the CLI refuses any other as a usage error).
+fn context_is_valid(entries: &[(String, Vec<u8>)]) -> bool {
+    let mut keys: Vec<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys.len() == entries.len()
+        && entries.len() <= 16
+        && entries.iter().all(|(k, v)| {
+            (1..=32).contains(&k.len())
+                && k.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-._".contains(&b))
+                && v.len() <= 255
+        })
+}
+
+fn suite_policy_arg(policy: &serde_json::Value) -> &'static str {
+    let names: Vec<&str> = policy
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    match names.as_slice() {
+        [_, _] => "all",
+        ["aes-256-gcm"] => "approved",
+        ["aes-256-gcm-siv"] => "gcm-siv",
+        other => panic!("policy {other:?}"),
+    }
+}
+
+/// Every `must_fail` vector (section 11.5) is refused by `medsec-cli open` with its class: exit 1
+/// and "did not verify", or exit 1 and "no usable key" for `no_matching_key`; where the expected
+/// context itself breaks section 4 the CLI refuses the context (exit 2). No `--out` file appears.
+/// The vectors whose stored entries disagree with the expected context are refused through
+/// `--context-file` too, and by `rewrap`.
+#[test]
+fn must_fail_vectors_fail_through_the_cli() {
+    let text =
+        std::fs::read_to_string(workspace().join("tests/data/envelope-vectors.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let vectors = json["must_fail"].as_array().unwrap();
+    let mut stored_rule = 0;
+    for v in vectors {
+        let name = v["name"].as_str().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let keys = write_key_files(&v["open_with"], d);
+        let envelope = hex::decode(v["envelope"].as_str().unwrap()).unwrap();
+        let entries: Vec<(String, Vec<u8>)> = v["context"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["key"].as_str().unwrap().to_owned(),
+                    hex::decode(e["value"].as_str().unwrap()).unwrap(),
+                )
+            })
+            .collect();
+        let mut args = vec!["open".to_owned()];
+        args.extend(keys.iter().cloned());
+        args.extend(hex_context(&entries));
+        args.push(format!("--suite-policy={}", suite_policy_arg(&v["policy"])));
+        // With --out, not even a verified prefix of a failed stream is written.
+        args.extend(["--out".to_owned(), "plain".to_owned()]);
+        let o = cli_owned(&args, d, &envelope);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(o.stdout.is_empty(), "{name}: plaintext written");
+        assert!(!d.join("plain").exists(), "{name}: plaintext written");
+        if !context_is_valid(&entries) {
+            assert_eq!(code(&o), 2, "{name}: {stderr}");
+            continue;
+        }
+        assert_eq!(code(&o), 1, "{name}: {stderr}");
+        let message = match v["expected"].as_str().unwrap() {
+            "no_matching_key" => "no usable key",
+            _ => "did not verify",
+        };
+        assert!(stderr.contains(message), "{name}: {stderr}");
+
+        if name.starts_with("stored-") && name.contains("expected-context") {
+            stored_rule += 1;
+            let lines: String = entries
+                .iter()
+                .map(|(k, v)| format!("{k}:{}\n", hex::encode(v)))
+                .collect();
+            std::fs::write(d.join("expected"), lines).unwrap();
+            let mut args = vec!["open".to_owned()];
+            args.extend(keys.iter().cloned());
+            args.extend(["--context-file".to_owned(), "expected".to_owned()]);
+            let o = cli_owned(&args, d, &envelope);
+            assert_eq!((code(&o), o.stdout.len()), (1, 0), "{name}: --context-file");
+            args[0] = "rewrap".to_owned();
+            let o = cli_owned(&args, d, &envelope);
+            assert_eq!((code(&o), o.stdout.len()), (1, 0), "{name}: rewrap");
+        }
+    }
+    assert!(stored_rule >= 3, "the stored-entry vectors are present");
+}
+
+/// `--context-file` (open, rewrap, seal) and `--stored-context-file` (seal): one entry per line,
+/// `KEY=VALUE` (UTF-8 text to the end of the line) or `KEY:HEX`; empty lines skipped; the last
+/// line may lack its LF; nothing trimmed. The entries are the same as the argument forms give,
+/// combine with them, and are refused on the same rules; a malformed line is a usage error
+/// (exit 2) that names the line number and repeats none of it.
+#[test]
+fn context_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert_eq!(code(&cli(&["keyring", "new", "--out", "kr"], d, b"")), 0);
+    let write = |name: &str, bytes: &[u8]| std::fs::write(d.join(name), bytes).unwrap();
+    let plaintext = b"glucose 5.4 mmol/L";
+    // Text values may hold '=', ':', spaces and any UTF-8; a hex line carries NUL and LF.
+    write(
+        "bound",
+        "patient=p-7f3a9c\n\neq=a=b:c\nspaced= v \ntext=é ü\nbin:000a0dff\nempty=\nempty-hex:"
+            .as_bytes(),
+    );
+    write("stored", b"record-kind=cgm\n");
+    let argv_form: [&str; 16] = [
+        "--context",
+        "patient=p-7f3a9c",
+        "--context",
+        "eq=a=b:c",
+        "--context",
+        "spaced= v ",
+        "--context",
+        "text=é ü",
+        "--context-hex",
+        "bin=000a0dff",
+        "--context",
+        "empty=",
+        "--context-hex",
+        "empty-hex=",
+        "--context",
+        "record-kind=cgm",
+    ];
+    let sealed = cli(
+        &[
+            "seal",
+            "--keyring",
+            "kr",
+            "--context-file",
+            "bound",
+            "--stored-context-file",
+            "stored",
+        ],
+        d,
+        plaintext,
+    );
+    assert_eq!(
+        code(&sealed),
+        0,
+        "{}",
+        String::from_utf8_lossy(&sealed.stderr)
+    );
+    let envelope = sealed.stdout;
+    // The stored entry is in the header, the bound ones are not.
+    assert_eq!(envelope[76], 1);
+    assert_eq!(&envelope[77..77 + 16], b"\x0brecord-kind\x03cgm");
+    assert!(!envelope.windows(8).any(|w| w == b"p-7f3a9c"));
+
+    let open = |args: &[&str], env: &[u8]| {
+        let mut all = vec!["open", "--keyring", "kr"];
+        all.extend_from_slice(args);
+        cli(&all, d, env)
+    };
+    write("stored-only", b"record-kind:63676d");
+    write(
+        "all",
+        &[
+            &std::fs::read(d.join("bound")).unwrap()[..],
+            b"\nrecord-kind=cgm\n",
+        ]
+        .concat(),
+    );
+    for args in [
+        &argv_form[..],
+        &["--context-file", "all"][..],
+        &["--context-file", "bound", "--context-file", "stored-only"][..],
+        &["--context-file", "bound", "--context", "record-kind=cgm"][..],
+    ] {
+        let o = open(args, &envelope);
+        assert_eq!((code(&o), &o.stdout[..]), (0, &plaintext[..]), "{args:?}");
+        let mut rewrap = vec!["rewrap", "--keyring", "kr"];
+        rewrap.extend_from_slice(args);
+        let o = cli(&rewrap, d, &envelope);
+        assert_eq!(code(&o), 0, "rewrap {args:?}");
+        assert_eq!(code(&open(args, &o.stdout)), 0, "rewrapped {args:?}");
+    }
+    // An envelope sealed with the argument forms opens with the files.
+    let mut seal_args = vec!["seal", "--keyring", "kr"];
+    seal_args.extend_from_slice(&argv_form[..14]);
+    seal_args.extend(["--stored-context", "record-kind=cgm"]);
+    let o = cli(&seal_args, d, plaintext);
+    assert_eq!(code(&o), 0);
+    let o = open(&["--context-file", "all"], &o.stdout);
+    assert_eq!((code(&o), &o.stdout[..]), (0, &plaintext[..]));
+    // A missing or changed entry: did not verify.
+    let o = open(&["--context-file", "bound"], &envelope);
+    assert_eq!((code(&o), o.stdout.len()), (1, 0));
+    write("changed", b"record-kind=cgm\npatient=p-7f3a9d\n");
+    let o = open(&["--context-file", "changed"], &envelope);
+    assert_eq!((code(&o), o.stdout.len()), (1, 0));
+
+    // Usage errors: exit 2, nothing written, the line (here holding "7a7") never echoed.
+    let long = format!("patient={}\n", "7a7".repeat(86));
+    let cases: [(&str, &[u8]); 13] = [
+        ("no-separator", b"record-kind=cgm\np-7a7\n"),
+        ("crlf", b"record-kind=cgm\r\npatient=p-7a7\r\n"),
+        ("cr-inside", b"patient=p-7a7\rx\n"),
+        ("not-utf8", b"patient=p-7a7\xff\n"),
+        ("odd-hex", b"patient:7a7\n"),
+        ("bad-hex", b"patient:7a7g\n"),
+        ("hex-prefix", b"patient:0x7a7a\n"),
+        ("key-space", b"patient =p-7a7\n"),
+        ("key-upper", b"Patient=p-7a7\n"),
+        ("key-empty", b"=p-7a7\n"),
+        ("duplicate", b"patient=p-7a7\npatient:7a7a\n"),
+        ("long", long.as_bytes()),
+        ("bom", b"\xef\xbb\xbfpatient=p-7a7\n"),
+    ];
+    for (name, bytes) in cases {
+        write(name, bytes);
+        for command in ["seal", "open", "rewrap"] {
+            let stdin: &[u8] = if command == "seal" {
+                b"data"
+            } else {
+                &envelope
+            };
+            for option in ["--context-file", "--stored-context-file"] {
+                if command != "seal" && option == "--stored-context-file" {
+                    continue;
+                }
+                let o = cli(&[command, "--keyring", "kr", option, name], d, stdin);
+                let stderr = String::from_utf8_lossy(&o.stderr);
+                assert_eq!(
+                    (code(&o), o.stdout.len()),
+                    (2, 0),
+                    "{command} {option} {name}"
+                );
+                assert!(!stderr.contains("7a7"), "{command} {name}: {stderr}");
+            }
+        }
+    }
+    let o = cli(
+        &["open", "--keyring", "kr", "--context-file", "no-separator"],
+        d,
+        &envelope,
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("line 2"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // A key given twice across a file and another form, or across the bound and stored files.
+    for args in [
+        &["--context-file", "stored", "--context", "record-kind=x"][..],
+        &[
+            "--context-file",
+            "stored",
+            "--stored-context-file",
+            "stored",
+        ][..],
+        &["--context-file", "stored", "--context-file", "stored"][..],
+    ] {
+        let mut all = vec!["seal", "--keyring", "kr"];
+        all.extend_from_slice(args);
+        let o = cli(&all, d, b"data");
+        assert_eq!((code(&o), o.stdout.len()), (2, 0), "{args:?}");
+    }
+    // Size: 65,536 bytes are read (mostly empty lines), one more is refused; a missing file.
+    let mut big = vec![b'\n'; 65_536 - 16];
+    big.extend_from_slice(b"record-kind=cgm\n");
+    write("big", &big);
+    let o = open(
+        &["--context-file", "big", "--context-file", "bound"],
+        &envelope,
+    );
+    assert_eq!((code(&o), &o.stdout[..]), (0, &plaintext[..]));
+    big.insert(0, b'\n');
+    write("big", &big);
+    let o = open(
+        &["--context-file", "big", "--context-file", "bound"],
+        &envelope,
+    );
+    assert_eq!((code(&o), o.stdout.len()), (2, 0));
+    let o = open(&["--context-file", "no-such-file"], &envelope);
+    assert_eq!((code(&o), o.stdout.len()), (2, 0));
+    // `open` and `rewrap` take no stored form.
+    for command in ["open", "rewrap"] {
+        let o = cli(
+            &[
+                command,
+                "--keyring",
+                "kr",
+                "--stored-context-file",
+                "stored",
+            ],
+            d,
+            &envelope,
+        );
+        assert_eq!(code(&o), 2, "{command}");
+    }
+}
+
+/// `seal`: `--chunk-size` is refused without `--stream` (exit 2, nothing written); `--stream`
+/// without it writes 16,384-byte chunks; one-shot input over 256 MiB is refused (exit 2).
+#[test]
+fn seal_chunk_size_and_one_shot_limit() {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert_eq!(code(&cli(&["keyring", "new", "--out", "kr"], d, b"")), 0);
+    for chunk in ["4096", "16384", "100"] {
+        let o = cli(
+            &["seal", "--keyring", "kr", "--chunk-size", chunk],
+            d,
+            b"data",
+        );
+        assert_eq!((code(&o), o.stdout.len()), (2, 0), "--chunk-size {chunk}");
+    }
+    let chunk_field = |args: &[&str]| {
+        let o = cli(args, d, b"data");
+        assert_eq!(code(&o), 0);
+        u32::from_be_bytes(o.stdout[8..12].try_into().unwrap())
+    };
+    assert_eq!(chunk_field(&["seal", "--keyring", "kr"]), 0);
+    assert_eq!(
+        chunk_field(&["seal", "--keyring", "kr", "--stream"]),
+        16_384
+    );
+    assert_eq!(
+        chunk_field(&[
+            "seal",
+            "--keyring",
+            "kr",
+            "--stream",
+            "--chunk-size",
+            "65536"
+        ]),
+        65_536
+    );
+
+    // One-shot: 256 MiB + 1 bytes of input is refused, and the message points to --stream.
+    let mut child = Command::new(cli_path())
+        .args(["seal", "--keyring", "kr"])
+        .current_dir(d)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let block = vec![0u8; 1 << 20];
+        for _ in 0..256 {
+            if stdin.write_all(&block).is_err() {
+                return;
+            }
+        }
+        let _ = stdin.write_all(&[0]);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert_eq!((code(&out), out.stdout.len()), (2, 0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--stream"));
+}
+
+/// `rewrap --retire-hex` names the retired key by its id's bytes in hex, so that an id that is
+/// not UTF-8 text (allowed by section 6, writable in a key file) can be retired; `--retire`
+/// takes the id's UTF-8 text. Exactly one of them goes with `--to-recipient`. Key files are
+/// loaded before the slot list is checked for the retired id.
+#[test]
+fn rewrap_retire_hex() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert_eq!(
+        code(&cli(
+            &["recipient", "keygen", "--out", "next", "--id", "next-1"],
+            d,
+            b""
+        )),
+        0
+    );
+    // A recipient whose key id (00 ff 80) is not UTF-8: written by hand from a fresh key pair.
+    assert_eq!(
+        code(&cli(
+            &["recipient", "keygen", "--out", "gen", "--id", "x"],
+            d,
+            b""
+        )),
+        0
+    );
+    let retarget = |file: &str, out: &str| {
+        let text = std::fs::read_to_string(d.join(file)).unwrap();
+        let fields: Vec<&str> = text.split_whitespace().collect();
+        std::fs::write(d.join(out), format!("{} 00ff80 {}\n", fields[0], fields[2])).unwrap();
+    };
+    retarget("gen", "odd");
+    retarget("gen.pub", "odd.pub");
+    let o = cli(&["seal", "--recipient", "odd.pub"], d, b"reading");
+    assert_eq!(code(&o), 0);
+    let envelope = o.stdout;
+    let rotate = |args: &[&str]| {
+        let mut all = vec![
+            "rewrap",
+            "--recipient-key",
+            "odd",
+            "--to-recipient",
+            "next.pub",
+        ];
+        all.extend_from_slice(args);
+        cli(&all, d, &envelope)
+    };
+    for id in ["00ff80", "00FF80"] {
+        let o = rotate(&["--retire-hex", id]);
+        assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+        let opened = cli(&["open", "--recipient-key", "next"], d, &o.stdout);
+        assert_eq!((code(&opened), &opened.stdout[..]), (0, &b"reading"[..]));
+        let old = cli(&["open", "--recipient-key", "odd"], d, &o.stdout);
+        assert_eq!(code(&old), 1, "the retired key has no slot");
+    }
+    // The text form of these bytes does not exist; other ids have no slot: usage errors.
+    for args in [
+        &["--retire", "00ff80"][..],
+        &["--retire-hex", "00ff81"][..],
+        &["--retire-hex", "00ff8"][..],
+        &["--retire-hex", ""][..],
+        &["--retire-hex", &"6b".repeat(33)][..],
+        &["--retire", "x", "--retire-hex", "00ff80"][..],
+        &[][..],
+    ] {
+        let o = rotate(args);
+        assert_eq!((code(&o), o.stdout.len()), (2, 0), "{args:?}");
+    }
+    // The text and hex forms name the same UTF-8 id.
+    let o = cli(&["seal", "--recipient", "next.pub"], d, b"reading");
+    let by_text = {
+        let mut e = o.stdout.clone();
+        let o = cli(
+            &[
+                "rewrap",
+                "--recipient-key",
+                "next",
+                "--to-recipient",
+                "odd.pub",
+                "--retire",
+                "next-1",
+            ],
+            d,
+            &e,
+        );
+        assert_eq!(code(&o), 0);
+        e = o.stdout;
+        e
+    };
+    let o = cli(
+        &[
+            "rewrap",
+            "--recipient-key",
+            "next",
+            "--to-recipient",
+            "odd.pub",
+            "--retire-hex",
+            &hex::encode("next-1"),
+        ],
+        d,
+        &o.stdout,
+    );
+    assert_eq!(code(&o), 0);
+    for env in [&by_text, &o.stdout] {
+        let opened = cli(&["open", "--recipient-key", "odd"], d, env);
+        assert_eq!((code(&opened), &opened.stdout[..]), (0, &b"reading"[..]));
+    }
+    // Key files are read first: a missing successor file is reported, not the unknown id.
+    let o = cli(
+        &[
+            "rewrap",
+            "--recipient-key",
+            "odd",
+            "--to-recipient",
+            "missing.pub",
+            "--retire-hex",
+            "00ff81",
+        ],
+        d,
+        &envelope,
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(code(&o), 2);
+    assert!(stderr.contains("missing.pub"), "{stderr}");
+}
+
+/// `open` without `--out` writes a streamed envelope's chunks to stdout as each verifies: when a
+/// later chunk fails, the exit code is 1 and stdout holds the verified prefix (whole chunks, in
+/// order). A one-shot envelope writes nothing unless it verified. With `--out` nothing appears.
+#[test]
+fn open_without_out_writes_verified_chunks_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert_eq!(code(&cli(&["keyring", "new", "--out", "kr"], d, b"")), 0);
+    let data: Vec<u8> = (0..3 * 4096 + 10).map(|i| (i % 251) as u8).collect();
+    let o = cli(
+        &[
+            "seal",
+            "--keyring",
+            "kr",
+            "--stream",
+            "--chunk-size",
+            "4096",
+        ],
+        d,
+        &data,
+    );
+    assert_eq!(code(&o), 0);
+    let mut sealed = o.stdout;
+    let last = sealed.len() - 1;
+    sealed[last] ^= 1; // the last chunk's tag
+    let o = cli(&["open", "--keyring", "kr"], d, &sealed);
+    assert_eq!(code(&o), 1);
+    assert_eq!(
+        o.stdout,
+        data[..3 * 4096],
+        "the three verified middle chunks"
+    );
+    let o = cli(&["open", "--keyring", "kr", "--out", "out"], d, &sealed);
+    assert_eq!((code(&o), o.stdout.len()), (1, 0));
+    assert!(!d.join("out").exists());
+    let o = cli(&["seal", "--keyring", "kr"], d, &data);
+    let mut one_shot = o.stdout;
+    let last = one_shot.len() - 1;
+    one_shot[last] ^= 1;
+    let o = cli(&["open", "--keyring", "kr"], d, &one_shot);
+    assert_eq!((code(&o), o.stdout.len()), (1, 0));
+}

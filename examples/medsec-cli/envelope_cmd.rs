@@ -7,7 +7,7 @@ use std::fs;
 use std::io::{Cursor, Read, Write};
 use std::path::{Path, PathBuf};
 
-use clap::{Args, Subcommand};
+use clap::{ArgGroup, Args, Subcommand};
 use medsec_envelope::provider::TAG_LEN;
 use medsec_envelope::{
     Context, Error, KeyId, Keyring, Limits, Opener, OpeningReader, OsRng, RecipientPublicKey,
@@ -85,15 +85,26 @@ pub struct SealArgs {
     /// As --stored-context, with the value's bytes as hex digits (as --context-hex).
     #[arg(long = "stored-context-hex", value_name = "KEY=HEX")]
     stored_context_hex: Vec<String>,
+    /// Bound-only context entries from a file, so that values stay out of the command line;
+    /// repeatable. One entry per line: KEY=VALUE (VALUE: the UTF-8 text to the end of the
+    /// line) or KEY:HEX (VALUE: the bytes the hex digits spell). Lines end with LF; empty lines
+    /// are skipped; nothing is trimmed; a CR anywhere, a line without '=' or ':' or a file over
+    /// 65536 bytes is refused (exit 2, the line not echoed).
+    #[arg(long = "context-file", value_name = "PATH")]
+    context_file: Vec<PathBuf>,
+    /// As --context-file, for entries that are also stored in the clear header.
+    #[arg(long = "stored-context-file", value_name = "PATH")]
+    stored_context_file: Vec<PathBuf>,
     /// Suite: aes-256-gcm-siv (default) or aes-256-gcm.
     #[arg(long, default_value = "aes-256-gcm-siv")]
     suite: String,
-    /// Write a streamed envelope (bounded memory for any size).
+    /// Write a streamed envelope (bounded memory for any size). Without it the envelope is
+    /// one-shot: the whole input is read into memory, at most 256 MiB (268435456 bytes).
     #[arg(long)]
     stream: bool,
-    /// Chunk size for --stream, 4096 to 65536.
-    #[arg(long, default_value_t = DEFAULT_CHUNK_SIZE)]
-    chunk_size: u32,
+    /// Chunk size for --stream, 4096 to 65536 (default 16384). Only with --stream.
+    #[arg(long, requires = "stream")]
+    chunk_size: Option<u32>,
     #[arg(long = "in")]
     input: Option<PathBuf>,
     #[arg(long)]
@@ -114,11 +125,16 @@ pub struct OpenArgs {
     #[arg(long = "context", value_name = "KEY=VALUE")]
     context: Vec<String>,
     /// As --context, with the value's bytes as hex digits (even count, either case; nothing
-    /// after '=' for an empty value); repeatable. A key may appear once across --context and
-    /// --context-hex.
+    /// after '=' for an empty value); repeatable. A key may appear once across all the
+    /// context options.
     #[arg(long = "context-hex", value_name = "KEY=HEX")]
     context_hex: Vec<String>,
-    /// Accepted suites: all (default), approved (AES-256-GCM only), gcm-siv.
+    /// Expected context entries from a file (lines KEY=VALUE or KEY:HEX, as for seal's
+    /// --context-file), so that values stay out of the command line; repeatable.
+    #[arg(long = "context-file", value_name = "PATH")]
+    context_file: Vec<PathBuf>,
+    /// Accepted suites: all (default), approved (AES-256-GCM only), gcm-siv (AES-256-GCM-SIV
+    /// only). An envelope of another suite does not verify (exit 1).
     #[arg(long, default_value = "all")]
     suite_policy: String,
     #[arg(long = "in")]
@@ -131,6 +147,7 @@ pub struct OpenArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("retired").args(["retire", "retire_hex"])))]
 pub struct RewrapArgs {
     /// Keyring: without --to-recipient or --add-recipient, its primary replaces its slots
     /// (the data key unwrapped by the keyring or a --recipient-key); with either, it only
@@ -141,15 +158,20 @@ pub struct RewrapArgs {
     #[arg(long = "recipient-key")]
     recipient_keys: Vec<PathBuf>,
     /// Rotate a public-key recipient: the successor's public key file (`recipient keygen`
-    /// writes FILE.pub). Needs --retire.
-    #[arg(long = "to-recipient", requires = "retire")]
+    /// writes FILE.pub). Needs --retire or --retire-hex.
+    #[arg(long = "to-recipient", requires = "retired")]
     to_recipient: Option<PathBuf>,
-    /// Key id of the public-key recipient whose slot --to-recipient replaces.
-    #[arg(long, requires = "to_recipient")]
+    /// Key id of the public-key recipient whose slots --to-recipient replaces, as text: its
+    /// UTF-8 bytes (1 to 32), as `recipient keygen --id` takes it.
+    #[arg(long, value_name = "ID", requires = "to_recipient")]
     retire: Option<String>,
+    /// As --retire, with the key id as hex digits (1 to 32 bytes, either case), as key files
+    /// and `keyring list` print ids; for ids that are not UTF-8 text.
+    #[arg(long = "retire-hex", value_name = "ID_HEX", requires = "to_recipient")]
+    retire_hex: Option<String>,
     /// Add a public-key recipient (FILE.pub from `recipient keygen`) after the existing slots,
     /// unwrapping with --keyring and/or --recipient-key.
-    #[arg(long = "add-recipient", conflicts_with_all = ["to_recipient", "retire"])]
+    #[arg(long = "add-recipient", conflicts_with_all = ["to_recipient", "retired"])]
     add_recipient: Option<PathBuf>,
     /// Expected context entry (every sealed entry, stored or not); repeatable.
     ///
@@ -158,10 +180,14 @@ pub struct RewrapArgs {
     #[arg(long = "context", value_name = "KEY=VALUE")]
     context: Vec<String>,
     /// As --context, with the value's bytes as hex digits (even count, either case; nothing
-    /// after '=' for an empty value); repeatable. A key may appear once across --context and
-    /// --context-hex.
+    /// after '=' for an empty value); repeatable. A key may appear once across all the
+    /// context options.
     #[arg(long = "context-hex", value_name = "KEY=HEX")]
     context_hex: Vec<String>,
+    /// Expected context entries from a file (lines KEY=VALUE or KEY:HEX, as for seal's
+    /// --context-file), so that values stay out of the command line; repeatable.
+    #[arg(long = "context-file", value_name = "PATH")]
+    context_file: Vec<PathBuf>,
     #[arg(long = "in")]
     input: Option<PathBuf>,
     #[arg(long)]
@@ -255,8 +281,10 @@ pub fn seal(args: SealArgs) -> Outcome {
         .iter()
         .map(|p| load_public(p))
         .collect::<Result<Vec<_>, _>>()?;
-    let entries = parse_entries(&args.context, &args.context_hex)?;
-    let stored = parse_entries(&args.stored_context, &args.stored_context_hex)?;
+    let mut entries = parse_entries(&args.context, &args.context_hex)?;
+    entries.extend(read_context_files(&args.context_file)?);
+    let mut stored = parse_entries(&args.stored_context, &args.stored_context_hex)?;
+    stored.extend(read_context_files(&args.stored_context_file)?);
     let context = build_context(&entries, &stored)?;
     let mut sealer = Sealer::new().suite(suite).context(context);
     if let Some(k) = &keyring {
@@ -272,7 +300,7 @@ pub fn seal(args: SealArgs) -> Outcome {
     if args.stream {
         return seal_stream(
             &sealer,
-            args.chunk_size,
+            args.chunk_size.unwrap_or(DEFAULT_CHUNK_SIZE),
             args.input.as_deref(),
             args.out.as_deref(),
         );
@@ -305,7 +333,8 @@ pub fn open(args: OpenArgs) -> Outcome {
     }
     let keys = loaded.as_unwrap();
     let any = UnwrapAny(&keys);
-    let entries = parse_entries(&args.context, &args.context_hex)?;
+    let mut entries = parse_entries(&args.context, &args.context_hex)?;
+    entries.extend(read_context_files(&args.context_file)?);
     let context = build_context(&entries, &[])?;
     let opener = Opener::new(&any).context(context).policy(policy);
 
@@ -341,14 +370,15 @@ pub fn rewrap(args: RewrapArgs) -> Outcome {
     let loaded = UnwrapKeys::load(args.keyring.as_deref(), &args.recipient_keys)?;
     let successor = args.to_recipient.as_deref().map(load_public).transpose()?;
     let addition = args.add_recipient.as_deref().map(load_public).transpose()?;
-    let retired = args
-        .retire
-        .as_deref()
-        .map(|id| KeyId::new(id.as_bytes()).map_err(config))
-        .transpose()?;
+    let retired = match (&args.retire, &args.retire_hex) {
+        (Some(text), _) => Some(KeyId::new(text.as_bytes()).map_err(config)?),
+        (None, Some(hex_id)) => Some(parse_key_id_hex(hex_id)?),
+        (None, None) => None,
+    };
     let keys = loaded.as_unwrap();
     let any = UnwrapAny(&keys);
-    let entries = parse_entries(&args.context, &args.context_hex)?;
+    let mut entries = parse_entries(&args.context, &args.context_hex)?;
+    entries.extend(read_context_files(&args.context_file)?);
     let context = build_context(&entries, &[])?;
     // Only the header is held in memory; the body is copied through byte for byte, so any
     // size (a streamed export included) re-wraps in bounded memory.
@@ -378,7 +408,8 @@ pub fn rewrap(args: RewrapArgs) -> Outcome {
                 });
             if !names_retired {
                 return Err(Failure::usage(
-                    "--retire: the envelope has no public-key recipient slot with that key id",
+                    "--retire/--retire-hex: the envelope has no public-key recipient slot with \
+                     that key id",
                 ));
             }
             let opener = Opener::new(&any).context(context);
@@ -399,8 +430,8 @@ pub fn rewrap(args: RewrapArgs) -> Outcome {
         _ => {
             return Err(Failure::usage(
                 "rewrap needs --keyring (re-wrap under its primary); or --to-recipient and \
-                 --retire (rotate a public-key recipient), or --add-recipient, with --keyring \
-                 and/or --recipient-key",
+                 --retire or --retire-hex (rotate a public-key recipient), or --add-recipient, \
+                 with --keyring and/or --recipient-key",
             ))
         }
     };
@@ -717,6 +748,67 @@ fn parse_entries(plain: &[String], hex_form: &[String]) -> Result<Vec<(String, V
             ))
         })?;
         entries.push((k.to_owned(), value));
+    }
+    Ok(entries)
+}
+
+/// Largest `--context-file` accepted: sixteen entries of the longest key and hex value fit
+/// many times over.
+const MAX_CONTEXT_FILE_LEN: u64 = 64 * 1024;
+
+/// Context entries from `--context-file` (or `--stored-context-file`) files. Each file is read
+/// as bytes and split into lines at LF (a last line may lack its LF); empty lines are
+/// skipped. Every other line is `KEY=VALUE` (the value: the line's UTF-8 text after the first
+/// `=`) or `KEY:HEX` (the value: the bytes the hex digits after the first `:` spell): keys hold
+/// neither `=` nor `:`, so whichever comes first ends the key. Nothing is trimmed. A CR byte
+/// anywhere, a line with neither separator, a text value that is not UTF-8, bad hex digits, or
+/// a file over [`MAX_CONTEXT_FILE_LEN`] bytes is a usage error that names the file and line
+/// number and repeats none of the line (it may hold a patient value).
+fn read_context_files(paths: &[PathBuf]) -> Result<Vec<(String, Vec<u8>)>, Failure> {
+    let mut entries = Vec::new();
+    for path in paths {
+        let shown = path.display();
+        let file = fs::File::open(path).map_err(|e| Failure::usage(format!("{shown}: {e}")))?;
+        let mut bytes = Zeroizing::new(Vec::new());
+        file.take(MAX_CONTEXT_FILE_LEN.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(|e| Failure::usage(format!("{shown}: {e}")))?;
+        if u64::try_from(bytes.len()).map_or(true, |n| n > MAX_CONTEXT_FILE_LEN) {
+            return Err(Failure::usage(format!(
+                "{shown}: a context file holds at most {MAX_CONTEXT_FILE_LEN} bytes"
+            )));
+        }
+        for (index, line) in bytes.split(|&b| b == b'\n').enumerate() {
+            let bad = |why: &str| {
+                Failure::usage(format!("{shown} line {}: {why}", index.saturating_add(1)))
+            };
+            if line.is_empty() {
+                continue;
+            }
+            if line.contains(&b'\r') {
+                return Err(bad(
+                    "a CR byte (line ends must be LF alone; give values holding CR as KEY:HEX)",
+                ));
+            }
+            let at = line
+                .iter()
+                .position(|&b| b == b'=' || b == b':')
+                .ok_or_else(|| bad("each line is KEY=VALUE or KEY:HEX"))?;
+            let (key, rest) = line.split_at(at);
+            let (separator, value) = rest.split_first().ok_or_else(|| bad("no separator"))?;
+            // Keys are ASCII when valid; anything else is refused by the key rules later.
+            let key = String::from_utf8_lossy(key).into_owned();
+            let value = if *separator == b'=' {
+                std::str::from_utf8(value)
+                    .map_err(|_| bad("a KEY=VALUE value must be UTF-8 text (use KEY:HEX)"))?
+                    .as_bytes()
+                    .to_vec()
+            } else {
+                hex::decode(value)
+                    .map_err(|_| bad("a KEY:HEX value must be an even number of hex digits"))?
+            };
+            entries.push((key, value));
+        }
     }
     Ok(entries)
 }
