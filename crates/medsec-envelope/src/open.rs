@@ -59,7 +59,10 @@ impl<'a, P: AeadProvider> Opener<'a, P> {
         }
     }
 
-    /// Sets the expected context; it must equal the sealed context exactly.
+    /// Sets the expected context; it must equal the sealed context exactly (every entry, bound
+    /// only or stored, with the same value; the disclosure given here plays no part). An
+    /// envelope whose header stores an entry that this context lacks, or holds with another
+    /// value, does not verify.
     #[must_use]
     pub fn context(mut self, context: Context<'a>) -> Self {
         self.context = context;
