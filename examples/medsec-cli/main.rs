@@ -35,7 +35,8 @@ enum Command {
     Seal(envelope_cmd::SealArgs),
     /// Open an envelope from stdin (or --in).
     Open(envelope_cmd::OpenArgs),
-    /// Re-wrap an envelope's data key under the keyring's current primary.
+    /// Re-wrap an envelope's data key without touching its body: under the keyring's primary,
+    /// from a retired public-key recipient to its successor, or for an added recipient.
     Rewrap(envelope_cmd::RewrapArgs),
     /// Manage public-key (HPKE) recipients.
     #[command(subcommand)]
