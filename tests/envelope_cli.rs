@@ -1726,3 +1726,59 @@ fn open_without_out_writes_verified_chunks_only() {
     let o = cli(&["open", "--keyring", "kr"], d, &one_shot);
     assert_eq!((code(&o), o.stdout.len()), (1, 0));
 }
+
+/// A command that fails after creating its temporary `--out` file leaves nothing behind: a
+/// streamed seal whose input cannot be read (a directory) exits 2 with no `OUT.partial*` file,
+/// and so do an open and a one-shot seal that fail the same way.
+#[test]
+fn failed_commands_leave_no_partial_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert_eq!(code(&cli(&["keyring", "new", "--out", "kr"], d, b"")), 0);
+    std::fs::create_dir(d.join("unreadable")).unwrap();
+    let attempts: [&[&str]; 3] = [
+        &[
+            "seal",
+            "--keyring",
+            "kr",
+            "--stream",
+            "--in",
+            "unreadable",
+            "--out",
+            "x",
+        ],
+        &[
+            "seal",
+            "--keyring",
+            "kr",
+            "--in",
+            "unreadable",
+            "--out",
+            "x",
+        ],
+        &[
+            "open",
+            "--keyring",
+            "kr",
+            "--in",
+            "unreadable",
+            "--out",
+            "x",
+        ],
+    ];
+    for args in attempts {
+        let o = cli(args, d, b"");
+        assert_eq!(
+            code(&o),
+            2,
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let mut left: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["kr", "unreadable"], "{args:?} left files behind");
+    }
+}

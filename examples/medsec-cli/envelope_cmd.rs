@@ -578,14 +578,28 @@ fn copy_verified<R: Read>(mut reader: R, out: Option<&Path>) -> Outcome {
     sink.commit()
 }
 
-/// Stdout, or a new temporary file renamed over `--out` on success.
+/// Stdout, or a new temporary file renamed over `--out` on success. The temporary file is
+/// removed whenever the sink is dropped without [`OutputSink::commit`] succeeding: on every
+/// error path, including those where a writer that owns the sink is dropped mid-stream.
 enum OutputSink {
     Stdout(std::io::Stdout),
-    File {
-        file: fs::File,
-        tmp: PathBuf,
-        dest: PathBuf,
-    },
+    File(TempOutput),
+}
+
+/// A temporary output file beside its destination; deleted on drop unless renamed into place.
+struct TempOutput {
+    file: fs::File,
+    tmp: PathBuf,
+    dest: PathBuf,
+    renamed: bool,
+}
+
+impl Drop for TempOutput {
+    fn drop(&mut self) {
+        if !self.renamed {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 impl OutputSink {
@@ -609,11 +623,12 @@ impl OutputSink {
                 let file = options
                     .open(&tmp)
                     .map_err(|e| Failure::usage(format!("{}: {e}", tmp.display())))?;
-                Self::File {
+                Self::File(TempOutput {
                     file,
                     tmp,
                     dest: dest.to_path_buf(),
-                }
+                    renamed: false,
+                })
             }
         })
     }
@@ -624,18 +639,18 @@ impl OutputSink {
                 s.flush()?;
                 Ok(())
             }
-            Self::File { file, tmp, dest } => {
-                file.sync_all()?;
-                fs::rename(&tmp, &dest)?;
+            Self::File(mut t) => {
+                t.file.sync_all()?;
+                fs::rename(&t.tmp, &t.dest)?;
+                t.renamed = true;
                 Ok(())
             }
         }
     }
 
+    /// Gives up: the temporary file, if any, is deleted (as on any drop before a commit).
     fn abandon(self) {
-        if let Self::File { tmp, .. } = self {
-            let _ = fs::remove_file(tmp);
-        }
+        drop(self);
     }
 }
 
@@ -643,13 +658,13 @@ impl Write for OutputSink {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         match self {
             Self::Stdout(s) => s.write(buf),
-            Self::File { file, .. } => file.write(buf),
+            Self::File(t) => t.file.write(buf),
         }
     }
     fn flush(&mut self) -> std::io::Result<()> {
         match self {
             Self::Stdout(s) => s.flush(),
-            Self::File { file, .. } => file.flush(),
+            Self::File(t) => t.file.flush(),
         }
     }
 }
