@@ -253,3 +253,76 @@ fn unassigned_code_points_are_refused_for_new_passwords_only() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
+
+/// Values that begin with '-': a context word must be given as `--context=WORD` and a PHC
+/// argument after `--`; as a separate argument clap takes them for options (exit 2). `--help`
+/// says so. The password is read (and its length checked) before any other argument is looked
+/// at, so an over-long password is reported before 33 context words.
+#[test]
+fn values_starting_with_a_dash_and_the_order_of_usage_errors() {
+    let Some(bin) = cli() else { return };
+    let pw = b"my serial is -sn-4829-7731 ok\n";
+    let joined = run(&bin, &["password", "check", "--context=-SN-4829-7731"], pw);
+    assert_eq!(joined.status.code(), Some(1), "{}", stderr(&joined));
+    assert!(
+        stderr(&joined).contains("word tied to"),
+        "{}",
+        stderr(&joined)
+    );
+    let separate = run(
+        &bin,
+        &["password", "check", "--context", "-SN-4829-7731"],
+        pw,
+    );
+    assert_eq!(separate.status.code(), Some(2), "{}", stderr(&separate));
+    let dash_phc = "-$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$AAAA";
+    let after = run(&bin, &["password", "verify", "--", dash_phc], pw);
+    assert_eq!(after.status.code(), Some(1), "{}", stderr(&after));
+    assert!(
+        stderr(&after).contains("not a PHC string"),
+        "{}",
+        stderr(&after)
+    );
+    let bare = run(&bin, &["password", "verify", dash_phc], pw);
+    assert_eq!(bare.status.code(), Some(2), "{}", stderr(&bare));
+    for (sub, phrase) in [
+        ("check", "must be given as --context=WORD"),
+        ("verify", "must follow `--`"),
+    ] {
+        let help = run(&bin, &["password", sub, "--help"], b"");
+        let text = String::from_utf8_lossy(&help.stdout);
+        let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(flat.contains(phrase), "{sub} --help: {text}");
+    }
+    // Password first: too long wins over 33 context words (both exit 2).
+    let mut args = vec!["password", "check"];
+    for _ in 0..33 {
+        args.extend(["--context", "x"]);
+    }
+    let out = run(&bin, &args, &vec![b'k'; 4_097]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("password too long"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&bin, &args, b"violet kettle under the stairs\n");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("more than 32 context words"),
+        "{}",
+        stderr(&out)
+    );
+    // verify: password first, then the PHC string.
+    let out = run(
+        &bin,
+        &["password", "verify", "not-a-phc"],
+        &vec![b'k'; 4_097],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("password too long"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -48,7 +48,8 @@ pub enum PasswordCommand {
 pub struct CheckArgs {
     /// A context word the password must not contain (service, clinic, user name, device
     /// serial...); repeatable, at most 32 times, each word at most 1,024 bytes (exit 2
-    /// otherwise).
+    /// otherwise). A word that begins with '-' must be given as --context=WORD (as a separate
+    /// argument it is taken for an option: exit 2).
     #[arg(long = "context", value_name = "WORD")]
     context: Vec<String>,
 }
@@ -74,7 +75,8 @@ pub struct HashArgs {
 pub struct VerifyArgs {
     /// The stored PHC string (`$argon2id$v=19$m=..,t=..,p=..$salt$hash`). One trailing LF or
     /// CRLF is removed; any other white space (spaces, tabs, no-break or ideographic spaces,
-    /// anywhere) makes it malformed.
+    /// anywhere) makes it malformed. A string that begins with '-' (never a valid PHC string)
+    /// must follow `--` (`password verify -- PHC`), or it is taken for an option: exit 2.
     #[arg(value_name = "PHC")]
     phc: String,
 }

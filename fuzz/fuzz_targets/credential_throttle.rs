@@ -1,4 +1,4 @@
-//! Fuzz the throttle state machine: random attempts, successes, unlocks and clock jumps on
+//! Fuzz the throttle state machine: random attempts, successes, refunds, unlocks and clock jumps on
 //! several keys, run at once against the fixed-capacity store, the flash store (with power cuts)
 //! and an independent reference model. Outcomes must agree and the invariants hold.
 //!
@@ -85,6 +85,18 @@ impl Model {
         d.min(self.max)
     }
 
+    /// One count given back: `(f, last)` becomes `(f - 1, last)`, one failure the clear
+    /// record, a clear record stays clear (docs/credential-format.md section 7).
+    fn refund(rec: &mut ThrottleRecord) {
+        *rec = match rec.failures {
+            0 | 1 => ThrottleRecord::CLEAR,
+            f => ThrottleRecord {
+                failures: f - 1,
+                last_failure_ms: rec.last_failure_ms,
+            },
+        };
+    }
+
     fn begin(&self, rec: &mut ThrottleRecord, now: u64) -> Result<(), Error> {
         if self.forgotten(rec, now) {
             *rec = ThrottleRecord::CLEAR;
@@ -167,8 +179,8 @@ fuzz_target!(|data: &[u8]| {
             0 => now = now.saturating_sub(u64::from(dt) * 1_000),
             1 | 2 => now = now.saturating_add(u64::from(dt) * 997),
             3 => now = now.saturating_add(u64::from(dt) * max / 16),
-            // Success: clear.
-            4 => {
+            // Success: clear (an account), or refund one count (a source's verified login).
+            4 if dt % 2 == 0 => {
                 throttle::clear(&fixed, key).expect("fixed clear");
                 throttle::clear(&flash, key).expect("flash clear");
                 throttle::clear(&tiny_fixed, key).expect("tiny fixed clear");
@@ -176,6 +188,15 @@ fuzz_target!(|data: &[u8]| {
                 records[k] = ThrottleRecord::CLEAR;
                 tiny_fixed_records[k] = ThrottleRecord::CLEAR;
                 tiny_flash_records[k] = ThrottleRecord::CLEAR;
+            }
+            4 => {
+                throttle::refund(&fixed, key, &schedule).expect("fixed refund");
+                throttle::refund(&flash, key, &schedule).expect("flash refund");
+                throttle::refund(&tiny_fixed, key, &schedule).expect("tiny fixed refund");
+                throttle::refund(&tiny_flash, key, &schedule).expect("tiny flash refund");
+                Model::refund(&mut records[k]);
+                Model::refund(&mut tiny_fixed_records[k]);
+                Model::refund(&mut tiny_flash_records[k]);
             }
             // A torn write on the flash: the attempt fails closed, the record is old or new.
             5 => {

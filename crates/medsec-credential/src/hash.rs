@@ -130,10 +130,12 @@ impl VerifyLimits {
         max_hash_len: phc::MAX_HASH_LEN,
     };
 
-    /// Custom ceilings.
+    /// Custom ceilings: most memory (KiB), passes and lanes, longest salt and hash (bytes).
     ///
     /// # Errors
-    /// [`Error::Config`] when a ceiling is zero or a length exceeds what the profile can carry.
+    /// [`Error::Config`] ("verify ceilings out of range") unless `max_m_kib >= 8`,
+    /// `max_t >= 1`, `max_p >= 1`, `8 <= max_salt_len <= 64` and `16 <= max_hash_len <= 64`.
+    /// `m`, `t` and `p` have no other upper bound than `u32::MAX`.
     pub const fn new(
         max_m_kib: u32,
         max_t: u32,

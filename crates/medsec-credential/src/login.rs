@@ -45,7 +45,8 @@ pub struct Attempt<'a> {
     /// The account's throttle key (from [`throttle::ThrottleKeyer::account`] of the name as
     /// typed, whether or not the account exists).
     pub account: ThrottleKey,
-    /// Optional source key (phone, IP address) with its own schedule.
+    /// Optional source key (phone, IP address) with its own schedule. Not on a store that keeps
+    /// no source records (the flash store): such an attempt is [`Error::Config`].
     pub source: Option<ThrottleKey>,
     /// The account's stored PHC string, or `None` for an unknown user name.
     pub stored_hash: Option<&'a str>,
@@ -55,6 +56,11 @@ pub struct Attempt<'a> {
 
 /// Runs login attempts: the throttle decision before any hashing, the failure counted durably
 /// before the password is checked, one answer for unknown users and wrong passwords.
+///
+/// An attempt's source (if any) is counted like its account, before the password is checked;
+/// after a verified password the account is cleared and the source gets back exactly the one
+/// count this attempt added ([`throttle::refund`]), so a source's counter holds its failures
+/// only: many users behind one address who log in correctly never put it into backoff.
 ///
 /// Unknown users go through the same steps as known ones: their name's throttle record is
 /// consulted and counted, and a dummy hash with the hasher's parameters and pepper is verified.
@@ -136,7 +142,10 @@ impl<'a, S: ThrottleStore + ?Sized> LoginGuard<'a, S> {
     /// # Errors
     /// [`Error::NotVerified`] (wrong user or password), [`Error::Throttled`],
     /// [`Error::LockedOut`]; [`Error::Store`] when the failure could not be counted (the password
-    /// is then not checked). A stored hash outside the profile or the ceilings is answered with
+    /// is then not checked), or a verified password's account could not be cleared or its
+    /// source count refunded; [`Error::Config`] for an attempt with a source on a store that
+    /// keeps no source records ([`ThrottleStore::keeps_source_records`], the flash store),
+    /// before anything is read, counted or hashed. A stored hash outside the profile or the ceilings is answered with
     /// `NotVerified` after verifying the dummy hash, exactly as for an unknown user (so neither
     /// the answer nor its timing tells that the account exists); the guard logs it as a
     /// `stored_hash_rejected` event. So is a stored hash without the pepper the hasher requires
@@ -238,6 +247,10 @@ impl<'a, S: ThrottleStore + ?Sized> LoginGuard<'a, S> {
         mut verify: impl FnMut(&str) -> Result<Verified>,
         stored_hash_rejected: &mut bool,
     ) -> Result<Verified> {
+        // 0. A store that cannot free a source's record (flash) never receives one.
+        if attempt.source.is_some() && !self.store.keeps_source_records() {
+            return Err(Error::Config("this throttle store keeps no source records"));
+        }
         // 1. Decide before hashing: a refused attempt costs the server almost nothing.
         if let Some(source) = &attempt.source {
             throttle::peek(self.store, source, &self.source_schedule, now_ms)?;
@@ -274,9 +287,13 @@ impl<'a, S: ThrottleStore + ?Sized> LoginGuard<'a, S> {
         }
         match result {
             Ok(v) if known => {
-                // 4. Success resets the account (not the source: one good account must not
-                //    launder a spraying source).
+                // 4. Success resets the account. The source gets back only the one count this
+                //    attempt added: it throttles failures, not logins, and is never cleared (one
+                //    good account must not launder a spraying source).
                 throttle::clear(self.store, &attempt.account)?;
+                if let Some(source) = &attempt.source {
+                    throttle::refund(self.store, source, &self.source_schedule)?;
+                }
                 Ok(v)
             }
             Ok(_) | Err(Error::NotVerified) => {

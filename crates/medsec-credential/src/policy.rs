@@ -503,6 +503,155 @@ mod tests {
         assert_eq!(policy.check(&good, &[expands.as_str()]), Ok(()));
     }
 
+    /// The figures of docs/credential-format.md section 5.5. The list is searched with the
+    /// lowercased candidate while the repetitive and sequential rules see its case, so an entry
+    /// refused as it stands can still be reached through capitals (`Testtest`): only an entry
+    /// every case form of which is repetitive or sequential can never answer `Common`.
+    #[test]
+    fn built_in_list_figures_are_the_documented_ones() {
+        let mfa = PasswordPolicy::WITH_SECOND_FACTOR;
+        let sf = PasswordPolicy::SINGLE_FACTOR;
+        let decide = |p: &PasswordPolicy, s: &str| match p.check(&pw(s), &[]) {
+            Ok(()) => None,
+            Err(Error::Rejected(r)) => Some(r),
+            Err(e) => panic!("{e:?}"),
+        };
+        // The entry with one code point uppercased (each position in turn, where the uppercase
+        // is one other code point).
+        let capitalised = |e: &str| -> Vec<String> {
+            let chars: Vec<char> = e.chars().collect();
+            (0..chars.len())
+                .filter_map(|i| {
+                    let c = *chars.get(i)?;
+                    let mut upper = c.to_uppercase();
+                    let (Some(u), None) = (upper.next(), upper.next()) else {
+                        return None;
+                    };
+                    let mut v = chars.clone();
+                    *v.get_mut(i)? = u;
+                    (u != c).then(|| v.into_iter().collect())
+                })
+                .collect()
+        };
+        let (mut as_typed, mut repetitive, mut sequential, mut capitals) = (0, 0, 0, 0);
+        let (mut never, mut never_digits) = (0, 0);
+        let (mut long, mut long_reachable) = (0, 0);
+        for entry in blocklist::COMMON_PASSWORDS.lines() {
+            let reachable = match decide(&mfa, entry) {
+                Some(Rejection::Common) => {
+                    as_typed += 1;
+                    Some(String::from(entry))
+                }
+                other => {
+                    match other {
+                        Some(Rejection::Repetitive) => repetitive += 1,
+                        Some(Rejection::Sequential) => sequential += 1,
+                        other => panic!("{entry}: {other:?}"),
+                    }
+                    capitalised(entry)
+                        .into_iter()
+                        .find(|c| decide(&mfa, c) == Some(Rejection::Common))
+                }
+            };
+            if let Some(candidate) = &reachable {
+                assert_eq!(pw(candidate).as_str().to_lowercase(), entry);
+                if candidate != entry {
+                    capitals += 1;
+                }
+            } else {
+                // Proof that no case form helps: count the distinct code points a case form
+                // can have (a cased letter seen twice can give two). Fewer than 3: repetitive.
+                never += 1;
+                let chars: Vec<char> = entry.chars().collect();
+                let cased = |c: char| c.to_uppercase().ne(core::iter::once(c));
+                if chars.iter().all(|c| !cased(*c)) {
+                    never_digits += usize::from(chars.iter().all(char::is_ascii_digit));
+                } else {
+                    let mut distinct: Vec<char> = chars.clone();
+                    distinct.sort_unstable();
+                    distinct.dedup();
+                    let most: usize = distinct
+                        .iter()
+                        .map(|d| {
+                            let seen = chars.iter().filter(|c| *c == d).count();
+                            if cased(*d) {
+                                seen.min(2)
+                            } else {
+                                1
+                            }
+                        })
+                        .sum();
+                    assert!(most < 3, "{entry}");
+                }
+            }
+            if entry.chars().count() >= 15 {
+                long += 1;
+                if reachable.is_some_and(|c| decide(&sf, &c) == Some(Rejection::Common)) {
+                    long_reachable += 1;
+                }
+            }
+        }
+        assert_eq!((as_typed, repetitive, sequential), (4_746, 237, 17));
+        assert_eq!((capitals, never, never_digits), (80, 174, 148));
+        assert_eq!((long, long_reachable), (24, 23));
+        // The seven mojibake lines are reachable through a capital.
+        assert_eq!(decide(&mfa, "Пїѕпїѕпїѕпїѕ"), Some(Rejection::Common));
+        assert_eq!(decide(&mfa, "пїѕпїѕпїѕпїѕ"), Some(Rejection::Repetitive));
+
+        // PINs: the 260 all-digit entries, under the widest policy (4 to 64 digits) and the
+        // default (6 to 12): how many get past steps 2 to 5 to the list (step 6).
+        let digits: Vec<&str> = blocklist::COMMON_PASSWORDS
+            .lines()
+            .filter(|e| e.chars().all(|c| c.is_ascii_digit()))
+            .collect();
+        assert_eq!(digits.len(), 260);
+        for (policy, expected) in [
+            (PinPolicy::new(4, 64).unwrap(), [0, 134, 14, 14, 98]),
+            (PinPolicy::DEFAULT, [4, 133, 14, 12, 97]),
+        ] {
+            let mut got = [0usize; 5];
+            for d in &digits {
+                let chars: Vec<char> = d.chars().collect();
+                let step = match policy.check(&pw(d), &[]) {
+                    Err(Error::Rejected(Rejection::TooLong { .. })) => 0,
+                    Err(Error::Rejected(Rejection::Repetitive)) => 1,
+                    Err(Error::Rejected(Rejection::Sequential)) => 2,
+                    Err(Error::Rejected(Rejection::Common)) if patterns::is_pin_shape(&chars) => 3,
+                    Err(Error::Rejected(Rejection::Common)) => 4,
+                    other => panic!("{d}: {other:?}"),
+                };
+                if let Some(n) = got.get_mut(step) {
+                    *n += 1;
+                }
+            }
+            assert_eq!(got, expected, "{policy:?}");
+        }
+    }
+
+    /// Final_Sigma sees the context word before it is trimmed, and trimming first would give the
+    /// same result: no White_Space code point is Cased or Case_Ignorable, so a space next to
+    /// `Σ` acts as "no cased letter" whether or not it is still there.
+    #[test]
+    fn final_sigma_is_the_same_before_and_after_trimming() {
+        for ws in (0..=0x10FFFFu32)
+            .filter_map(char::from_u32)
+            .filter(|c| c.is_whitespace())
+        {
+            let word = alloc::format!("{ws}ΑΣ{ws}");
+            assert_eq!(word.to_lowercase().trim(), "ας", "U+{:04X}", u32::from(ws));
+            assert_eq!(word.trim().to_lowercase(), "ας");
+            // Not Case_Ignorable: a cased letter beyond it does not make the sigma medial.
+            assert_eq!(
+                alloc::format!("ΑΣ{ws}Β").to_lowercase(),
+                alloc::format!("ας{ws}β")
+            );
+            assert_eq!(
+                alloc::format!("Α{ws}Σ").to_lowercase(),
+                alloc::format!("α{ws}σ")
+            );
+        }
+    }
+
     #[test]
     fn rejections_display_without_the_password() {
         let r = why(&PasswordPolicy::SINGLE_FACTOR, "short", &[]).unwrap();

@@ -294,6 +294,15 @@ pub trait ThrottleStore {
         let _ = schedule;
         self.compare_and_swap(key, current, new)
     }
+
+    /// Whether this store may hold source keys ([`crate::Attempt::source`]). `true` by
+    /// default. [`FlashThrottleStore`] answers `false`: a flash cell is freed only by clearing
+    /// its record, which no login does for a source, so every source that ever failed would hold
+    /// a cell for good; `LoginGuard` refuses an attempt with a source on such a store
+    /// ([`Error::Config`]).
+    fn keeps_source_records(&self) -> bool {
+        true
+    }
 }
 
 impl<T: ThrottleStore + ?Sized> ThrottleStore for &T {
@@ -316,6 +325,9 @@ impl<T: ThrottleStore + ?Sized> ThrottleStore for &T {
         schedule: &Schedule,
     ) -> Result<bool> {
         (**self).compare_and_swap_scheduled(key, current, new, schedule)
+    }
+    fn keeps_source_records(&self) -> bool {
+        (**self).keeps_source_records()
     }
 }
 
@@ -412,6 +424,43 @@ pub fn clear<S: ThrottleStore + ?Sized>(store: &S, key: &ThrottleKey) -> Result<
     for _ in 0..MAX_CAS_ROUNDS {
         let current = store.load(key)?;
         if current.is_clear() || store.compare_and_swap(key, &current, &ThrottleRecord::CLEAR)? {
+            return Ok(());
+        }
+    }
+    Err(Error::Store)
+}
+
+/// Gives back the one failure that this attempt's [`begin`] counted for `key`, after the
+/// credential verified: `LoginGuard` calls it for the attempt's source, so that a source's
+/// counter throttles failed logins and not successful ones.
+///
+/// The stored record `(f, last)` becomes `(f - 1, last)`, or the clear record when `f = 1`;
+/// `last_failure_ms` is left as it is (the count wrote the attempt's own time there, so a refund
+/// never moves a wait or the forgetting earlier than they would be without the attempt). A clear
+/// record stays clear (saturating: nothing is written). The record is never cleared as a whole:
+/// the failures of other attempts stay, so an attacker who owns an account cannot use it to
+/// reset a counter between guesses. Call it at most once per counted [`begin`], and only for a
+/// verified credential. Each round loads the record and swaps in the refunded one; a lost
+/// compare-and-swap starts over, at most [`MAX_CAS_ROUNDS`] rounds.
+///
+/// # Errors
+/// [`Error::Store`] when the store fails or stays contended.
+pub fn refund<S: ThrottleStore + ?Sized>(
+    store: &S,
+    key: &ThrottleKey,
+    schedule: &Schedule,
+) -> Result<()> {
+    for _ in 0..MAX_CAS_ROUNDS {
+        let current = store.load(key)?;
+        let refunded = match current.failures {
+            0 => return Ok(()),
+            1 => ThrottleRecord::CLEAR,
+            f => ThrottleRecord {
+                failures: f.saturating_sub(1),
+                ..current
+            },
+        };
+        if store.compare_and_swap_scheduled(key, &current, &refunded, schedule)? {
             return Ok(());
         }
     }

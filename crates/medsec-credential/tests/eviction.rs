@@ -271,3 +271,74 @@ fn filling_between_guesses_never_buys_more_than_the_hard_limit() {
         assert_eq!(guard.attempt(&target, &wrong, 1_000), Err(Error::LockedOut));
     }
 }
+
+/// The flash store keeps no source records: no login ever clears a source, so each source that
+/// failed once would hold a cell for good. `LoginGuard` refuses an attempt with a source on it
+/// with `Config` before anything is read, counted or hashed; the same attempt without a source
+/// (or on the table stores) runs as usual (docs/credential-format.md section 8).
+#[test]
+fn the_flash_store_refuses_source_keys() {
+    let hasher = hazmat::hasher_below_minimum(HashParams::new(64, 1, 1).unwrap()).unwrap();
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
+    let stored = hasher
+        .hash(&Password::new("the right password").unwrap(), &mut rng)
+        .unwrap();
+    let keyer = ThrottleKeyer::new([6; 32]);
+    let right = Password::new("the right password").unwrap();
+    let wrong = Password::new("a wrong guess").unwrap();
+    let flash = flash_store(4);
+    assert!(!flash.keeps_source_records());
+    let plain = Attempt {
+        account: keyer.account(b"pump-user"),
+        source: None,
+        stored_hash: Some(stored.as_str()),
+        protects: Protected::Settings,
+    };
+    let with_source = Attempt {
+        source: Some(keyer.source(b"phone:5f2c")),
+        ..plain
+    };
+    {
+        let guard = LoginGuard::new(&hasher, &flash, &mut rng).unwrap();
+        for pw in [&wrong, &right] {
+            assert_eq!(
+                guard.attempt(&with_source, pw, 1_000),
+                Err(Error::Config("this throttle store keeps no source records"))
+            );
+        }
+    }
+    // Nothing was written: every slot is still erased.
+    let flash = flash.into_flash();
+    assert!(flash.0.iter().all(|s| *s == [0xFF; RECORD_LEN]));
+    let flash = FlashThrottleStore::new(flash, RecordCodec::new([1; 32])).unwrap();
+    let guard = LoginGuard::new(&hasher, &flash, &mut rng).unwrap();
+    assert_eq!(
+        guard.attempt(&plain, &wrong, 2_000),
+        Err(Error::NotVerified)
+    );
+    assert!(guard.attempt(&plain, &right, 3_000).is_ok());
+    // Table stores keep sources.
+    let memory = MemoryThrottleStore::with_capacity(16).unwrap();
+    let fixed = FixedThrottleStore::<16>::new();
+    for store in [&memory as &dyn ThrottleStore, &fixed as &dyn ThrottleStore] {
+        assert!(store.keeps_source_records());
+        let guard = LoginGuard::new(&hasher, store, &mut rng).unwrap();
+        assert_eq!(
+            guard.attempt(&with_source, &wrong, 1_000),
+            Err(Error::NotVerified)
+        );
+        assert_eq!(
+            store.load(&with_source.source.unwrap()).unwrap().failures,
+            1
+        );
+    }
+    // Through a trait object too.
+    let flash_dyn = flash_store(2);
+    let store: &dyn ThrottleStore = &flash_dyn;
+    assert!(!store.keeps_source_records());
+    let guard = LoginGuard::new(&hasher, store, &mut rng).unwrap();
+    assert!(matches!(
+        guard.attempt(&with_source, &right, 1),
+        Err(Error::Config(_))
+    ));
+}

@@ -275,6 +275,108 @@ fn the_login_guard_answers_a_planted_hash_as_an_unknown_user() {
     );
 }
 
+/// A database writer plants a hash whose `keyid` names a pepper the ring does not hold and
+/// whose tag was computed with the stand-in secret the verifier uses for such ids (32 zero
+/// bytes), so the computed tag matches. It must still be `NotVerified`, under every pepper
+/// requirement, through the hasher and through the login guard (docs/credential-format.md
+/// section 4). A ring that does hold that id with the zero secret verifies it: the tag is right.
+#[test]
+fn a_planted_zero_secret_hash_under_an_unknown_keyid_never_verifies() {
+    let chosen = Password::new("the attacker's own passphrase").unwrap();
+    let params = HashParams::new(64, 1, 1).unwrap();
+    let mut zero_ring = PepperRing::new();
+    zero_ring.rotate_to(Pepper::new(3, [0; 32])).unwrap();
+    let mut memory = vec![Block::new(); params.blocks()];
+    let planted = hazmat::hash_with_salt(
+        &small(64, 1).with_peppers(zero_ring),
+        &chosen,
+        b"planted-salt-003",
+        &mut memory,
+    )
+    .unwrap();
+    assert!(planted.as_str().contains(",keyid=AAAAAw$"));
+    // The tag is the zero-secret tag: a ring holding id 3 with 32 zero bytes verifies it.
+    let mut holds_3 = PepperRing::new();
+    holds_3.rotate_to(Pepper::new(3, [0; 32])).unwrap();
+    assert!(small(64, 1)
+        .with_peppers(holds_3)
+        .verify(&chosen, planted.as_str())
+        .is_ok());
+    // Rings without id 3 (empty, or 1 and 2), whatever the requirement: not verified.
+    let reqs = [
+        PepperRequirement::Optional,
+        PepperRequirement::Any,
+        PepperRequirement::Current,
+    ];
+    for req in reqs {
+        let hasher = small(64, 1)
+            .with_peppers(ring_1_then_2())
+            .require_pepper(req)
+            .unwrap();
+        let expected = if req == PepperRequirement::Current {
+            // Not the current id: refused before any work.
+            Err(Error::PepperRequired)
+        } else {
+            Err(Error::NotVerified)
+        };
+        assert_eq!(
+            hasher.verify(&chosen, planted.as_str()),
+            expected,
+            "{req:?}"
+        );
+        assert_eq!(
+            hasher.verify_with_memory(&chosen, planted.as_str(), &mut memory),
+            expected,
+            "{req:?}"
+        );
+        let store = MemoryThrottleStore::with_capacity(100).unwrap();
+        let guard = LoginGuard::new(&hasher, &store, &mut rng()).unwrap();
+        let attempt = Attempt {
+            account: ThrottleKeyer::new([4; 32]).account(b"dr.ng"),
+            source: None,
+            stored_hash: Some(planted.as_str()),
+            protects: Protected::PatientData,
+        };
+        assert_eq!(
+            guard.attempt(&attempt, &chosen, 1_000),
+            Err(Error::NotVerified),
+            "{req:?}"
+        );
+    }
+    assert_eq!(
+        small(64, 1).verify(&chosen, planted.as_str()),
+        Err(Error::NotVerified)
+    );
+}
+
+/// Order of the verify errors: a `Password` exists before verification starts, so
+/// `PasswordTooLong` (from `Password::new`) precedes everything; then the stored string is
+/// parsed in full (`MalformedHash`, `LimitExceeded`, stage 4 included) before the pepper
+/// requirement is looked at (`PepperRequired`), and only then is anything computed.
+#[test]
+fn verify_errors_come_in_the_documented_order() {
+    assert_eq!(
+        Password::new(&"x".repeat(4_097)).map(|_| ()),
+        Err(Error::PasswordTooLong)
+    );
+    let any = small(64, 1)
+        .with_peppers(ring_1_then_2())
+        .require_pepper(PepperRequirement::Any)
+        .unwrap();
+    let pw = Password::new("amber teapot on the landing").unwrap();
+    let good = small(64, 1).hash(&pw, &mut rng()).unwrap();
+    assert_eq!(any.verify(&pw, good.as_str()), Err(Error::PepperRequired));
+    // Stage 4 (a non-canonical last hash character) before the requirement.
+    let mut bad_b64 = good.as_str().to_owned();
+    let last = bad_b64.pop().unwrap();
+    bad_b64.push(if last == 'B' { 'C' } else { 'B' });
+    assert!(PhcHash::parse(&bad_b64, &VerifyLimits::SERVER).is_err());
+    assert_eq!(any.verify(&pw, &bad_b64), Err(Error::MalformedHash));
+    // Stage 3 too.
+    let over = good.as_str().replace("m=64,", "m=65537,");
+    assert_eq!(any.verify(&pw, &over), Err(Error::LimitExceeded));
+}
+
 #[test]
 fn every_single_character_change_and_truncation_fails() {
     let h = small(64, 1);

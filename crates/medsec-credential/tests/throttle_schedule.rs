@@ -310,13 +310,20 @@ fn source_throttling_is_separate_and_not_reset_by_success() {
     );
     // The refused attempt counted nothing on the account.
     assert_eq!(store.load(&a3.account).unwrap().failures, 1);
-    // A success from the source resets the account but not the source.
+    // A success from the source resets the account; the source gets back only the count this
+    // attempt added, so its three failures stay (it was 4 before successes were refunded).
     let good = Attempt {
         source: Some(phone),
         ..w.attempt("alice", true)
     };
     assert!(guard.attempt(&good, &right(), 5_002).is_ok());
-    assert_eq!(store.load(&phone).unwrap().failures, 4);
+    assert_eq!(
+        store.load(&phone).unwrap(),
+        ThrottleRecord {
+            failures: 3,
+            last_failure_ms: 5_002
+        }
+    );
     // Source failures are forgotten after an hour of quiet.
     assert_eq!(
         Schedule::new(2, 5_000, 60_000, None, Some(3_600_000))
@@ -586,4 +593,186 @@ fn a_parallel_burst_on_the_memory_store_admits_one() {
     let admitted: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
     assert_eq!(admitted, 1);
     assert_eq!(store.load(&key).unwrap().failures, 1);
+}
+
+/// Many users behind one address (a clinic's NAT) who log in correctly never put the address
+/// into backoff: each verified login gives back the source count its attempt added
+/// (docs/credential-format.md section 7, step 5). Before the refund, every admitted login
+/// counted against the source, and the 22nd login of the hour was throttled.
+#[test]
+fn forty_correct_logins_from_one_source_never_throttle_it() {
+    let w = World::new();
+    let store = MemoryThrottleStore::with_capacity(1000).unwrap();
+    let guard = LoginGuard::new(&w.hasher, &store, &mut rng()).unwrap();
+    let nat = w
+        .keyer
+        .source_ip(std::net::IpAddr::V4(std::net::Ipv4Addr::new(
+            198, 51, 100, 7,
+        )));
+    for i in 0..40u64 {
+        let name = format!("clinician-{i:02}");
+        let a = Attempt {
+            source: Some(nat),
+            ..w.attempt(&name, true)
+        };
+        let now = 1_000_000 + i * 60_000;
+        assert!(guard.attempt(&a, &right(), now).is_ok(), "login {i}");
+        assert_eq!(
+            store.load(&nat).unwrap(),
+            ThrottleRecord::CLEAR,
+            "login {i}"
+        );
+        assert_eq!(
+            Schedule::SOURCE.admit(&store.load(&nat).unwrap(), now),
+            Admission::Allowed
+        );
+    }
+    assert!(store.is_empty());
+}
+
+/// An attacker who owns an account cannot use its successes to lower the source count between
+/// sprayed guesses: each success refunds only its own count, so the source holds exactly the
+/// admitted failures, and every guess is throttled at least as much as without the successes.
+#[test]
+fn own_account_successes_do_not_launder_a_spraying_source() {
+    let w = World::new();
+    let run = |with_own_logins: bool| {
+        let store = MemoryThrottleStore::with_capacity(1000).unwrap();
+        let guard = LoginGuard::new(&w.hasher, &store, &mut rng()).unwrap();
+        let source = w.keyer.source(b"attacker");
+        let own = Attempt {
+            source: Some(source),
+            ..w.attempt("attacker-own", true)
+        };
+        let mut failed = 0u32;
+        let mut guesses = Vec::new();
+        for i in 0..400u64 {
+            let now = i * 250;
+            let guess = Attempt {
+                source: Some(source),
+                ..w.attempt(&format!("victim-{i}"), false)
+            };
+            let answer = guard.attempt(&guess, &wrong(), now);
+            match answer {
+                Err(Error::NotVerified) => failed += 1,
+                Err(Error::Throttled { .. }) => {}
+                ref other => panic!("{other:?}"),
+            }
+            guesses.push(answer.is_err_and(|e| e == Error::NotVerified));
+            if with_own_logins {
+                match guard.attempt(&own, &right(), now + 1) {
+                    Ok(_) | Err(Error::Throttled { .. }) => {}
+                    other => panic!("{other:?}"),
+                }
+            }
+            // The source holds exactly the failures: successes neither add nor remove any.
+            assert_eq!(store.load(&source).unwrap().failures, failed, "step {i}");
+        }
+        (failed, guesses)
+    };
+    let (alone, alone_guesses) = run(false);
+    let (mixed, mixed_guesses) = run(true);
+    // 21 free failures, then 1 s doubling: 27 guesses in 100 s of 250 ms steps.
+    assert_eq!(alone, 27);
+    assert!(mixed <= alone, "{mixed} > {alone}");
+    assert!(mixed >= 21);
+    // No guess is admitted with the successes that would not be admitted without them.
+    for (i, (m, a)) in mixed_guesses.iter().zip(&alone_guesses).enumerate() {
+        assert!(!m || *a || i < 21, "guess {i}");
+    }
+}
+
+/// The refund does not reopen the race that counting before verifying closes: at the last free
+/// failure, simultaneous wrong guesses and correct logins from one source admit at most one
+/// wrong guess, and the source ends with exactly the admitted failures.
+#[test]
+fn refunds_do_not_let_a_parallel_burst_past_the_source_limit() {
+    let w = World::new();
+    let store = MemoryThrottleStore::with_capacity(1000).unwrap();
+    let source = w.keyer.source(b"burst");
+    let now = 5_000_000u64;
+    // 20 failures: one more attempt is admitted at once, then a 1 s wait.
+    store
+        .compare_and_swap(
+            &source,
+            &ThrottleRecord::CLEAR,
+            &ThrottleRecord {
+                failures: 20,
+                last_failure_ms: now,
+            },
+        )
+        .unwrap();
+    let (wrong_admitted, right_admitted) = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..6)
+            .map(|t| {
+                let (w, store) = (&w, &store);
+                scope.spawn(move || {
+                    let guard = LoginGuard::new(&w.hasher, store, &mut rng()).unwrap();
+                    let (mut wrong_ok, mut right_ok) = (0u32, 0u32);
+                    for i in 0..20 {
+                        if (t + i) % 2 == 0 {
+                            let a = Attempt {
+                                source: Some(source),
+                                ..w.attempt(&format!("victim-{t}-{i}"), false)
+                            };
+                            match guard.attempt(&a, &wrong(), now) {
+                                Err(Error::NotVerified) => wrong_ok += 1,
+                                Err(Error::Throttled { .. }) => {}
+                                other => panic!("{other:?}"),
+                            }
+                        } else {
+                            let a = Attempt {
+                                source: Some(source),
+                                ..w.attempt(&format!("own-{t}"), true)
+                            };
+                            match guard.attempt(&a, &right(), now) {
+                                Ok(_) => right_ok += 1,
+                                Err(Error::Throttled { .. }) => {}
+                                other => panic!("{other:?}"),
+                            }
+                        }
+                    }
+                    (wrong_ok, right_ok)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .fold((0, 0), |(a, b), (c, d)| (a + c, b + d))
+    });
+    assert!(
+        wrong_admitted <= 1,
+        "{wrong_admitted} wrong guesses admitted"
+    );
+    assert_eq!(store.load(&source).unwrap().failures, 20 + wrong_admitted);
+    let _ = right_admitted;
+}
+
+/// `throttle::refund` takes back one count and never more: `(f, last)` becomes `(f - 1, last)`,
+/// one failure becomes the clear record, and a clear record stays clear without a write.
+#[test]
+fn refund_gives_back_exactly_one_count() {
+    let store = FixedThrottleStore::<8>::new();
+    let key = ThrottleKey::from_bytes([9; 16]);
+    let s = Schedule::SOURCE;
+    throttle::refund(&store, &key, &s).unwrap();
+    assert_eq!(store.load(&key).unwrap(), ThrottleRecord::CLEAR);
+    for t in 0..3 {
+        throttle::begin(&store, &key, &s, 100 + t).unwrap();
+    }
+    throttle::refund(&store, &key, &s).unwrap();
+    assert_eq!(
+        store.load(&key).unwrap(),
+        ThrottleRecord {
+            failures: 2,
+            last_failure_ms: 102
+        }
+    );
+    throttle::refund(&store, &key, &s).unwrap();
+    throttle::refund(&store, &key, &s).unwrap();
+    assert_eq!(store.load(&key).unwrap(), ThrottleRecord::CLEAR);
+    assert!(store.is_empty());
+    throttle::refund(&store, &key, &s).unwrap();
+    assert_eq!(store.load(&key).unwrap(), ThrottleRecord::CLEAR);
 }

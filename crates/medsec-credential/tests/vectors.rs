@@ -28,7 +28,8 @@ use medsec_credential::{
     Error, PhcHash, Rejection, VerifyLimits, NFKC_UNICODE_VERSION, POLICY_UNICODE_VERSION,
 };
 use medsec_credential::{
-    HashParams, Password, PasswordHasher, PasswordPolicy, Pepper, PepperRing, PinPolicy,
+    HashParams, Password, PasswordHasher, PasswordPolicy, Pepper, PepperRequirement, PepperRing,
+    PinPolicy,
 };
 use serde_json::{json, Value};
 
@@ -100,6 +101,17 @@ fn phc_cases() -> Vec<PhcCase> {
             params: (64, 1, 1),
             pepper: None,
             min_unicode_version: Some("15.0.0"),
+        },
+        PhcCase {
+            // A pepper of 32 zero bytes: the stand-in secret a verifier uses for a keyid its
+            // ring does not hold (section 4). This tag is what a database writer would plant;
+            // `phc_verify` / `pepper-unknown-keyid-zero-secret-tag*` show it is NotVerified.
+            name: "small-pepper-zero-secret",
+            password: "the attacker's own passphrase",
+            salt: b"medsec-salt-0006".to_vec(),
+            params: (64, 1, 1),
+            pepper: Some((3, [0x00; 32])),
+            min_unicode_version: None,
         },
     ]
 }
@@ -197,6 +209,14 @@ fn throttle_key_vectors() -> Value {
         "64:ff9b::203.0.113.7",
         "2002:cb00:7107::1",
         "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+        // Another client of the same Teredo server (65.54.227.120 in bytes 4..8): the /64 is
+        // 2001:0 and the server's address, so every client of one server shares the key.
+        "2001:0:4136:e378:0:f227:62ff:fe85",
+        // NAT64 with the local-use /48 prefix 64:ff9b:1::/48 (RFC 8215, RFC 6052 layout):
+        // bytes 6 and 7 are the first two octets of the IPv4 address, so 203.0.113.7 and
+        // 203.0.200.9 (one IPv4 /16) share the key.
+        "64:ff9b:1:cb00:71:700::",
+        "64:ff9b:1:cb00:c8:900::",
     ] {
         let text = ip.split_once('%').map_or(ip, |(addr, _zone)| addr);
         let addr: std::net::IpAddr = text.parse().unwrap();
@@ -401,29 +421,91 @@ fn sequence_vectors() -> Value {
             ],
         ),
     ];
+    #[derive(Clone, Copy)]
+    enum Ev {
+        Attempt,
+        Success,
+        Refund,
+    }
+    type EvScript = (&'static str, &'static str, Schedule, Vec<(u64, Ev)>);
+    let mut all: Vec<EvScript> = scripts
+        .into_iter()
+        .map(|(script, name, schedule, events)| {
+            let events = events
+                .into_iter()
+                .map(|(now, a)| (now, if a { Ev::Attempt } else { Ev::Success }))
+                .collect();
+            (script, name, schedule, events)
+        })
+        .collect();
+    // A source's verified login (section 7, step 5): `begin` counted it, `refund` gives the
+    // one count back, so the source holds failures only. 40 logins a minute apart stay clear.
+    all.push((
+        "source-logins-refunded",
+        "SOURCE",
+        Schedule::SOURCE,
+        (0..40u64)
+            .flat_map(|i| [(i * 60_000, Ev::Attempt), (i * 60_000, Ev::Refund)])
+            .collect(),
+    ));
+    // Refunds among failures: a refund on a clear record writes nothing; it takes back one
+    // count and keeps last_failure_ms (the refunded attempt's time), so the next wait runs from
+    // there; it never clears the failures of other attempts; forgetting still applies.
+    all.push((
+        "source-failures-and-refunds",
+        "SOURCE",
+        Schedule::SOURCE,
+        [(0, Ev::Refund)]
+            .into_iter()
+            .chain((0..21u64).map(|i| (i, Ev::Attempt)))
+            .chain([
+                (21, Ev::Attempt),
+                (1_020, Ev::Attempt),
+                (1_020, Ev::Refund),
+                (1_021, Ev::Attempt),
+                (2_020, Ev::Attempt),
+                (3_000, Ev::Attempt),
+                (4_020, Ev::Attempt),
+                (4_020, Ev::Refund),
+                (4_021, Ev::Attempt),
+                (4_020 + DAY, Ev::Attempt),
+                (4_020 + DAY, Ev::Refund),
+            ])
+            .collect(),
+    ));
     let mut out = Vec::new();
-    for (script, name, schedule, events) in scripts {
+    for (script, name, schedule, events) in all {
         let store = FixedThrottleStore::<4>::new();
         let key = ThrottleKey::from_bytes([1; 16]);
         let mut rows = Vec::new();
-        for (now, is_attempt) in events {
-            let answer = if is_attempt {
-                match throttle::begin(&store, &key, &schedule, now) {
+        for (now, ev) in events {
+            let answer = match ev {
+                Ev::Attempt => match throttle::begin(&store, &key, &schedule, now) {
                     Ok(_) => json!({ "answer": "admitted" }),
                     Err(Error::Throttled { retry_at_ms }) => {
                         json!({ "answer": "wait", "retry_at_ms": retry_at_ms })
                     }
                     Err(Error::LockedOut) => json!({ "answer": "locked" }),
                     Err(e) => panic!("{e:?}"),
+                },
+                Ev::Success => {
+                    throttle::clear(&store, &key).unwrap();
+                    json!({ "answer": "cleared" })
                 }
-            } else {
-                throttle::clear(&store, &key).unwrap();
-                json!({ "answer": "cleared" })
+                Ev::Refund => {
+                    throttle::refund(&store, &key, &schedule).unwrap();
+                    json!({ "answer": "refunded" })
+                }
             };
             let after = store.load(&key).unwrap();
+            let event = match ev {
+                Ev::Attempt => "attempt",
+                Ev::Success => "success",
+                Ev::Refund => "refund",
+            };
             let mut row = json!({
                 "now_ms": now,
-                "event": if is_attempt { "attempt" } else { "success" },
+                "event": event,
                 "failures_after": after.failures,
                 "last_failure_ms_after": after.last_failure_ms,
             });
@@ -471,6 +553,7 @@ fn error_class(e: &Error) -> &'static str {
         Error::MalformedHash => "malformed_hash",
         Error::LimitExceeded => "limit_exceeded",
         Error::NotVerified => "not_verified",
+        Error::PepperRequired => "pepper_required",
         e => panic!("unexpected {e:?}"),
     }
 }
@@ -893,6 +976,166 @@ fn phc_verify_vectors() -> Value {
             "expected": result,
         }));
     }
+    // With a pepper requirement (section 4; the entries above have none, which is
+    // `optional`). The planted hash names keyid 3 and carries the tag computed with the
+    // stand-in secret of 32 zero bytes, so the tag matches: an id the ring does not hold is
+    // still NotVerified. Then the order: a string refused by parsing (any stage) is
+    // MalformedHash or LimitExceeded before the requirement is looked at.
+    let planted_password = "the attacker's own passphrase";
+    let planted = {
+        let mut h = hazmat::hasher_below_minimum(params).unwrap();
+        let mut ring = PepperRing::new();
+        ring.rotate_to(Pepper::new(3, [0x00; 32])).unwrap();
+        h = h.with_peppers(ring);
+        let mut memory = vec![Block::new(); params.blocks()];
+        hazmat::hash_with_salt(
+            &h,
+            &Password::new(planted_password).unwrap(),
+            b"medsec-salt-0105",
+            &mut memory,
+        )
+        .unwrap()
+        .as_str()
+        .to_owned()
+    };
+    let plain = make(None, b"medsec-salt-0103", params);
+    let peppered_1 = make(Some((1, [0x11; 32])), b"medsec-salt-0101", params);
+    let mut bad_last = plain.clone();
+    let last = bad_last.pop().unwrap();
+    bad_last.push(if last == 'B' { 'C' } else { 'B' });
+    let ring_1_2 = vec![(1, [0x11; 32]), (2, [0x22; 32])];
+    // (name, requirement, verifier's peppers, current id, password, phc)
+    type ReqCase = (
+        &'static str,
+        PepperRequirement,
+        Vec<(u32, [u8; 32])>,
+        Option<u32>,
+        &'static str,
+        String,
+    );
+    let required: Vec<ReqCase> = vec![
+        (
+            "pepper-unknown-keyid-zero-secret-tag",
+            PepperRequirement::Optional,
+            ring_1_2.clone(),
+            Some(2),
+            planted_password,
+            planted.clone(),
+        ),
+        (
+            "pepper-unknown-keyid-zero-secret-tag-any",
+            PepperRequirement::Any,
+            ring_1_2.clone(),
+            Some(2),
+            planted_password,
+            planted.clone(),
+        ),
+        (
+            "pepper-unknown-keyid-zero-secret-tag-no-ring",
+            PepperRequirement::Optional,
+            vec![],
+            None,
+            planted_password,
+            planted.clone(),
+        ),
+        (
+            // The same string verifies where id 3 really is the zero pepper: the tag is right.
+            "pepper-zero-secret-known",
+            PepperRequirement::Any,
+            vec![(3, [0x00; 32])],
+            Some(3),
+            planted_password,
+            planted.clone(),
+        ),
+        (
+            "pepper-unknown-keyid-zero-secret-tag-current",
+            PepperRequirement::Current,
+            ring_1_2.clone(),
+            Some(2),
+            planted_password,
+            planted,
+        ),
+        (
+            "required-any-unpeppered",
+            PepperRequirement::Any,
+            ring_1_2.clone(),
+            Some(2),
+            password,
+            plain.clone(),
+        ),
+        (
+            "required-current-older-pepper",
+            PepperRequirement::Current,
+            ring_1_2.clone(),
+            Some(2),
+            password,
+            peppered_1.clone(),
+        ),
+        (
+            "required-any-older-pepper",
+            PepperRequirement::Any,
+            ring_1_2.clone(),
+            Some(2),
+            password,
+            peppered_1,
+        ),
+        (
+            "required-any-malformed-stage-4",
+            PepperRequirement::Any,
+            ring_1_2.clone(),
+            Some(2),
+            password,
+            bad_last,
+        ),
+        (
+            "required-any-over-ceiling",
+            PepperRequirement::Any,
+            ring_1_2,
+            Some(2),
+            password,
+            plain.replace("m=64,", "m=65537,"),
+        ),
+    ];
+    for (name, requirement, peppers, current, pw, phc) in required {
+        let mut ring = PepperRing::new();
+        for (id, secret) in &peppers {
+            if Some(*id) != current {
+                ring.add(Pepper::new(*id, *secret)).unwrap();
+            }
+        }
+        if let Some((id, secret)) = peppers.iter().find(|(id, _)| Some(*id) == current) {
+            ring.rotate_to(Pepper::new(*id, *secret)).unwrap();
+        }
+        let hasher = hazmat::hasher_below_minimum(params)
+            .unwrap()
+            .with_peppers(ring)
+            .require_pepper(requirement)
+            .unwrap();
+        let result = match hasher.verify(&Password::new(pw).unwrap(), &phc) {
+            Ok(v) => json!({
+                "answer": "verified",
+                "needs_rehash": v.needs_rehash(),
+                "needs_repepper": v.needs_repepper(),
+            }),
+            Err(e) => json!({ "answer": error_class(&e) }),
+        };
+        let requirement = match requirement {
+            PepperRequirement::Optional => "optional",
+            PepperRequirement::Any => "any",
+            PepperRequirement::Current => "current",
+            r => panic!("{r:?}"),
+        };
+        out.push(json!({
+            "name": name,
+            "policy": {"m": params.m_kib(), "t": params.t(), "p": params.p()},
+            "pepper_requirement": requirement,
+            "peppers": peppers.iter().map(|(id, s)| json!({"id": id, "secret_hex": hex::encode(s)})).collect::<Vec<_>>(),
+            "current_pepper_id": current,
+            "password": pw,
+            "phc": phc,
+            "expected": result,
+        }));
+    }
     Value::Array(out)
 }
 
@@ -923,6 +1166,8 @@ fn policy_vectors() -> Value {
     let word_1025 = "x".repeat(1025);
     // 1,024 bytes as passed (341 × U+FDFA and "x"), 11,254 bytes after NFKC.
     let word_expands = "\u{FDFA}".repeat(341) + "x";
+    // The first mojibake line of the list, "пїѕ" four times (section 5.5).
+    let mojibake = "\u{43F}\u{457}\u{455}".repeat(4);
     let cases: Vec<(PasswordPolicy, &str, Vec<&str>)> = vec![
         (sf, "violet kettle under the stairs", vec![]),
         (sf, "short", vec![]),
@@ -1007,6 +1252,32 @@ fn policy_vectors() -> Value {
         (sf, "violet kettle under the stairs", vec![word_1024.as_str()]),
         (sf, "violet kettle under the stairs", vec![word_1025.as_str()]),
         (sf, "violet kettle under the stairs", vec![word_expands.as_str()]),
+        // ZWJ (U+200D) stays inside a run, as ZWNJ does.
+        (sf, "note ab\u{200D}cd in the pump log", vec!["ID-ab\u{200D}cd-9"]),
+        (sf, "note abcd in the pump log", vec!["ID-ab\u{200D}cd-9"]),
+        // Marks new in Unicode 18.0.0 (unassigned in 17.0.0, so not alphanumeric in the
+        // policy tables): only rule 2 with the 18.0.0 tables keeps them inside the run. With
+        // 17.0.0 mark tables the runs would be "ab" and "cd" and the first candidate accepted;
+        // with a 17.0.0 "unassigned" rule it would be `Unassigned`.
+        (sf, "note ab\u{05C8}cd in the pump log", vec!["ID-ab\u{05C8}cd-9"]),
+        (sf, "note abcd in the pump log", vec!["ID-ab\u{05C8}cd-9"]),
+        (sf, "note ab\u{1ADE}cd in the pump log", vec!["ID-ab\u{1ADE}cd-9"]),
+        (sf, "note ab\u{1D250}cd in the pump log", vec!["ID-ab\u{1D250}cd-9"]),
+        // An enclosing mark (Me) and a spacing mark that is not Alphabetic (Mc, U+0F3E).
+        (sf, "note ab\u{20DD}cd in the pump log", vec!["ID-ab\u{20DD}cd-9"]),
+        (sf, "note abcd in the pump log", vec!["ID-ab\u{20DD}cd-9"]),
+        (sf, "note ab\u{0F3E}cd in the pump log", vec!["ID-ab\u{0F3E}cd-9"]),
+        (sf, "note abcd in the pump log", vec!["ID-ab\u{0F3E}cd-9"]),
+        // Built-in list (section 5.5): the lookup lowercases, the pattern rules do not, so an
+        // entry refused as repetitive as it stands is reached through a capital.
+        (mfa, "testtest", vec![]),
+        (mfa, "Testtest", vec![]),
+        (mfa, mojibake.as_str(), vec![]),
+        (mfa, "\u{41F}\u{457}\u{455}\u{43F}\u{457}\u{455}\u{43F}\u{457}\u{455}\u{43F}\u{457}\u{455}", vec![]),
+        (mfa, "1111aaaa", vec![]),
+        (mfa, "1111Aaaa", vec![]),
+        (mfa, "aaaaaaaa", vec![]),
+        (mfa, "aAaAaAaA", vec![]),
     ];
     let mut out = Vec::new();
     for (policy, candidate, context) in cases {
@@ -1189,6 +1460,21 @@ fn flash_cell_vectors() -> Value {
             "misplaced-image",
             vec![img(2, 1, k1, 1, 50), erased, img(2, 3, k1, 4, 100), erased],
             vec![Op::Load(k1)],
+        ),
+        (
+            // Images this store never writes are still valid: sequence 0 (k1's record, loses
+            // to any higher sequence), and failures 0 with a time (k2: a cleared record, so
+            // `load` gives (0, 0) and the cell is free). k1's next write goes to slot 1 with
+            // sequence 1; k3 takes cell 1, writing sequence 6 to slot 3.
+            "sequence-zero-and-cleared-image-with-time",
+            vec![img(0, 0, k1, 2, 100), erased, img(2, 5, k2, 0, 777), erased],
+            vec![
+                Op::Load(k1),
+                Op::Load(k2),
+                Op::Attempt(k1, 1_000),
+                Op::Attempt(k3, 1_100),
+                Op::Load(k3),
+            ],
         ),
     ];
     let mut out = Vec::new();

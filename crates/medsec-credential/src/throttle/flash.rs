@@ -166,6 +166,10 @@ impl fmt::Debug for RecordCodec {
 /// refused) and keys that have a cell keep working. Give the flash a cell for every key that can
 /// fail: the device's accounts or PIN, and any unknown names tried on it until a success or an
 /// unlock clears them (docs/credential-format.md section 8).
+///
+/// **No source keys.** `LoginGuard` refuses an attempt with a source on this store
+/// ([`Error::Config`], see [`ThrottleStore::keeps_source_records`]): no login ever clears a
+/// source, so each source that failed once would keep a cell for good.
 pub struct FlashThrottleStore<F: RecordFlash> {
     flash: RefCell<F>,
     codec: RecordCodec,
@@ -304,6 +308,15 @@ impl<F: RecordFlash> ThrottleStore for FlashThrottleStore<F> {
             }
         }
         Ok(true)
+    }
+
+    /// `false`: source keys are refused on flash. A cell is freed only when its record is
+    /// cleared, and no login clears a source (a success refunds only its own count), so every
+    /// source that ever failed once would hold a cell for good; nor can the 48-byte record say
+    /// that its schedule forgets. On a device, throttle by account or PIN, with
+    /// `account_on_device` for authenticated devices (docs/credential-format.md section 8).
+    fn keeps_source_records(&self) -> bool {
+        false
     }
 }
 
