@@ -759,7 +759,7 @@ fn parse_entries(plain: &[String], hex_form: &[String]) -> Result<Vec<(String, V
         // The message names the key only: the value may identify a patient.
         let value = hex::decode(v).map_err(|_| {
             Failure::usage(format!(
-                "context entry {k:?}: the value must be an even number of hex digits"
+                "context entry {k:?}: the value must be hex, two digits per byte, nothing else"
             ))
         })?;
         entries.push((k.to_owned(), value));
@@ -820,7 +820,7 @@ fn read_context_files(paths: &[PathBuf]) -> Result<Vec<(String, Vec<u8>)>, Failu
                     .to_vec()
             } else {
                 hex::decode(value)
-                    .map_err(|_| bad("a KEY:HEX value must be an even number of hex digits"))?
+                    .map_err(|_| bad("a KEY:HEX value must be hex digits, two per byte (0-9 a-f A-F, nothing else)"))?
             };
             entries.push((key, value));
         }
