@@ -239,6 +239,26 @@ impl<'a> Claims<'a> {
         }
     }
 
+    /// Whether a token carrying these claims is at most [`crate::MAX_TOKEN_LEN`] bytes under
+    /// every key: as a COSE_Sign1 (64-byte signature) with a 16-byte kid, the longest form.
+    fn fits_any_token(&self) -> bool {
+        let mut protected = [0u8; crate::token::MAX_PROTECTED_LEN];
+        let mut payload = [0u8; crate::MAX_TOKEN_LEN];
+        match (
+            crate::token::write_protected(
+                crate::token::ALG_EDDSA,
+                &[0u8; crate::KeyId::MAX_LEN],
+                &mut protected,
+            ),
+            self.encode(&mut payload),
+        ) {
+            (Ok(plen), Ok(n)) => {
+                cbor::cose_len(plen, n, crate::token::SIGNATURE_LEN) <= crate::MAX_TOKEN_LEN
+            }
+            _ => false,
+        }
+    }
+
     /// Encodes the claims set deterministically (RFC 8949 §4.2.1 key order) into `out`.
     pub(crate) fn encode(&self, out: &mut [u8]) -> Result<usize> {
         let mut w = Writer::new(out);
@@ -555,8 +575,9 @@ impl<'a> ClaimsBuilder<'a> {
     /// Checks and returns the claims.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] when subject, audience, issued-at or ttl is missing; a text is
-    /// empty or longer than [`MAX_TEXT_LEN`]; ttl is 0 or above [`ClaimsBuilder::MAX_TTL`];
+    /// [`Error::InvalidInput`] when subject, audience, issued-at or ttl is missing; a text
+    /// (issuer, subject, audience, patient) is empty, longer than [`MAX_TEXT_LEN`] bytes or
+    /// holds a control character (Unicode general category Cc); ttl is 0 or above [`ClaimsBuilder::MAX_TTL`];
     /// `nbf` is not before `exp`; `exi` is 0; the role is caregiver and no patient is set;
     /// the scopes are empty or exceed the role's policy (or the table does not list the
     /// role); [`Error::CapacityExceeded`] when the table lists more than
@@ -570,6 +591,18 @@ impl<'a> ClaimsBuilder<'a> {
         // A caregiver acts for one patient (ARCHITECTURE.md roles); narrowing has the same
         // rule (profile §7).
         if self.role == Role::Caregiver && self.patient.is_none() {
+            return Err(Error::InvalidInput);
+        }
+        // No control character (Cc) in any text the builder writes: a NUL or a line break in
+        // an identifier truncates or splits it in C strings, logs and SQL text columns.
+        // Narrowing has the same rule for `sub` and `patient` (profile §7); a verifier still
+        // accepts such texts from other minters (§3).
+        let texts = [Some(self.issuer), self.subject, self.audience, self.patient];
+        if texts
+            .into_iter()
+            .flatten()
+            .any(|t| t.chars().any(char::is_control))
+        {
             return Err(Error::InvalidInput);
         }
         let allowed = self.policy.scope_set(self.role)?;
@@ -609,7 +642,9 @@ impl<'a> ClaimsBuilder<'a> {
 /// none (binding a token to a patient is issuing, not narrowing). A caregiver child is
 /// read-only and bound to one patient. The child's `sub` and `patient` are 1 to
 /// [`MAX_TEXT_LEN`] bytes without control characters; its lifetime is at most
-/// [`ClaimsBuilder::MAX_TTL`] (profile §7).
+/// [`ClaimsBuilder::MAX_TTL`]. A parent carrying `exi` is not narrowed (a child's
+/// first-sight window would start afresh), and a child must fit in a token under any key
+/// (profile §7).
 ///
 /// `Debug` shows neither subject nor patient (as [`Claims`]).
 #[derive(Clone)]
@@ -718,7 +753,10 @@ impl<'a> Narrowing<'a> {
     /// patient when the parent reaches none, or a caregiver or patient-role child of a
     /// parent that reaches none), the child's subject or patient is empty, longer than
     /// [`MAX_TEXT_LEN`] bytes or holds a control character, or its Ed25519 proof key is one
-    /// a key set would refuse.
+    /// a key set would refuse, the parent carries `exi` (a child's first-sight window would
+    /// start fresh, so it could outlast the parent's on a device without a wall clock), or the
+    /// child would not fit in [`MAX_TOKEN_LEN`](crate::MAX_TOKEN_LEN) bytes as a COSE_Sign1
+    /// with a 16-byte kid (so that every key of the issuer can mint it).
     pub fn build<R: CryptoRng + ?Sized>(self, rng: &mut R) -> Result<Claims<'a>> {
         let p = &self.parent;
         let now = self.issued_at.ok_or(Error::InvalidInput)?;
@@ -726,8 +764,10 @@ impl<'a> Narrowing<'a> {
             return Err(Error::InvalidInput);
         }
         // One level only: a token names only its own parent, so revoking a root could not
-        // reach a grandchild.
-        if p.parent.is_some() {
+        // reach a grandchild. No `exi` parent: the issuer cannot know when a device first saw
+        // the parent, so any child `exi` window would start fresh at the child's first sight
+        // and could outlast the parent's on a device without a wall clock.
+        if p.parent.is_some() || p.exi.is_some() {
             return Err(Error::InvalidInput);
         }
         // Revocation and first-sight records are keyed by `cti` alone: a child sharing its
@@ -784,10 +824,6 @@ impl<'a> Narrowing<'a> {
             Some(t) => t.min(remaining),
             None => remaining.min(ClaimsBuilder::MAX_TTL),
         };
-        let exi = match (p.exi, ttl) {
-            (Some(e), t) => Some(e.min(t)),
-            (None, _) => None,
-        };
         let claims = Claims {
             issuer: p.issuer,
             subject,
@@ -798,13 +834,19 @@ impl<'a> Narrowing<'a> {
             issued_at: now,
             token_id,
             proof_key,
-            exi,
+            exi: None,
             scopes,
             role,
             patient,
             parent: Some(p.token_id),
         };
         claims.check_consistent()?;
+        // The child must be mintable under any key of the issuer: as a COSE_Sign1 (the
+        // longer tag) with a 16-byte kid (the longest), at most MAX_TOKEN_LEN bytes, computed
+        // as minting computes it.
+        if !claims.fits_any_token() {
+            return Err(Error::InvalidInput);
+        }
         Ok(claims)
     }
 }

@@ -37,7 +37,7 @@ const MAC_LEN: usize = 32;
 /// Limit on the protected header's content (the bytes inside its bstr), checked before it is
 /// parsed. `{1: alg, 4: kid}` with a 16-byte kid is 21 bytes for the profile's algorithms and
 /// at most 29 with any `i64` alg, so a header that passes the other rules never reaches it.
-const MAX_PROTECTED_LEN: usize = 32;
+pub(crate) const MAX_PROTECTED_LEN: usize = 32;
 /// Sig_structure = [ "Signature1", protected, h'', payload ]: the array head, the context
 /// string, and at most three bstr heads beyond the token's own bytes.
 pub(crate) const MAX_TBS_LEN: usize = MAX_TOKEN_LEN + 32;

@@ -2,7 +2,13 @@
 //! caregiver's patient binding (and that a child never reaches another patient than its
 //! parent), the child's proof-of-possession key, and the texts a child's `sub` and `patient`
 //! may hold. Every refusal is `Error::InvalidInput`.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation,
+    reason = "tests"
+)]
 
 use medsec_token::{
     Actions, Claims, ClaimsBuilder, Error, Expectations, FixedClock, KeySet, ProofKey, Resource,
@@ -33,13 +39,24 @@ fn parent(
     cnf: Option<ProofKey<'_>>,
     scopes: Option<ScopeSet<'static>>,
 ) -> Vec<u8> {
+    // medsec's builder refuses control characters (profile §3.2); a token with them is
+    // another minter's, made here by editing a clean token's text and signing it again.
+    let placeholder = |t: &str, fill: char| -> String {
+        if t.chars().any(char::is_control) {
+            fill.to_string().repeat(t.len())
+        } else {
+            t.to_owned()
+        }
+    };
+    let clean_subject = placeholder(subject, 'Z');
+    let clean_patient = patient.map(|p| placeholder(p, 'Y'));
     let mut b = ClaimsBuilder::new(ISS, role)
-        .subject(subject)
+        .subject(&clean_subject)
         .audience(AUD)
         .issued_at(NOW)
         .ttl(3600)
         .token_id(TokenId::from_slice(&[0x9a; 16]).unwrap());
-    if let Some(p) = patient {
+    if let Some(p) = &clean_patient {
         b = b.patient(p);
     }
     if let Some(k) = cnf {
@@ -48,7 +65,50 @@ fn parent(
     if let Some(s) = scopes {
         b = b.scopes(s);
     }
-    issuer().mint_vec(&b.build(&mut rng()).unwrap()).unwrap()
+    let token = issuer().mint_vec(&b.build(&mut rng()).unwrap()).unwrap();
+    let mut swaps = vec![(clean_subject.as_str(), subject)];
+    if let (Some(clean), Some(p)) = (&clean_patient, patient) {
+        swaps.push((clean.as_str(), p));
+    }
+    swap_texts(&token, &swaps)
+}
+
+/// The token with each text `from` of its claims replaced by `to` (of the same length),
+/// signed again with the issuer's key, as another minter could.
+fn swap_texts(token: &[u8], swaps: &[(&str, &str)]) -> Vec<u8> {
+    use coset::TaggedCborSerializable as _;
+    use ed25519_dalek::Signer as _;
+    if swaps.iter().all(|(from, to)| from == to) {
+        return token.to_vec();
+    }
+    let item = |t: &str| {
+        let mut v = if t.len() < 24 {
+            vec![0x60 + t.len() as u8]
+        } else {
+            vec![0x78, t.len() as u8]
+        };
+        v.extend_from_slice(t.as_bytes());
+        v
+    };
+    let mut sign1 = coset::CoseSign1::from_tagged_slice(token).unwrap();
+    let mut payload = sign1.payload.take().unwrap();
+    for (from, to) in swaps.iter().filter(|(f, t)| f != t) {
+        let (from, to) = (item(from), item(to));
+        assert_eq!(from.len(), to.len());
+        let at: Vec<usize> = payload
+            .windows(from.len())
+            .enumerate()
+            .filter(|(_, w)| *w == from.as_slice())
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(at.len(), 1, "the placeholder occurs once");
+        payload.splice(at[0]..at[0] + from.len(), to);
+    }
+    sign1.payload = Some(payload);
+    let tbs = sign1.tbs_data(b"");
+    let key = ed25519_dalek::SigningKey::from_bytes(&[3u8; 32]);
+    sign1.signature = key.sign(&tbs).to_bytes().to_vec();
+    sign1.to_tagged_vec().unwrap()
 }
 
 fn verified(token: &[u8]) -> VerifiedToken<'_> {
@@ -348,4 +408,140 @@ fn the_childs_subject_and_patient_are_short_text_without_control_characters() {
             .subject(),
         "dr-who"
     );
+}
+
+#[test]
+fn a_parent_with_exi_is_not_narrowed() {
+    // A child's first-sight window starts when a device first sees the child, whatever the
+    // parent's: on a device without a wall clock it could outlast the parent's window (or a
+    // parent whose record was dropped). The issuer cannot know when a device first saw the
+    // parent, so it refuses (profile §7).
+    let claims = ClaimsBuilder::new(ISS, Role::Technician)
+        .subject("tech-1")
+        .audience(AUD)
+        .issued_at(NOW)
+        .ttl(3600)
+        .exi(900)
+        .token_id(TokenId::from_slice(&[0x9a; 16]).unwrap())
+        .build(&mut rng())
+        .unwrap();
+    let t = issuer().mint_vec(&claims).unwrap();
+    let mut keys = KeySet::<1>::new();
+    keys.insert(issuer().verifying_key()).unwrap();
+    let store = medsec_token::FixedFirstSight::<1>::new();
+    let expect = Expectations::new(ISSUERS, AUD).first_sight(&store);
+    let clock = FixedClock {
+        unix: Some(NOW),
+        monotonic: Some(medsec_token::MonotonicTime {
+            boot: 1,
+            seconds: 0,
+        }),
+    };
+    let v = UnverifiedToken::parse(&t)
+        .unwrap()
+        .verify(&keys, &clock, &expect)
+        .unwrap();
+    assert!(refused(v.narrow().issued_at(NOW).build(&mut rng())));
+    assert!(refused(
+        v.narrow().ttl(60).issued_at(NOW + 10).build(&mut rng())
+    ));
+}
+
+#[test]
+fn a_child_must_fit_a_token_under_any_key() {
+    // A clinician parent with 12 custom scopes of 64-byte names; the child's subject moves
+    // its claims from below to above 930 bytes: the most that fits in 1024 bytes as a
+    // COSE_Sign1 with a 16-byte kid (profile §7).
+    let names: Vec<String> = (0..12)
+        .map(|i| format!("pad{i:02}/{}", "x".repeat(58)))
+        .collect();
+    let scopes: Vec<Scope<'_>> = names
+        .iter()
+        .map(|n| Scope::new(Resource::parse(n).unwrap(), Actions::READ))
+        .collect();
+    let row = [(Role::Clinician, scopes.as_slice())];
+    let table = medsec_token::PolicyTable::new(&row);
+    let parent_claims = ClaimsBuilder::new(ISS, Role::Clinician)
+        .policy(table)
+        .subject("dr-who")
+        .audience(AUD)
+        .issued_at(NOW)
+        .ttl(3600)
+        .token_id(TokenId::from_slice(&[0x9a; 16]).unwrap())
+        .build(&mut rng())
+        .unwrap();
+    let t = issuer().mint_vec(&parent_claims).unwrap();
+    let v = verified(&t);
+    let kid16 = medsec_token::KeyId::from_slice(&[0x16; 16]).unwrap();
+    let long_kid = SigningKey::from_seed(&[3u8; 32], Some(kid16));
+    let mac = medsec_token::MacKey::new(kid16, &[5u8; 32]);
+    let mut fits = 0;
+    let mut refusals = 0;
+    for len in 1..=128 {
+        let sub = "s".repeat(len);
+        match v.narrow().subject(&sub).issued_at(NOW).build(&mut rng()) {
+            Ok(c) => {
+                fits += 1;
+                // Whatever key the issuer signs it with, minting succeeds.
+                assert!(long_kid.mint_vec(&c).unwrap().len() <= medsec_token::MAX_TOKEN_LEN);
+                assert!(mac.mint_vec(&c).unwrap().len() <= medsec_token::MAX_TOKEN_LEN);
+                assert!(issuer().mint_vec(&c).is_ok());
+            }
+            Err(e) => {
+                assert_eq!(e, Error::InvalidInput);
+                refusals += 1;
+                // Refused although the issuer's 8-byte kid would have fitted for a while:
+                // the check does not depend on the key.
+            }
+        }
+    }
+    assert!(fits > 0 && refusals > 0, "{fits} {refusals}");
+}
+
+#[test]
+fn the_builder_refuses_control_characters() {
+    // Profile §3.2: issuer, subject, audience and patient texts hold no Cc character; other
+    // characters (U+00A0, U+200B, U+00E9) are kept as they are.
+    let build = |iss: &str, sub: &str, aud: &str, patient: &str| {
+        ClaimsBuilder::new(iss, Role::Clinician)
+            .subject(sub)
+            .audience(aud)
+            .patient(patient)
+            .issued_at(NOW)
+            .ttl(60)
+            .build(&mut rng())
+            .map(|_| ())
+    };
+    assert_eq!(build(ISS, "dr", AUD, "p-1"), Ok(()));
+    assert_eq!(build("i\u{a0}ss", "dr\u{200b}", "a\u{e9}", "p 1"), Ok(()));
+    for bad in [
+        "\u{0}",
+        "a\nb",
+        "tab\t",
+        "del\u{7f}",
+        "nel\u{85}",
+        "c1\u{9f}",
+        "\u{1f}",
+    ] {
+        assert_eq!(
+            build(bad, "dr", AUD, "p-1"),
+            Err(Error::InvalidInput),
+            "{bad:?}"
+        );
+        assert_eq!(
+            build(ISS, bad, AUD, "p-1"),
+            Err(Error::InvalidInput),
+            "{bad:?}"
+        );
+        assert_eq!(
+            build(ISS, "dr", bad, "p-1"),
+            Err(Error::InvalidInput),
+            "{bad:?}"
+        );
+        assert_eq!(
+            build(ISS, "dr", AUD, bad),
+            Err(Error::InvalidInput),
+            "{bad:?}"
+        );
+    }
 }

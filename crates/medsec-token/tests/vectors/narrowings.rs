@@ -68,7 +68,10 @@ pub(super) fn narrowing_requests() -> Vec<Value> {
             "narrow-exi",
             "technician-sign1-exi-no-wall-clock",
             json!({ "issued_at": T0 + 60, "ttl": 600, "cti": id(63) }),
-            "parent exi 900, child ttl 600: child exi = min(900, 600) = 600",
+            "the parent carries exi (900): refused. The issuer cannot know when a device \
+             first saw the parent, so any child window would start fresh at the child's first \
+             sight and could outlast the parent's on a device without a wall clock (derived \
+             with exi 600 before clean-room round 5)",
         ),
         entry(
             "narrow-patient-token-to-caregiver",
@@ -150,6 +153,7 @@ pub(super) fn narrowing_requests() -> Vec<Value> {
     .chain(cnf_requests())
     .chain(text_requests())
     .chain(round4_requests())
+    .chain(round5_requests())
     .collect()
 }
 
@@ -864,4 +868,59 @@ pub(super) fn narrowings(file_keys: &Value, vectors: &[Value]) -> Value {
             e
         })
         .collect()
+}
+
+/// Added after clean-room round 5: the child's size (§7). Its claims must fit a COSE_Sign1
+/// with a 16-byte kid in 1024 bytes: at most 930 bytes of claims. The parent is the
+/// 1024-byte token (8-byte kid, 938 bytes of claims); a child gains a `parent` claim (22
+/// bytes).
+fn round5_requests() -> Vec<Value> {
+    let parent = "max-size-1024";
+    // The parent's scopes without `pad10/x…`: 67 bytes fewer.
+    let mut scope = serde_json::Map::new();
+    for r in [
+        "device/status",
+        "device/battery",
+        "therapy/remaining",
+        "alarms",
+        "summaries",
+    ] {
+        scope.insert(r.into(), json!(["read"]));
+    }
+    for i in 0..10 {
+        scope.insert(format!("pad{i:02}/{}", "x".repeat(58)), json!(["read"]));
+    }
+    let sized = |name: &str, sub_len: usize, n: u8, why: &str| {
+        entry(
+            name,
+            parent,
+            json!({ "issued_at": T0 + 60, "scope": scope.clone(),
+                    "subject": "s".repeat(sub_len), "cti": child_id(n) }),
+            why,
+        )
+    };
+    vec![
+        entry(
+            "narrow-child-over-1024-bytes",
+            parent,
+            json!({ "issued_at": T0 + 60, "cti": child_id(5) }),
+            "the default request on the 1024-byte parent: the child's claims are 960 bytes, a \
+             token of 1046 bytes under the file's key: refused",
+        ),
+        sized(
+            "narrow-child-claims-930-bytes",
+            50,
+            6,
+            "one custom scope fewer and a 50-byte subject: 930 bytes of claims, the most a \
+             child may have (1024 bytes as a COSE_Sign1 with a 16-byte kid; the token under \
+             the file's 8-byte kid is 1016 bytes)",
+        ),
+        sized(
+            "narrow-child-claims-931-bytes",
+            51,
+            7,
+            "the same with a 51-byte subject: 931 bytes of claims. The token under the file's \
+             8-byte kid would be 1017 bytes, but under a 16-byte kid 1025: refused",
+        ),
+    ]
 }

@@ -41,10 +41,24 @@ pub(super) fn review4_cases() -> Vec<Case> {
         .patient(PATIENT)
         .token_id(id4(TOKEN_ID4, 1))
         .build(&mut rng);
-    let line_feed = clinician("dr\n", 2).build(&mut rng);
-    let patient_nul = clinician("dr-jane", 3)
-        .patient("patient-8f3a2c\u{0}")
-        .build(&mut rng);
+    // medsec's builder refuses control characters (§3.2, after clean-room round 5): these
+    // two are another minter's, the claim edited into a token minted with a clean text.
+    // Re-encoding keeps medsec's key order and heads, so the bytes are what the builder
+    // made before it refused them.
+    let line_feed = edited(
+        &mint(clinician("dr-", 2).build(&mut rng)),
+        2,
+        Some(Cbor::Text("dr\n".into())),
+    );
+    let patient_nul = edited(
+        &mint(
+            clinician("dr-jane", 3)
+                .patient("patient-8f3a2c-")
+                .build(&mut rng),
+        ),
+        -65539,
+        Some(Cbor::Text("patient-8f3a2c\u{0}".into())),
+    );
     let long_patient = "p".repeat(128);
     let patient_128 = clinician("dr-jane", 4)
         .patient(&long_patient)
@@ -81,7 +95,7 @@ pub(super) fn review4_cases() -> Vec<Case> {
         ),
         Case::ok(
             "clinician-sign1-subject-line-feed",
-            mint(line_feed),
+            line_feed,
             T0 + 60,
             AUD,
             "sub \"dr\" then a line feed: a verifier accepts any UTF-8 text of 1 to 128 bytes \
@@ -89,7 +103,7 @@ pub(super) fn review4_cases() -> Vec<Case> {
         ),
         Case::ok(
             "clinician-sign1-patient-nul",
-            mint(patient_nul),
+            patient_nul,
             T0 + 60,
             AUD,
             "bound to \"patient-8f3a2c\" then NUL (U+0000): accepted by a verifier, reaches \
