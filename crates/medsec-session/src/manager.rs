@@ -21,7 +21,10 @@ use medsec_token::Role;
 const STACK_DATA_MAX: usize = 512;
 
 mod sealed {
-    pub trait Sealed {}
+    pub trait Sealed {
+        /// The kind asserts that the session was elevated when the handle was returned.
+        const ELEVATED: bool = false;
+    }
 }
 
 /// Typestate: issued at login, not yet used by the client.
@@ -31,13 +34,19 @@ pub enum Established {}
 #[derive(Debug)]
 pub enum Active {}
 /// Typestate: recently re-authenticated; may perform sensitive actions (raw-data export,
-/// therapy settings) until its elevation clock runs out.
+/// therapy settings) until its elevation clock runs out. A handle of this kind is returned
+/// (or updated by [`Sessions::set_data`]) only while the session is elevated: rotate and
+/// set data through one whose elevation has lapsed fail with [`Error::ElevationRequired`].
+/// It does not track the clock afterwards: to authorise a sensitive action, take the handle
+/// from [`Sessions::resume_elevated`] in the same request.
 #[derive(Debug)]
 pub enum Elevated {}
 
 impl sealed::Sealed for Established {}
 impl sealed::Sealed for Active {}
-impl sealed::Sealed for Elevated {}
+impl sealed::Sealed for Elevated {
+    const ELEVATED: bool = true;
+}
 
 /// Session states that may carry requests ([`Active`] and [`Elevated`]).
 pub trait Live: sealed::Sealed {}
@@ -422,13 +431,7 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
         binding: Option<&ChannelBinding>,
     ) -> Result<Session<Elevated>> {
         let s = self.resume(id, binding)?;
-        // A policy shortened after the elevation applies at once.
-        let until = s.meta.elevated_until.min(
-            s.meta
-                .authenticated_at
-                .saturating_add(self.policy.timeouts.elevation),
-        );
-        if s.meta.last_seen < until {
+        if self.elevated_at(&s.meta, s.meta.last_seen) {
             Ok(s.retype())
         } else {
             Err(Error::ElevationRequired)
@@ -477,16 +480,20 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
     /// # Errors
     /// [`Error::Rejected`] when the session is no longer live or its version reached
     /// [`crate::record::MAX_VERSION`]; [`Error::Conflict`] when it changed since this handle
-    /// was read; [`Error::Unavailable`] when the store fails or the new id is already in use
-    /// or equals the current one (a repeating random generator). On any error nothing was
-    /// written and the old id still works (the handle is consumed; resume the id to
-    /// continue), except when the session was found over or revoked: then it was ended.
+    /// was read; [`Error::ElevationRequired`] when `session` is [`Elevated`] and its
+    /// elevation has lapsed (an elevated handle is only ever returned while the session is
+    /// elevated: [`Sessions::step_down`] it, or resume the id); [`Error::Unavailable`] when
+    /// the store fails or the new id is already in use or equals the current one (a
+    /// repeating random generator). On any error nothing was written and the old id still
+    /// works (the handle is consumed; resume the id to continue), except when the session was
+    /// found over or revoked: then it was ended.
     pub fn rotate<R: CryptoRng + ?Sized, S: Live>(
         &self,
         rng: &mut R,
         session: Session<S>,
     ) -> Result<Session<S>> {
         let now = self.live_now(&session)?;
+        self.check_still_elevated(&session, now)?;
         let mut meta = session.meta;
         meta.last_seen = now;
         Ok(self.rotate_to(rng, session, meta)?.retype())
@@ -527,7 +534,8 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
     /// under another id hash and is ended with the others (fail safe).
     ///
     /// Works in batches of up to 8, listing before each, and runs at most
-    /// `max(16, ceil(2 × max_sessions_per_user / 8))` batches: when the listing after the
+    /// `max(16, ceil(2 × max_sessions_per_user / 8))` batches (at most 256: the cap is at
+    /// most [`SessionPolicy::MAX_SESSIONS_PER_USER`]): when the listing after the
     /// last of them still shows another session (logins racing this call on other instances
     /// keep adding sessions), it returns [`Error::Conflict`] instead of looping for ever,
     /// without ending those; the sessions it ended stay ended, and the caller should retry
@@ -680,8 +688,12 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
     ///
     /// # Errors
     /// [`Error::TooLarge`] beyond [`MAX_DATA_LEN`]; [`Error::Rejected`] when the session is
-    /// no longer live or its version reached [`crate::record::MAX_VERSION`]; [`Error::Conflict`] when it changed since this handle was read
-    /// (resume and retry); [`Error::Unavailable`].
+    /// no longer live or its version reached [`crate::record::MAX_VERSION`];
+    /// [`Error::Conflict`] when it changed since this handle was read (resume and retry);
+    /// [`Error::ElevationRequired`] when `session` is [`Elevated`] and its elevation has
+    /// lapsed (nothing written: the handle would otherwise go on claiming an elevation the
+    /// session no longer has; resume the id and write through that handle);
+    /// [`Error::Unavailable`].
     pub fn set_data<R: CryptoRng + ?Sized, S: Live>(
         &self,
         rng: &mut R,
@@ -692,6 +704,7 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
             return Err(Error::TooLarge);
         }
         let now = self.live_now(session)?;
+        self.check_still_elevated(session, now)?;
         let sealed_len = if plaintext.is_empty() {
             0
         } else {
@@ -923,6 +936,32 @@ impl<St: SessionStore, C: Clock, E: SubjectRevocation> Sessions<St, C, E> {
             tracing::debug!(session = key.log_tag(), "unknown session id");
             Error::Rejected
         })
+    }
+
+    /// Whether `meta` is elevated at the effective time `t` (exclusive deadline). A policy
+    /// shortened after the elevation applies at once.
+    fn elevated_at(&self, meta: &SessionMeta, t: Timestamp) -> bool {
+        let until = meta.elevated_until.min(
+            meta.authenticated_at
+                .saturating_add(self.policy.timeouts.elevation),
+        );
+        t < until
+    }
+
+    /// For an operation that returns (or keeps) a handle of `session`'s kind: an
+    /// [`Elevated`] handle must still be elevated at the operation's effective time `t`
+    /// (after [`Self::live_now`], which matched the stored version, so the handle's record
+    /// is the stored one), or the operation fails with [`Error::ElevationRequired`] before
+    /// it writes anything. Other kinds pass.
+    fn check_still_elevated<S: Live>(&self, session: &Session<S>, t: Timestamp) -> Result<()> {
+        if S::ELEVATED && !self.elevated_at(&session.meta, t) {
+            tracing::info!(
+                session = session.key.log_tag(),
+                "elevated handle refused: elevation lapsed"
+            );
+            return Err(Error::ElevationRequired);
+        }
+        Ok(())
     }
 
     /// Re-checks a handle's session against the store's current version and the clocks;

@@ -81,7 +81,7 @@ impl TimeoutPolicy {
 /// Which policy rule a value broke ([`Error::InvalidPolicy`]). The ranges, all of them:
 /// every duration a whole number of milliseconds; `1 ms <= elevation <= idle <= absolute <=`
 /// [`TimeoutPolicy::MAX_ABSOLUTE`]; `max_clock_regression <= idle`;
-/// `max_sessions_per_user >= 1`.
+/// `1 <= max_sessions_per_user <=` [`SessionPolicy::MAX_SESSIONS_PER_USER`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PolicyViolation {
@@ -110,6 +110,11 @@ pub enum PolicyViolation {
     /// The per-user cap is zero: nobody could log in.
     #[error("max_sessions_per_user must be at least 1")]
     CapZero,
+    /// The per-user cap is above [`SessionPolicy::MAX_SESSIONS_PER_USER`] (the cap's
+    /// clean-up at login and [`crate::Sessions::end_other_sessions`] list the user's
+    /// sessions a number of times that grows with it).
+    #[error("max_sessions_per_user must not exceed 1024")]
+    CapTooLarge,
 }
 
 fn whole_millis(d: Duration) -> bool {
@@ -157,6 +162,10 @@ pub struct SessionPolicy {
 impl SessionPolicy {
     /// Default cap on concurrent sessions per user on backends.
     pub const DEFAULT_MAX_SESSIONS_PER_USER: u32 = 5;
+    /// The largest allowed [`Self::max_sessions_per_user`]. It keeps the work of one login
+    /// (the cap's clean-up) and of [`crate::Sessions::end_other_sessions`] (at most
+    /// `max(16, ceil(2 × cap / 8))` = 256 batches) bounded.
+    pub const MAX_SESSIONS_PER_USER: u32 = 1024;
     /// Default tolerated clock regression (NTP slew, leap smearing).
     pub const DEFAULT_MAX_CLOCK_REGRESSION: Duration = Duration::from_secs(2);
 
@@ -186,7 +195,7 @@ impl SessionPolicy {
 
     /// Checks the timeouts ([`TimeoutPolicy::validate`]), then that `max_clock_regression`
     /// is a whole number of milliseconds and at most the idle timeout, then that the cap is
-    /// at least 1. [`crate::Sessions`] managers call this when they are constructed, so a
+    /// at least 1 and at most [`Self::MAX_SESSIONS_PER_USER`]. [`crate::Sessions`] managers call this when they are constructed, so a
     /// manager never runs with a policy outside these ranges.
     ///
     /// # Errors
@@ -199,6 +208,8 @@ impl SessionPolicy {
             Some(PolicyViolation::ClockRegressionAboveIdle)
         } else if self.max_sessions_per_user == 0 {
             Some(PolicyViolation::CapZero)
+        } else if self.max_sessions_per_user > Self::MAX_SESSIONS_PER_USER {
+            Some(PolicyViolation::CapTooLarge)
         } else {
             None
         };
@@ -337,6 +348,17 @@ mod tests {
             refused(b.max_sessions_per_user(0, CapPolicy::Reject)),
             V::CapZero
         );
+        assert_eq!(
+            refused(b.max_sessions_per_user(1025, CapPolicy::EndOldest)),
+            V::CapTooLarge
+        );
+        assert_eq!(
+            refused(b.max_sessions_per_user(u32::MAX, CapPolicy::Reject)),
+            V::CapTooLarge
+        );
+        b.max_sessions_per_user(SessionPolicy::MAX_SESSIONS_PER_USER, CapPolicy::Reject)
+            .build()
+            .unwrap();
         // The edges that are allowed: all three equal at 1 ms, the longest absolute
         // lifetime, no clock tolerance, a tolerance equal to the idle timeout.
         let one = TimeoutPolicy {
@@ -356,6 +378,22 @@ mod tests {
         assert_eq!(
             std::format!("{}", Error::InvalidPolicy(V::IdleZero)),
             "invalid session policy: the idle timeout must be at least 1 ms"
+        );
+    }
+
+    #[test]
+    fn a_cap_built_by_hand_above_the_limit_is_refused_by_the_manager() {
+        let mut p = SessionPolicy::BACKEND_L3;
+        p.max_sessions_per_user = u32::MAX;
+        let made = crate::Sessions::new(
+            crate::store::FixedStore::<1, 64>::new(),
+            crate::ManualClock::default(),
+            crate::DataSecret::from_bytes([1; 32]),
+            p,
+        );
+        assert_eq!(
+            made.map(|_| ()),
+            Err(Error::InvalidPolicy(PolicyViolation::CapTooLarge))
         );
     }
 

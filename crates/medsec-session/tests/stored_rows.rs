@@ -745,6 +745,11 @@ fn sqlite_integer_columns_hold_only_the_records_integers() {
         "' 3 '",
         "'+3'",
         "'03'",
+        // SQLite's whitespace around an integer literal: space, \t \n \v \f \r.
+        "char(9, 51)",
+        "char(11, 51)",
+        "char(12, 51, 13)",
+        "char(10, 51, 10)",
         "'3.0'",
         "'3e0'",
         "3.0",
@@ -763,6 +768,8 @@ fn sqlite_integer_columns_hold_only_the_records_integers() {
         ("'9223372036854775808'", "real"),
         ("1e19", "real"),
         ("'3x'", "text"),
+        // Non-ASCII whitespace (U+00A0) is not skipped.
+        ("char(160, 51)", "text"),
         ("'0x3'", "text"),
         ("''", "text"),
         ("x'03'", "blob"),

@@ -1256,6 +1256,71 @@ macro_rules! suite {
     }};
 }
 
+/// An elevated handle is returned (or kept) only while the session is elevated: rotate and
+/// set data through an elevated handle whose elevation has lapsed fail with
+/// `ElevationRequired` and write nothing; step down still works.
+fn lapsed_elevated_handles_are_not_passed_on<F: Factory>(f: &mut F) {
+    let mut fx = fixture(f.make(), SessionPolicy::BACKEND_L3);
+    let elev = TimeoutPolicy::BACKEND_L3.elevation.as_millis() as u64;
+    let s = &fx.sessions;
+    let est = s
+        .login(
+            &mut fx.rng,
+            &user("clinician-e"),
+            Role::Clinician,
+            None,
+            None,
+        )
+        .unwrap();
+    let a = s.activate(est, None).unwrap();
+    let el = s.elevate(&mut fx.rng, a).unwrap();
+    let until = el.meta().elevated_until;
+    fx.clock.advance(ms(elev - 1));
+    // Still elevated: both work and the elevated handle keeps its deadline.
+    let mut el = el;
+    s.set_data(&mut fx.rng, &mut el, b"before").unwrap();
+    let mut el = s.rotate(&mut fx.rng, el).unwrap();
+    assert_eq!(el.meta().elevated_until, until);
+    let el_id = SessionId::from_bytes(*el.id().as_bytes());
+
+    // At the deadline (exclusive): refused, nothing written.
+    fx.clock.advance(ms(1));
+    let before = s.store().load(el.id_hash()).unwrap().unwrap();
+    assert_eq!(before, *el.meta());
+    assert_eq!(
+        s.set_data(&mut fx.rng, &mut el, b"after").unwrap_err(),
+        Error::ElevationRequired
+    );
+    assert_eq!(*el.meta(), before, "the handle is unchanged");
+    assert_eq!(s.store().load(el.id_hash()).unwrap().unwrap(), before);
+    // Reading needs no elevation.
+    assert_eq!(s.data(&el).unwrap().unwrap().as_bytes(), b"before");
+    assert_eq!(
+        s.rotate(&mut fx.rng, el).unwrap_err(),
+        Error::ElevationRequired
+    );
+    // Nothing was rotated: the id still works, as a plain session.
+    assert_eq!(
+        s.resume_elevated(&el_id, None).unwrap_err(),
+        Error::ElevationRequired
+    );
+    let a = s.resume(&el_id, None).unwrap();
+    assert_eq!(s.data(&a).unwrap().unwrap().as_bytes(), b"before");
+    // An active handle of the same session rotates as ever.
+    let a = s.rotate(&mut fx.rng, a).unwrap();
+
+    // Step down of a lapsed elevated handle still works (it returns an active handle).
+    let el = s.elevate(&mut fx.rng, a).unwrap();
+    let el_id = SessionId::from_bytes(*el.id().as_bytes());
+    fx.clock.advance(ms(elev - 1));
+    let el = s.resume_elevated(&el_id, None).unwrap();
+    fx.clock.advance(ms(1));
+    let down = s.step_down(&mut fx.rng, el).unwrap();
+    assert_eq!(down.meta().elevated_until, Timestamp::ZERO);
+    let mut down = s.rotate(&mut fx.rng, down).unwrap();
+    s.set_data(&mut fx.rng, &mut down, b"after").unwrap();
+}
+
 fn run_all<F: Factory>(f: &mut F)
 where
     F::Store: Sync,
@@ -1265,6 +1330,7 @@ where
         [
             lifecycle_and_boundaries,
             elevation_and_rotation,
+            lapsed_elevated_handles_are_not_passed_on,
             logout_fixation_and_caps,
             clock_going_backwards,
             revocation_and_roles,
@@ -1313,6 +1379,7 @@ fn fixed_store_no_heap() {
         [
             lifecycle_and_boundaries,
             elevation_and_rotation,
+            lapsed_elevated_handles_are_not_passed_on,
             logout_fixation_and_caps,
             clock_going_backwards,
             revocation_and_roles,
