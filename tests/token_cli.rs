@@ -221,6 +221,91 @@ fn keygen_mint_verify_contract() {
             .code(),
         Some(0)
     );
+    // Control characters (Cc) in a text are refused (2) and the argument is named; other
+    // characters pass. The refusal order (profile §13): --exi 0 before a missing caregiver
+    // patient, that before a control character, that before the other builder rules.
+    let minted = |args: &[&str]| {
+        let mut all = vec!["token", "mint", "--key", "KEY"];
+        all.extend_from_slice(args);
+        run(&bin, &all, b"", d)
+    };
+    let refusal = |args: &[&str]| {
+        let out = minted(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let clinician = |sub: &str, aud: &str, ttl: &str, extra: &[&str]| {
+        let mut args = vec![
+            "--role",
+            "clinician",
+            "--subject",
+            sub,
+            "--audience",
+            aud,
+            "--ttl",
+            ttl,
+        ];
+        args.extend_from_slice(extra);
+        args.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let cases: [(Vec<String>, &str); 4] = [
+        (
+            clinician("dr", "pump-SN1", "600", &["--patient", "patient\n1"]),
+            "--patient holds a control character",
+        ),
+        (
+            clinician("dr\t7", "pump-SN1", "600", &[]),
+            "--subject holds a control character",
+        ),
+        (
+            clinician("dr", "pump\u{7f}", "600", &[]),
+            "--audience holds a control character",
+        ),
+        (
+            clinician("dr", "pump-SN1", "600", &["--issuer", "iss\u{85}"]),
+            "--issuer holds a control character",
+        ),
+    ];
+    for (args, want) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let m = refusal(&args);
+        assert!(m.contains(want), "{m}");
+    }
+    let ok = clinician("dr\u{a0}7", "pump-SN1", "600", &["--patient", "p\u{200b}1"]);
+    let ok: Vec<&str> = ok.iter().map(String::as_str).collect();
+    assert_eq!(minted(&ok).status.code(), Some(0));
+    let m = refusal(&[
+        "--role",
+        "caregiver",
+        "--subject",
+        "cg\n",
+        "--audience",
+        "a",
+        "--ttl",
+        "0",
+        "--exi",
+        "0",
+    ]);
+    assert!(m.contains("--exi"), "{m}");
+    let m = refusal(&[
+        "--role",
+        "caregiver",
+        "--subject",
+        "cg\n",
+        "--audience",
+        "a",
+        "--ttl",
+        "0",
+    ]);
+    assert!(m.contains("needs --patient"), "{m}");
+    let args = clinician("dr\n", "a", "0", &[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let m = refusal(&args);
+    assert!(m.contains("--subject holds a control character"), "{m}");
+    let args = clinician("dr", "a", "0", &[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let m = refusal(&args);
+    assert!(m.contains("366 days"), "{m}");
     // A private key where the public key belongs is a usage error, not silently accepted.
     assert_eq!(
         run(

@@ -203,10 +203,23 @@ fn mint(a: MintArgs) -> Outcome {
             "cannot mint: a caregiver token needs --patient (a caregiver acts for one patient)",
         ));
     }
+    let texts = [
+        ("--issuer", Some(&a.issuer)),
+        ("--subject", Some(&a.subject)),
+        ("--audience", Some(&a.audience)),
+        ("--patient", a.patient.as_ref()),
+    ];
+    for (name, text) in texts {
+        if text.is_some_and(|t| t.chars().any(char::is_control)) {
+            return Err(Failure::usage(format!(
+                "cannot mint: {name} holds a control character"
+            )));
+        }
+    }
     let claims = builder.build(&mut rng()).map_err(|e| {
         Failure::usage(format!(
-            "cannot mint: {e} (texts are 1-128 bytes, --ttl 1 s to 366 days, --exi at least \
-             1 s, a caregiver needs --patient)"
+            "cannot mint: {e} (texts are 1-128 bytes without control characters, --ttl 1 s to \
+             366 days, --exi at least 1 s, a caregiver needs --patient)"
         ))
     })?;
     let token = key

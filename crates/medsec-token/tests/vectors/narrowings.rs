@@ -807,7 +807,7 @@ fn request_text(
     match (r.get(field), r.get(&format!("{field}_hex"))) {
         (None, None) => Ok(None),
         (Some(Value::String(text)), None) => Ok(Some(text.clone())),
-        (None, Some(Value::String(h))) => String::from_utf8(hex::decode(h).unwrap())
+        (None, Some(Value::String(h))) => String::from_utf8(hex::decode(h).map_err(|_| refused)?)
             .map(Some)
             .map_err(|_| refused),
         _ => Err(refused),
