@@ -757,6 +757,10 @@ fn sqlite_integer_columns_hold_only_the_records_integers() {
         // Numeric text with a point or an exponent goes through a double: these are 3.0.
         "'3.0000000000000001'",
         "'2.9999999999999999'",
+        // The same whitespace is skipped around any numeric text.
+        "' 3.0 '",
+        "char(11, 51, 101, 48)",
+        "char(9, 46, 51, 101, 49, 12)",
     ] {
         assert_eq!(retype(&t, &key, "version", expr), "integer", "{expr}");
         accepted(expr);
@@ -786,6 +790,13 @@ fn sqlite_integer_columns_hold_only_the_records_integers() {
         ("9007199254740993.0", "integer"),
         ("'9223372036854775807.0'", "real"),
         ("'-9223372036854775808.0'", "real"),
+        // Whitespace around numeric text that is not a whole number, or not 3.
+        ("' 3.5 '", "real"),
+        ("'1e3 '", "integer"),
+        (
+            "char(11, 57, 50, 50, 51, 51, 55, 50, 48, 51, 54, 56, 53, 52, 55, 55, 53, 56, 48, 56)",
+            "real",
+        ),
     ] {
         assert_eq!(retype(&t, &key, "version", expr), ty, "{expr}");
         assert_refused(&s, &a, &dana, &format!("version {expr}"));
@@ -805,6 +816,8 @@ fn sqlite_integer_columns_hold_only_the_records_integers() {
         ("'9007199254740993.0'", 9_007_199_254_740_992i64),
         ("'9007199254740993'", 9_007_199_254_740_993),
         ("'4503599627370497.5'", 4_503_599_627_370_498),
+        ("'1e3 '", 1000),
+        ("' 3.0 '", 3),
     ] {
         assert_eq!(retype(&t, &key, "version", expr), "integer", "{expr}");
         let v: i64 = t
