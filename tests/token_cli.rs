@@ -319,3 +319,113 @@ fn keygen_mint_verify_contract() {
         Some(2)
     );
 }
+
+/// Profile §13, smaller points (clean-room round 6): a custom `--scope` is read, then refused
+/// as outside every role's default policy (1); `--ttl -1` and an argument that is not UTF-8
+/// fail at step 1 (2); `Alarms:read` is a malformed scope (2); an empty `--patient` passes step
+/// 6 and fails at step 8; and no token the CLI can mint is over 1,024 bytes (step 9): the
+/// largest, every text 128 bytes, `--exi` 2^64 − 1 and the longest default scopes, is 684.
+#[test]
+fn mint_section_13_small_points() {
+    let Some(bin) = cli() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert_eq!(
+        run(&bin, &["token", "keygen", "--out", "KEY"], b"", d)
+            .status
+            .code(),
+        Some(0)
+    );
+    let mint = |role: &str, extra: &[&str]| {
+        let mut args = vec![
+            "token",
+            "mint",
+            "--key",
+            "KEY",
+            "--role",
+            role,
+            "--subject",
+            "s",
+            "--audience",
+            "a",
+            "--ttl",
+            "600",
+        ];
+        args.extend_from_slice(extra);
+        run(&bin, &args, b"", d)
+    };
+    // A well-formed custom resource: no role's default policy has one, so exit 1.
+    let custom = mint("technician", &["--scope", "pump/motor:read"]);
+    assert_eq!(custom.status.code(), Some(1));
+    // Resource names compare byte-wise: `Alarms` is neither known nor a custom name.
+    assert_eq!(
+        mint("patient", &["--scope", "Alarms:read"]).status.code(),
+        Some(2)
+    );
+    // Step 1: the arguments as a whole.
+    let negative = mint("patient", &["--ttl", "-1"]);
+    assert_eq!(negative.status.code(), Some(2));
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt as _;
+        let out = std::process::Command::new(&bin)
+            .current_dir(d)
+            .args(["token", "mint", "--key", "KEY", "--role", "patient"])
+            .arg("--subject")
+            .arg(std::ffi::OsStr::from_bytes(b"s\xff"))
+            .args(["--audience", "a", "--ttl", "600"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let m = String::from_utf8_lossy(&out.stderr);
+        assert!(!m.contains("cannot mint"), "{m}");
+    }
+    // An empty --patient is given (step 6 passes) and fails the builder's rules (step 8).
+    let empty = mint("caregiver", &["--patient", ""]);
+    assert_eq!(empty.status.code(), Some(2));
+    let m = String::from_utf8_lossy(&empty.stderr);
+    assert!(!m.contains("a caregiver token needs --patient"), "{m}");
+    assert!(m.contains("1-128 bytes without control characters"), "{m}");
+
+    // The largest token each role can mint.
+    let text = "t".repeat(128);
+    let largest = ["patient", "caregiver", "clinician", "technician", "admin"]
+        .into_iter()
+        .map(|role| {
+            let out = run(
+                &bin,
+                &[
+                    "token",
+                    "mint",
+                    "--key",
+                    "KEY",
+                    "--role",
+                    role,
+                    "--subject",
+                    &text,
+                    "--audience",
+                    &text,
+                    "--issuer",
+                    &text,
+                    "--patient",
+                    &text,
+                    "--ttl",
+                    "31622400",
+                    "--exi",
+                    "18446744073709551615",
+                ],
+                b"",
+                d,
+            );
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{role}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            out.stdout.len()
+        })
+        .max()
+        .unwrap();
+    assert_eq!(largest, 684);
+}

@@ -115,6 +115,8 @@ mod narrowings;
 mod review2_cases;
 #[path = "vectors/review4_cases.rs"]
 mod review4_cases;
+#[path = "vectors/review6.rs"]
+mod review6;
 
 use cases::{cases, Case};
 use files::{key_files, keys_json, revocation_updates};
@@ -364,7 +366,8 @@ fn run(file_keys: &Value, vector: &Value) -> Outcome {
 }
 
 /// Applies one revocation update vector to a fresh list (after its `applied_before`
-/// updates); returns the list and the result.
+/// updates); returns the list, the result, the key set and how many ids the list held
+/// before this update.
 fn run_update(
     file: &Value,
     u: &Value,
@@ -372,6 +375,7 @@ fn run_update(
     FixedRevocationList<4>,
     medsec_token::Result<usize>,
     KeySet<4>,
+    usize,
 ) {
     let v = &u["verify"];
     let keys = key_set(&file["keys"], &v["keys"]);
@@ -398,9 +402,10 @@ fn run_update(
         list.apply_update(&bytes, &keys, &issuers, audience, &clock)
             .expect("an applied_before update applies");
     }
+    let ids_before = list.len();
     let bytes = hex::decode(u["update"].as_str().unwrap()).unwrap();
     let r = list.apply_update(&bytes, &keys, &issuers, audience, &clock);
-    (list, r, keys)
+    (list, r, keys, ids_before)
 }
 
 fn vectors_path() -> std::path::PathBuf {
@@ -467,7 +472,7 @@ fn vectors_verify() {
 
     for u in file["revocation_updates"].as_array().unwrap() {
         let name = u["name"].as_str().unwrap();
-        let (mut list, r, keys) = run_update(&file, u);
+        let (mut list, r, keys, ids_before) = run_update(&file, u);
         if u["result"] != "rejected" {
             // The list's state afterwards: the issuer's sequence, the epoch, and the ids this
             // update listed (all of them, or for `list_full` those that fitted).
@@ -488,6 +493,11 @@ fn vectors_verify() {
         }
         if u["result"] == "list_full" {
             assert_eq!(r, Err(medsec_token::Error::CapacityExceeded), "{name}");
+        } else if u["result"] == "no_issuer_slot" {
+            // Nothing of the update is applied: the list holds only what the
+            // `applied_before` updates listed (the epoch and sequence are checked above).
+            assert_eq!(r, Err(medsec_token::Error::CapacityExceeded), "{name}");
+            assert_eq!(list.len(), ids_before, "{name}");
         } else if u["result"] == "valid" {
             let ids = u["content"]["revoked"].as_array().unwrap();
             assert_eq!(r, Ok(ids.len()), "{name}");
@@ -633,4 +643,30 @@ fn typical_patient_token_fits_200_bytes() {
         bound.token.len()
     );
     assert!(typical.token.len() <= 200, "{}", typical.token.len());
+}
+
+/// The generator's request reader judges the JSON text (profile §11): each form below is
+/// refused on its own, whatever the value would be, and the plain forms are read.
+#[test]
+fn request_text_is_read_strictly() {
+    for bad in [
+        r#"{"ttl": 1.0}"#,
+        r#"{"ttl": 1e3}"#,
+        r#"{"ttl": 1E3}"#,
+        r#"{"ttl": -0}"#,
+        r#"{"ttl": -1}"#,
+        r#"{"ttl": 18446744073709551616}"#,
+        r#"{"ttl": 01}"#,
+        r#"{"ttl": 1, "ttl": 1}"#,
+        r#"{"scope": {"alarms": ["read"], "alarms": ["write"]}}"#,
+        r#"{"cnf": {"kid": "01", "kid": "01"}}"#,
+        r#"{"ttl": 1} x"#,
+    ] {
+        assert!(narrowings::strict_json(bad).is_err(), "{bad}");
+    }
+    assert_eq!(
+        narrowings::strict_json(r#"{"ttl": 18446744073709551615, "a": [true, null, "x"]}"#)
+            .unwrap(),
+        json!({"ttl": u64::MAX, "a": [true, null, "x"]})
+    );
 }

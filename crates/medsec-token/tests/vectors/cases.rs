@@ -507,5 +507,6 @@ pub(super) fn cases() -> Vec<Case> {
         &sk.mint_vec(&tech).unwrap(),
     ));
     v.extend(review4_cases::review4_cases());
+    v.extend(review6::review6_cases());
     v
 }

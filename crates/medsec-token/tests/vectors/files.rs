@@ -466,6 +466,34 @@ pub(super) fn revocation_updates() -> Value {
         Default::default(),
         update_payload_with_ids(T0 + 120, 43, T0 - 86_400, thirty_three),
     );
+    // Added after clean-room round 6: a fifth issuer finds no free issuer slot (the list keeps
+    // sequences for 4). The key is unbound, so it signs for every allowlisted issuer.
+    let sign_as = |issuer: &str, sequence: u64, epoch: u64, revoked: &[RevokedToken]| {
+        let update = RevocationUpdate {
+            issuer,
+            audience: AUD,
+            issued_at: T0 + 120,
+            sequence,
+            epoch: RevocationEpoch::from_unix_seconds(epoch),
+            revoked,
+        };
+        let mut buf = [0u8; 1024];
+        let n = update.sign(&signing_key(), &mut buf).unwrap();
+        buf[..n].to_vec()
+    };
+    let (third, fourth, fifth) = ("ward.example", "pharmacy.example", "home.example");
+    let five_issuers = |extra: Value| {
+        let mut v = json!({"issuers": [ISS, OTHER_ISS, third, fourth, fifth], "audience": AUD,
+                           "keys": [{"name": "ed25519"}]});
+        for (k, val) in extra.as_object().unwrap() {
+            v[k] = val.clone();
+        }
+        v
+    };
+    let fifth_ids = [RevokedToken {
+        id: id4(0xd6, 1),
+        expires_at: T0 + 3600,
+    }];
     let good_payload = CoseSign1::from_tagged_slice(&good)
         .unwrap()
         .payload
@@ -535,5 +563,17 @@ pub(super) fn revocation_updates() -> Value {
           "verify": with(AUD, json!({"applied_before": ["update-four-ids"]})), "result": "list_full",
           "content": content(43, &[]),
           "why": "after update-four-ids filled the list: a fifth id does not fit (CapacityExceeded), and the sequence stays 43" },
+        { "name": "update-third-issuer", "update": hex::encode(sign_as(third, 1, T0 - 3600, &[])),
+          "verify": five_issuers(json!({})), "result": "valid",
+          "content": content_of(third, 1, T0 - 3600, &[]),
+          "why": "from ward.example, seq 1: a third issuer (an applied_before of update-no-issuer-slot)" },
+        { "name": "update-fourth-issuer", "update": hex::encode(sign_as(fourth, 1, T0 - 3600, &[])),
+          "verify": five_issuers(json!({})), "result": "valid",
+          "content": content_of(fourth, 1, T0 - 3600, &[]),
+          "why": "from pharmacy.example, seq 1: a fourth issuer (an applied_before of update-no-issuer-slot)" },
+        { "name": "update-no-issuer-slot", "update": hex::encode(sign_as(fifth, 1, T0, &fifth_ids)),
+          "verify": five_issuers(json!({"applied_before": ["update-valid", "update-other-issuer", "update-third-issuer", "update-fourth-issuer"]})),
+          "result": "no_issuer_slot", "content": content_of(fifth, 0, T0 - 3600, &[]),
+          "why": "after updates from clinic.example, lab.example, ward.example and pharmacy.example filled the list's 4 issuer slots: an otherwise valid update from a fifth issuer, home.example, is refused with CapacityExceeded and nothing of it is applied: the epoch stays T0-3600 (not its T0), its id is not listed, and S(home.example) stays 0" },
     ])
 }

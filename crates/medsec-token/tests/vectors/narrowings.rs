@@ -24,7 +24,7 @@ const REQUEST_FIELDS: &[&str] = &[
 ];
 
 /// A fresh child id (after clean-room round 4): no earlier vector's token has it.
-fn child_id(n: u8) -> String {
+pub(super) fn child_id(n: u8) -> String {
     id4(CHILD_ID4, n).to_string()
 }
 
@@ -154,10 +154,11 @@ pub(super) fn narrowing_requests() -> Vec<Value> {
     .chain(text_requests())
     .chain(round4_requests())
     .chain(round5_requests())
+    .chain(review6::review6_requests())
     .collect()
 }
 
-fn entry(name: &str, parent: &str, request: Value, why: &str) -> Value {
+pub(super) fn entry(name: &str, parent: &str, request: Value, why: &str) -> Value {
     json!({ "name": name, "parent": parent, "request": request, "why": why })
 }
 
@@ -713,9 +714,8 @@ pub(super) fn derive(
         .expect("the parent verifies with its own inputs");
 
     let refused = medsec_token::Error::InvalidInput;
-    let r = entry["request"]
-        .as_object()
-        .expect("a request is an object");
+    let request = request_of(entry)?;
+    let r = request.as_object().ok_or(refused)?;
     if r.keys().any(|k| !REQUEST_FIELDS.contains(&k.as_str())) {
         return Err(refused);
     }
@@ -792,6 +792,79 @@ pub(super) fn derive(
     Ok((child, json))
 }
 
+/// The request an entry carries, read from its JSON text as written (profile §11): the
+/// `request_text` string, or the `request` object as the file writes it. The text is read
+/// strictly: a number other than an integer written in digits alone (`1.0`, `1e3`, `-0`,
+/// `-1`, or one above 2^64 − 1) and a duplicate member name, in any object, refuse the
+/// request. A text that is not JSON is refused too.
+pub(super) fn request_of(entry: &Value) -> Result<Value, medsec_token::Error> {
+    let text = match entry.get("request_text") {
+        Some(t) => t.as_str().expect("request_text is a string").to_owned(),
+        None => serde_json::to_string(&entry["request"]).expect("a request serializes"),
+    };
+    strict_json(&text).map_err(|_| medsec_token::Error::InvalidInput)
+}
+
+/// Parses JSON text into a [`Value`], refusing duplicate member names and every number that
+/// is not digits alone (what serde_json hands on as `u64`: a fraction, an exponent, a sign —
+/// `-0` included — or a value above 2^64 − 1 come as `i64` or `f64`).
+pub(super) fn strict_json(text: &str) -> serde_json::Result<Value> {
+    use serde::de::{Error as _, MapAccess, SeqAccess, Visitor};
+
+    struct Strict(Value);
+    impl<'de> serde::Deserialize<'de> for Strict {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(StrictVisitor).map(Strict)
+        }
+    }
+    struct StrictVisitor;
+    impl<'de> Visitor<'de> for StrictVisitor {
+        type Value = Value;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("JSON with integers in digits only and no duplicate member name")
+        }
+        fn visit_bool<E: serde::de::Error>(self, b: bool) -> Result<Value, E> {
+            Ok(Value::Bool(b))
+        }
+        fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Value, E> {
+            Ok(Value::from(n))
+        }
+        fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Value, E> {
+            Err(E::custom("a number with a sign"))
+        }
+        fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Value, E> {
+            Err(E::custom("a number that is not digits alone"))
+        }
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Value, E> {
+            Ok(Value::String(s.to_owned()))
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Value, E> {
+            Ok(Value::Null)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(Strict(v)) = seq.next_element()? {
+                out.push(v);
+            }
+            Ok(Value::Array(out))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+            let mut out = serde_json::Map::new();
+            while let Some(k) = map.next_key::<String>()? {
+                let Strict(v) = map.next_value()?;
+                if out.insert(k, v).is_some() {
+                    return Err(A::Error::custom("a duplicate member name"));
+                }
+            }
+            Ok(Value::Object(out))
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    let Strict(v) = serde::Deserialize::deserialize(&mut de)?;
+    de.end()?;
+    Ok(v)
+}
+
 /// A request's proof-of-possession key, owned.
 enum Cnf {
     Ed25519([u8; 32]),
@@ -840,12 +913,19 @@ pub(super) fn narrowings(file_keys: &Value, vectors: &[Value]) -> Value {
     // The children added after clean-room round 4 have ids of their own: none is another
     // child's or any token vector's.
     let requests = narrowing_requests();
-    let fresh: Vec<&str> = requests
+    let fresh: Vec<String> = requests
         .iter()
-        .filter_map(|e| e["request"]["cti"].as_str())
+        .filter_map(|e| match e.get("request_text") {
+            // Read leniently here: only the id matters, and a refused text may be malformed.
+            Some(t) => serde_json::from_str::<Value>(t.as_str().unwrap())
+                .ok()
+                .and_then(|r| r["cti"].as_str().map(str::to_owned)),
+            None => e["request"]["cti"].as_str().map(str::to_owned),
+        })
+        .map(|c| c.to_lowercase())
         .filter(|c| c.starts_with(&hex::encode([CHILD_ID4; 15])))
         .collect();
-    let unique: std::collections::BTreeSet<&str> = fresh.iter().copied().collect();
+    let unique: std::collections::BTreeSet<&str> = fresh.iter().map(String::as_str).collect();
     assert_eq!(unique.len(), fresh.len());
     assert!(vectors
         .iter()

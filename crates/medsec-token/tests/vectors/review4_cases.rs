@@ -7,7 +7,7 @@ use super::*;
 
 /// Replaces one claim of a medsec-encoded token's payload (or drops it when `value` is
 /// `None`) and signs the result with the file's key, as another minter could.
-fn edited(token: &[u8], key: i64, value: Option<Cbor>) -> Vec<u8> {
+pub(super) fn edited(token: &[u8], key: i64, value: Option<Cbor>) -> Vec<u8> {
     let mut m = payload_map(token);
     let at = m.iter().position(|(k, _)| *k == Cbor::from(key)).unwrap();
     match value {
