@@ -14,7 +14,7 @@ use std::rc::Rc;
 use libfuzzer_sys::fuzz_target;
 use medsec_credential::throttle::flash::{FlashError, RecordCodec, RECORD_LEN};
 use medsec_credential::throttle::{
-    self, FixedThrottleStore, FlashThrottleStore, RecordFlash, Schedule, ThrottleKey,
+    self, Counted, FixedThrottleStore, FlashThrottleStore, RecordFlash, Schedule, ThrottleKey,
     ThrottleRecord, ThrottleStore,
 };
 use medsec_credential::Error;
@@ -85,16 +85,28 @@ impl Model {
         d.min(self.max)
     }
 
-    /// One count given back: `(f, last)` becomes `(f - 1, last)`, one failure the clear
-    /// record, a clear record stays clear (docs/credential-format.md section 7).
-    fn refund(rec: &mut ThrottleRecord) {
-        *rec = match rec.failures {
-            0 | 1 => ThrottleRecord::CLEAR,
-            f => ThrottleRecord {
-                failures: f - 1,
-                last_failure_ms: rec.last_failure_ms,
-            },
+    /// One count given back (docs/credential-format.md section 7): nothing when the count added
+    /// nothing (saturated); the record the attempt replaced when the store still holds the one
+    /// it wrote; otherwise `(f, last)` becomes `(f - 1, last)`, one failure the clear record,
+    /// and a clear record stays clear.
+    fn refund(rec: &mut ThrottleRecord, c: &Counted) {
+        if c.counted.failures == c.prior.failures {
+            return;
+        }
+        *rec = if *rec == c.counted {
+            c.prior
+        } else {
+            match rec.failures {
+                0 | 1 => ThrottleRecord::CLEAR,
+                f => ThrottleRecord {
+                    failures: f - 1,
+                    last_failure_ms: rec.last_failure_ms,
+                },
+            }
         };
+        if rec.failures == 0 {
+            *rec = ThrottleRecord::CLEAR;
+        }
     }
 
     fn begin(&self, rec: &mut ThrottleRecord, now: u64) -> Result<(), Error> {
@@ -170,6 +182,9 @@ fuzz_target!(|data: &[u8]| {
     let mut tiny_fixed_records = vec![ThrottleRecord::CLEAR; keys.len()];
     let mut tiny_flash_records = vec![ThrottleRecord::CLEAR; keys.len()];
     let mut now: u64 = 1_000_000;
+    // Per store (fixed, flash, tiny fixed, tiny flash) and key: the admitted attempts not yet
+    // refunded; a refund gives back the latest.
+    let mut pending: Vec<Vec<Vec<Counted>>> = vec![vec![Vec::new(); keys.len()]; 4];
 
     for chunk in rest.chunks_exact(3) {
         let (op, k, dt) = (chunk[0], usize::from(chunk[1]) % keys.len(), chunk[2]);
@@ -190,13 +205,22 @@ fuzz_target!(|data: &[u8]| {
                 tiny_flash_records[k] = ThrottleRecord::CLEAR;
             }
             4 => {
-                throttle::refund(&fixed, key, &schedule).expect("fixed refund");
-                throttle::refund(&flash, key, &schedule).expect("flash refund");
-                throttle::refund(&tiny_fixed, key, &schedule).expect("tiny fixed refund");
-                throttle::refund(&tiny_flash, key, &schedule).expect("tiny flash refund");
-                Model::refund(&mut records[k]);
-                Model::refund(&mut tiny_fixed_records[k]);
-                Model::refund(&mut tiny_flash_records[k]);
+                // fixed and flash saw the same attempts, so their pending counts agree.
+                let c = pending[0][k].pop();
+                assert_eq!(c, pending[1][k].pop());
+                if let Some(c) = c {
+                    throttle::refund(&fixed, key, &schedule, &c).expect("fixed refund");
+                    throttle::refund(&flash, key, &schedule, &c).expect("flash refund");
+                    Model::refund(&mut records[k], &c);
+                }
+                if let Some(c) = pending[2][k].pop() {
+                    throttle::refund(&tiny_fixed, key, &schedule, &c).expect("tiny fixed refund");
+                    Model::refund(&mut tiny_fixed_records[k], &c);
+                }
+                if let Some(c) = pending[3][k].pop() {
+                    throttle::refund(&tiny_flash, key, &schedule, &c).expect("tiny flash refund");
+                    Model::refund(&mut tiny_flash_records[k], &c);
+                }
             }
             // A torn write on the flash: the attempt fails closed, the record is old or new.
             5 => {
@@ -211,9 +235,22 @@ fuzz_target!(|data: &[u8]| {
             }
             // Attempts.
             _ => {
+                let prior = if model.forgotten(&records[k], now) {
+                    ThrottleRecord::CLEAR
+                } else {
+                    records[k]
+                };
                 let expected = model.begin(&mut records[k], now);
-                let got_fixed = throttle::begin(&fixed, key, &schedule, now).map(|_| ());
-                let got_flash = throttle::begin(&flash, key, &schedule, now).map(|_| ());
+                let got_fixed = throttle::begin_counted(&fixed, key, &schedule, now);
+                let got_flash = throttle::begin_counted(&flash, key, &schedule, now);
+                if let Ok(c) = got_fixed {
+                    assert_eq!((c.prior, c.counted), (prior, records[k]));
+                    pending[0][k].push(c);
+                }
+                if let Ok(c) = got_flash {
+                    pending[1][k].push(c);
+                }
+                let (got_fixed, got_flash) = (got_fixed.map(|_| ()), got_flash.map(|_| ()));
                 assert_eq!(got_fixed, expected);
                 assert_eq!(got_flash, expected);
                 if let Err(Error::Throttled { retry_at_ms }) = expected {
@@ -227,7 +264,11 @@ fuzz_target!(|data: &[u8]| {
                     !recs[k].is_clear()
                         || recs.iter().filter(|r| !r.is_clear() && !reuse(r)).count() < cap
                 };
-                let got = throttle::begin(&tiny_fixed, key, &schedule, now).map(|_| ());
+                let got = throttle::begin_counted(&tiny_fixed, key, &schedule, now);
+                if let Ok(c) = got {
+                    pending[2][k].push(c);
+                }
+                let got = got.map(|_| ());
                 let fits = room(&tiny_fixed_records, 4, &|r| model.reusable(r, now));
                 let mut want = tiny_fixed_records[k];
                 let expected = model.begin(&mut want, now);
@@ -250,7 +291,11 @@ fuzz_target!(|data: &[u8]| {
                     tiny_fixed_records[k] = want;
                 }
                 // Tiny flash: no reuse at all while a record has failures.
-                let got = throttle::begin(&tiny_flash, key, &schedule, now).map(|_| ());
+                let got = throttle::begin_counted(&tiny_flash, key, &schedule, now);
+                if let Ok(c) = got {
+                    pending[3][k].push(c);
+                }
+                let got = got.map(|_| ());
                 let fits = room(&tiny_flash_records, 2, &|_| false);
                 let mut want = tiny_flash_records[k];
                 let expected = model.begin(&mut want, now);

@@ -624,6 +624,17 @@ impl PasswordHasher {
         Ok(parsed)
     }
 
+    /// True when `stored` parses within the ceilings and names a pepper id (`keyid`) this
+    /// hasher's ring does not hold: such a hash can only answer [`Error::NotVerified`], and
+    /// `LoginGuard` logs it as `stored_hash_rejected` (a planted hash, or a pepper removed too
+    /// early). Parsing only, no Argon2 work.
+    pub(crate) fn names_unknown_pepper(&self, stored: &str) -> bool {
+        PhcHash::parse(stored, &self.limits)
+            .ok()
+            .and_then(|p| p.pepper_id())
+            .is_some_and(|id| self.peppers.get(id).is_none())
+    }
+
     /// Whether a stored hash is weaker than this hasher's policy (without verifying it).
     ///
     /// # Errors

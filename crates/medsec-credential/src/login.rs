@@ -149,7 +149,9 @@ impl<'a, S: ThrottleStore + ?Sized> LoginGuard<'a, S> {
     /// `NotVerified` after verifying the dummy hash, exactly as for an unknown user (so neither
     /// the answer nor its timing tells that the account exists); the guard logs it as a
     /// `stored_hash_rejected` event. So is a stored hash without the pepper the hasher requires
-    /// ([`crate::PepperRequirement`]).
+    /// ([`crate::PepperRequirement`]). A stored hash naming a pepper id the ring does not hold
+    /// is verified as it stands (full Argon2 work) and answered `NotVerified`, like a wrong
+    /// password, and is logged as `stored_hash_rejected` too (a planted hash raises an alert).
     pub fn attempt(
         &self,
         attempt: &Attempt<'_>,
@@ -220,15 +222,7 @@ impl<'a, S: ThrottleStore + ?Sized> LoginGuard<'a, S> {
     ) -> Result<Verified> {
         let mut stored_hash_rejected = false;
         let outcome = self.run_inner(attempt, now_ms, verify, &mut stored_hash_rejected);
-        let label = match &outcome {
-            Ok(_) => "verified",
-            Err(Error::NotVerified) if stored_hash_rejected => "stored_hash_rejected",
-            Err(Error::NotVerified) => "not_verified",
-            Err(Error::Throttled { .. }) => "throttled",
-            Err(Error::LockedOut) => "locked_out",
-            Err(Error::Store) => "store_failure",
-            Err(_) => "error",
-        };
+        let label = outcome_label(&outcome, stored_hash_rejected);
         // ASVS 16.3.1: every attempt is an event. The key is a keyed hash, not the name.
         tracing::info!(
             target: "medsec_credential::login",
@@ -265,13 +259,29 @@ impl<'a, S: ThrottleStore + ?Sized> LoginGuard<'a, S> {
                 }
                 other => other?,
             };
-        if let Some(source) = &attempt.source {
-            throttle::begin(self.store, source, &self.source_schedule, now_ms)?;
-        }
+        let source_counted = match &attempt.source {
+            Some(source) => Some(throttle::begin_counted(
+                self.store,
+                source,
+                &self.source_schedule,
+                now_ms,
+            )?),
+            None => None,
+        };
         // 3. Verify; an unknown user verifies the dummy hash and always fails.
         let known = attempt.stored_hash.is_some();
         let stored = attempt.stored_hash.unwrap_or(self.dummy.as_str());
+        // Parsed for every attempt, known or not (the dummy names the current pepper or none),
+        // so the check costs the same whatever the answer.
+        let unknown_pepper = self.hasher.names_unknown_pepper(stored);
         let mut result = verify(stored);
+        if known && unknown_pepper && matches!(result, Err(Error::NotVerified)) {
+            // A hash under a pepper id the ring does not hold cannot verify (section 4): planted
+            // by someone who can write the hash database, or left behind by a pepper removed
+            // too early. Same answer and same Argon2 work as a wrong password; logged as
+            // rejected so that it raises an alert.
+            *stored_hash_rejected = true;
+        }
         if known
             && matches!(
                 result,
@@ -290,9 +300,11 @@ impl<'a, S: ThrottleStore + ?Sized> LoginGuard<'a, S> {
                 // 4. Success resets the account. The source gets back only the one count this
                 //    attempt added: it throttles failures, not logins, and is never cleared (one
                 //    good account must not launder a spraying source).
+                //    The refund restores the source's record as it was before this attempt when no
+                //    other attempt changed it since. A failed clear returns before the refund.
                 throttle::clear(self.store, &attempt.account)?;
-                if let Some(source) = &attempt.source {
-                    throttle::refund(self.store, source, &self.source_schedule)?;
+                if let (Some(source), Some(counted)) = (&attempt.source, &source_counted) {
+                    throttle::refund(self.store, source, &self.source_schedule, counted)?;
                 }
                 Ok(v)
             }
@@ -310,6 +322,19 @@ impl<'a, S: ThrottleStore + ?Sized> LoginGuard<'a, S> {
         if let Some(hook) = self.hook {
             hook.locked_out(&attempt.account, attempt.protects);
         }
+    }
+}
+
+/// The `outcome` field of the login event.
+fn outcome_label(outcome: &Result<Verified>, stored_hash_rejected: bool) -> &'static str {
+    match outcome {
+        Ok(_) => "verified",
+        Err(Error::NotVerified) if stored_hash_rejected => "stored_hash_rejected",
+        Err(Error::NotVerified) => "not_verified",
+        Err(Error::Throttled { .. }) => "throttled",
+        Err(Error::LockedOut) => "locked_out",
+        Err(Error::Store) => "store_failure",
+        Err(_) => "error",
     }
 }
 
@@ -344,5 +369,77 @@ impl<S: ThrottleStore + ?Sized> fmt::Debug for LoginGuard<'_, S> {
             .field("account_schedule", &self.account_schedule)
             .field("source_schedule", &self.source_schedule)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+    use super::*;
+    use crate::hash::hazmat::hasher_below_minimum;
+    use crate::throttle::FixedThrottleStore;
+    use crate::{HashParams, Pepper, PepperRing};
+    use rand_chacha::rand_core::SeedableRng;
+
+    fn hasher(pepper_id: u8) -> PasswordHasher {
+        let mut ring = PepperRing::new();
+        ring.rotate_to(Pepper::new(u32::from(pepper_id), [pepper_id; Pepper::LEN]))
+            .unwrap();
+        hasher_below_minimum(HashParams::new(64, 1, 1).unwrap())
+            .unwrap()
+            .with_peppers(ring)
+    }
+
+    /// Runs one attempt through `run_inner` and returns its answer and event label.
+    fn classify(
+        guard_hasher: &PasswordHasher,
+        stored: Option<&str>,
+        pw: &str,
+    ) -> (Result<Verified>, &'static str) {
+        let store = FixedThrottleStore::<8>::new();
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+        let guard = LoginGuard::new(guard_hasher, &store, &mut rng).unwrap();
+        let attempt = Attempt {
+            account: ThrottleKey::from_bytes([1; 16]),
+            source: None,
+            stored_hash: stored,
+            protects: Protected::PatientData,
+        };
+        let password = Password::new(pw).unwrap();
+        let mut rejected = false;
+        let out = guard.run_inner(
+            &attempt,
+            1_000,
+            |s| guard_hasher.verify(&password, s),
+            &mut rejected,
+        );
+        let label = outcome_label(&out, rejected);
+        (out, label)
+    }
+
+    /// A hash planted under a pepper id the ring does not hold (section 4) is answered
+    /// `NotVerified` like a wrong password, and logged as `stored_hash_rejected`.
+    #[test]
+    fn planted_hash_under_an_unknown_keyid_is_logged_as_rejected() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(2);
+        let ours = hasher(1);
+        let pw = Password::new("correct horse battery").unwrap();
+        let good = ours.hash(&pw, &mut rng).unwrap();
+        // The attacker's hash: the right password under keyid 9, which our ring lacks.
+        let planted = hasher(9).hash(&pw, &mut rng).unwrap();
+        assert!(planted.as_str().contains("keyid="));
+        let (out, label) = classify(&ours, Some(planted.as_str()), "correct horse battery");
+        assert_eq!(out.unwrap_err(), Error::NotVerified);
+        assert_eq!(label, "stored_hash_rejected");
+        // Unchanged: a wrong password on a good hash, an unknown user, a correct login.
+        let (out, label) = classify(&ours, Some(good.as_str()), "wrong horse battery");
+        assert_eq!(out.unwrap_err(), Error::NotVerified);
+        assert_eq!(label, "not_verified");
+        let (out, label) = classify(&ours, None, "correct horse battery");
+        assert_eq!(out.unwrap_err(), Error::NotVerified);
+        assert_eq!(label, "not_verified");
+        let (out, label) = classify(&ours, Some(good.as_str()), "correct horse battery");
+        assert!(out.is_ok());
+        assert_eq!(label, "verified");
     }
 }

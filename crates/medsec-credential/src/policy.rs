@@ -392,6 +392,50 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::panic, reason = "tests")]
     use super::*;
 
+    /// The sanity code points of docs/credential-format.md section 5.6, checked against the
+    /// tables this build uses: an implementation that gets the same answers has tables of the
+    /// right versions (policy: Unicode 17.0.0; NFKC and "unassigned": 18.0.0).
+    #[test]
+    fn unicode_sanity_code_points_of_section_5_6() {
+        // Policy lowercase (17.0.0): BERIA ERFE, new in 17.0; older tables leave it unchanged.
+        assert_eq!('\u{16EA0}'.to_lowercase().collect::<String>(), "\u{16EBB}");
+        assert_eq!("\u{16EA0}".to_lowercase(), "\u{16EBB}");
+        assert!('\u{16EA0}'.is_alphabetic());
+        // Unconditional SpecialCasing, and KELVIN SIGN's simple mapping.
+        assert_eq!("\u{0130}".to_lowercase(), "i\u{0307}");
+        assert_eq!("\u{212A}".to_lowercase(), "k");
+        // NFKC (18.0.0): KELVIN SIGN becomes K before anything else sees it.
+        assert_eq!(pw("\u{212A}").as_str(), "K");
+        // "Unassigned" (18.0.0): U+05C8 is assigned (it is Cn in 17.0), U+0378 and the
+        // noncharacter U+2FFFF are not; private use is assigned.
+        for (c, assigned) in [
+            ('\u{05C8}', true),
+            ('\u{0378}', false),
+            ('\u{2FFFF}', false),
+            ('\u{E000}', true),
+        ] {
+            let mut buf = [0u8; 4];
+            let p = Password::new(c.encode_utf8(&mut buf)).unwrap();
+            assert_eq!(p.is_all_assigned(), assigned, "U+{:04X}", u32::from(c));
+        }
+    }
+
+    /// Section 5.5: `kkkkkkkk` has a form with U+212A KELVIN SIGN (which lowercases to `k`)
+    /// that would not be repetitive as typed (three distinct code points), but NFKC turns
+    /// U+212A into `K` first, so every form the policy sees is still repetitive.
+    #[test]
+    fn kelvin_sign_does_not_reach_the_list() {
+        let policy = PasswordPolicy::WITH_SECOND_FACTOR;
+        let kelvin = pw("kkkkkK\u{212A}k");
+        assert_eq!(kelvin.as_str(), "kkkkkKKk");
+        assert_eq!(kelvin.as_str().to_lowercase(), "kkkkkkkk");
+        assert!(blocklist::COMMON_PASSWORDS.lines().any(|l| l == "kkkkkkkk"));
+        assert_eq!(
+            policy.check(&kelvin, &[]),
+            Err(Error::Rejected(Rejection::Repetitive))
+        );
+    }
+
     /// The policy's case and letter tables are the compiler's: the pinned version must be the
     /// one this build uses (a toolchain move must update the constant, the doc and vectors).
     #[test]

@@ -331,6 +331,25 @@ impl<T: ThrottleStore + ?Sized> ThrottleStore for &T {
     }
 }
 
+/// What one counted attempt did to a key's record: returned by [`begin_counted`], and what
+/// [`refund`] needs to give the count back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counted {
+    /// The record the count replaced, as the schedule saw it at the attempt's time: the clear
+    /// record when it had none or had forgotten it ([`Schedule::effective`]).
+    pub prior: ThrottleRecord,
+    /// The record the count wrote ([`Schedule::count_failure`] of `prior`).
+    pub counted: ThrottleRecord,
+}
+
+impl Counted {
+    /// True when the count added nothing: `prior` already held `u32::MAX` failures (the count
+    /// saturates), so there is nothing to give back.
+    pub const fn saturated(&self) -> bool {
+        self.counted.failures == self.prior.failures
+    }
+}
+
 /// Decides an attempt for `key` and, when it is admitted, counts it as a failure durably —
 /// before the caller checks the credential (persist before verify). Returns the counted record.
 ///
@@ -354,13 +373,27 @@ pub fn begin<S: ThrottleStore + ?Sized>(
     schedule: &Schedule,
     now_ms: u64,
 ) -> Result<ThrottleRecord> {
+    begin_counted(store, key, schedule, now_ms).map(|c| c.counted)
+}
+
+/// As [`begin`], returning also the record the count replaced, for a later [`refund`].
+///
+/// # Errors
+/// As [`begin`].
+pub fn begin_counted<S: ThrottleStore + ?Sized>(
+    store: &S,
+    key: &ThrottleKey,
+    schedule: &Schedule,
+    now_ms: u64,
+) -> Result<Counted> {
     for _ in 0..MAX_CAS_ROUNDS {
         let Some(current) = decide(store, key, schedule, now_ms)? else {
             continue;
         };
+        let prior = schedule.effective(&current, now_ms);
         let counted = schedule.count_failure(&current, now_ms);
         if store.compare_and_swap_scheduled(key, &current, &counted, schedule)? {
-            return Ok(counted);
+            return Ok(Counted { prior, counted });
         }
     }
     Err(Error::Store)
@@ -430,18 +463,25 @@ pub fn clear<S: ThrottleStore + ?Sized>(store: &S, key: &ThrottleKey) -> Result<
     Err(Error::Store)
 }
 
-/// Gives back the one failure that this attempt's [`begin`] counted for `key`, after the
+/// Gives back the one failure that an attempt's [`begin_counted`] counted for `key`, after the
 /// credential verified: `LoginGuard` calls it for the attempt's source, so that a source's
 /// counter throttles failed logins and not successful ones.
 ///
-/// The stored record `(f, last)` becomes `(f - 1, last)`, or the clear record when `f = 1`;
-/// `last_failure_ms` is left as it is (the count wrote the attempt's own time there, so a refund
-/// never moves a wait or the forgetting earlier than they would be without the attempt). A clear
-/// record stays clear (saturating: nothing is written). The record is never cleared as a whole:
-/// the failures of other attempts stay, so an attacker who owns an account cannot use it to
-/// reset a counter between guesses. Call it at most once per counted [`begin`], and only for a
-/// verified credential. Each round loads the record and swaps in the refunded one; a lost
-/// compare-and-swap starts over, at most [`MAX_CAS_ROUNDS`] rounds.
+/// Each round loads the stored record and swaps in the refunded one:
+/// - stored record equal to `counted.counted` (no other attempt changed it since): it becomes
+///   `counted.prior`, time included (the clear record when `prior` is clear). The key is left
+///   as if the attempt had never been made: a verified login neither restarts a wait nor
+///   postpones the forgetting.
+/// - any other stored record `(f, last)` (other attempts were counted or refunded since):
+///   `(f - 1, last)`, or the clear record when `f = 1`; a clear record stays clear (nothing is
+///   written). `last_failure_ms` is kept: it is the time of the latest count, which may be
+///   another attempt's failure, and the failures' individual times are not stored.
+///
+/// When the count added nothing (`counted.saturated()`, `u32::MAX` failures) the refund does
+/// nothing. The record is never cleared as a whole: the failures of other attempts stay, so an
+/// attacker who owns an account cannot use it to reset a counter between guesses. Call it at
+/// most once per counted attempt, with that attempt's [`Counted`], and only for a verified
+/// credential. A lost compare-and-swap starts over, at most [`MAX_CAS_ROUNDS`] rounds.
 ///
 /// # Errors
 /// [`Error::Store`] when the store fails or stays contended.
@@ -449,16 +489,28 @@ pub fn refund<S: ThrottleStore + ?Sized>(
     store: &S,
     key: &ThrottleKey,
     schedule: &Schedule,
+    counted: &Counted,
 ) -> Result<()> {
+    if counted.saturated() {
+        return Ok(());
+    }
     for _ in 0..MAX_CAS_ROUNDS {
         let current = store.load(key)?;
-        let refunded = match current.failures {
-            0 => return Ok(()),
-            1 => ThrottleRecord::CLEAR,
-            f => ThrottleRecord {
-                failures: f.saturating_sub(1),
-                ..current
-            },
+        let refunded = if current == counted.counted {
+            if counted.prior.is_clear() {
+                ThrottleRecord::CLEAR
+            } else {
+                counted.prior
+            }
+        } else {
+            match current.failures {
+                0 => return Ok(()),
+                1 => ThrottleRecord::CLEAR,
+                f => ThrottleRecord {
+                    failures: f.saturating_sub(1),
+                    ..current
+                },
+            }
         };
         if store.compare_and_swap_scheduled(key, &current, &refunded, schedule)? {
             return Ok(());

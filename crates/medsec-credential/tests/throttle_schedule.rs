@@ -317,18 +317,21 @@ fn source_throttling_is_separate_and_not_reset_by_success() {
         ..w.attempt("alice", true)
     };
     assert!(guard.attempt(&good, &right(), 5_002).is_ok());
+    // Nothing else changed the source since this attempt's count, so the refund restores the
+    // record as it was, time included: the success neither restarts the wait nor postpones
+    // the forgetting.
     assert_eq!(
         store.load(&phone).unwrap(),
         ThrottleRecord {
             failures: 3,
-            last_failure_ms: 5_002
+            last_failure_ms: 2
         }
     );
     // Source failures are forgotten after an hour of quiet.
     assert_eq!(
         Schedule::new(2, 5_000, 60_000, None, Some(3_600_000))
             .unwrap()
-            .admit(&store.load(&phone).unwrap(), 5_002 + 3_600_000),
+            .admit(&store.load(&phone).unwrap(), 2 + 3_600_000),
         Admission::Allowed
     );
 }
@@ -749,30 +752,148 @@ fn refunds_do_not_let_a_parallel_burst_past_the_source_limit() {
     let _ = right_admitted;
 }
 
-/// `throttle::refund` takes back one count and never more: `(f, last)` becomes `(f - 1, last)`,
-/// one failure becomes the clear record, and a clear record stays clear without a write.
+/// `throttle::refund` takes back one count and never more. When the store still holds the
+/// record its attempt wrote, it restores the record the attempt replaced, time included; when
+/// other attempts changed the record since, `(f, last)` becomes `(f - 1, last)`. One failure
+/// becomes the clear record, and a clear record stays clear without a write.
 #[test]
 fn refund_gives_back_exactly_one_count() {
     let store = FixedThrottleStore::<8>::new();
     let key = ThrottleKey::from_bytes([9; 16]);
     let s = Schedule::SOURCE;
-    throttle::refund(&store, &key, &s).unwrap();
+    // A refund that finds a clear record writes nothing.
+    let never_stored = throttle::Counted {
+        prior: ThrottleRecord::CLEAR,
+        counted: ThrottleRecord {
+            failures: 1,
+            last_failure_ms: 99,
+        },
+    };
+    throttle::refund(&store, &key, &s, &never_stored).unwrap();
     assert_eq!(store.load(&key).unwrap(), ThrottleRecord::CLEAR);
-    for t in 0..3 {
-        throttle::begin(&store, &key, &s, 100 + t).unwrap();
-    }
-    throttle::refund(&store, &key, &s).unwrap();
+    let c: Vec<_> = (0..3)
+        .map(|t| throttle::begin_counted(&store, &key, &s, 100 + t).unwrap())
+        .collect();
+    // Refunded in reverse order, each finds its own record and restores the one before it.
+    throttle::refund(&store, &key, &s, &c[2]).unwrap();
     assert_eq!(
         store.load(&key).unwrap(),
         ThrottleRecord {
             failures: 2,
-            last_failure_ms: 102
+            last_failure_ms: 101
         }
     );
-    throttle::refund(&store, &key, &s).unwrap();
-    throttle::refund(&store, &key, &s).unwrap();
+    throttle::refund(&store, &key, &s, &c[1]).unwrap();
+    throttle::refund(&store, &key, &s, &c[0]).unwrap();
     assert_eq!(store.load(&key).unwrap(), ThrottleRecord::CLEAR);
     assert!(store.is_empty());
-    throttle::refund(&store, &key, &s).unwrap();
+    throttle::refund(&store, &key, &s, &c[0]).unwrap();
     assert_eq!(store.load(&key).unwrap(), ThrottleRecord::CLEAR);
+    // Another attempt counted after ours: only one count comes back, the time stays that of
+    // the latest count (it is the other attempt's failure).
+    let ours = throttle::begin_counted(&store, &key, &s, 200).unwrap();
+    throttle::begin(&store, &key, &s, 201).unwrap();
+    throttle::refund(&store, &key, &s, &ours).unwrap();
+    assert_eq!(
+        store.load(&key).unwrap(),
+        ThrottleRecord {
+            failures: 1,
+            last_failure_ms: 201
+        }
+    );
+}
+
+/// At `u32::MAX` failures a count adds nothing (it saturates), so its refund gives nothing
+/// back: the refund never takes away a failure it did not add.
+#[test]
+fn a_refund_at_the_saturated_count_does_nothing() {
+    let store = FixedThrottleStore::<8>::new();
+    let key = ThrottleKey::from_bytes([9; 16]);
+    let s = Schedule::new(0, 1, 1, None, None).unwrap();
+    let full = ThrottleRecord {
+        failures: u32::MAX,
+        last_failure_ms: 10,
+    };
+    store
+        .compare_and_swap(&key, &ThrottleRecord::CLEAR, &full)
+        .unwrap();
+    let c = throttle::begin_counted(&store, &key, &s, 20).unwrap();
+    assert!(c.saturated());
+    assert_eq!(c.prior, full);
+    assert_eq!(c.counted.failures, u32::MAX);
+    throttle::refund(&store, &key, &s, &c).unwrap();
+    assert_eq!(store.load(&key).unwrap(), c.counted);
+}
+
+/// The clean-room auditor's scenario (round 6, nat.py): 31 failures put a shared address into
+/// the 900 s wait; then one correct login a minute for 72 h. Each verified login leaves the
+/// source as it was before the login, so the logins are admitted once the failures' own wait
+/// ends and the failures are forgotten 24 h after the last of them, exactly as with no logins.
+/// With the old refund (which kept the login's time as `last_failure_ms`) every login restarted
+/// the wait: 287 admitted, 4,032 refused, and the record was never forgotten.
+#[test]
+fn correct_logins_from_a_shared_source_neither_extend_its_wait_nor_its_memory() {
+    let w = World::new();
+    let store = MemoryThrottleStore::with_capacity(1000).unwrap();
+    let guard = LoginGuard::new(&w.hasher, &store, &mut rng()).unwrap();
+    let nat = w
+        .keyer
+        .source_ip(std::net::IpAddr::V4(std::net::Ipv4Addr::new(
+            198, 51, 100, 9,
+        )));
+    // 31 sprayed failures, each as soon as the source admits it.
+    let mut now = 1_000_000u64;
+    let mut failed = 0u64;
+    while failed < 31 {
+        let a = Attempt {
+            source: Some(nat),
+            ..w.attempt(&format!("spray-{failed}"), false)
+        };
+        match guard.attempt(&a, &wrong(), now) {
+            Err(Error::NotVerified) => failed += 1,
+            Err(Error::Throttled { retry_at_ms }) => now = retry_at_ms,
+            other => panic!("{other:?}"),
+        }
+    }
+    let last = now;
+    let after_spray = ThrottleRecord {
+        failures: 31,
+        last_failure_ms: last,
+    };
+    assert_eq!(store.load(&nat).unwrap(), after_spray);
+    assert_eq!(Schedule::SOURCE.delay_after(31), 900_000);
+    let wait_ends = last + 900_000;
+    let forgotten = last + 24 * 3_600_000;
+    let (mut admitted, mut refused) = (0u32, 0u32);
+    for m in 1..=72 * 60u64 {
+        let now = last + m * 60_000;
+        let a = Attempt {
+            source: Some(nat),
+            ..w.attempt(&format!("clinician-{}", m % 7), true)
+        };
+        match guard.attempt(&a, &right(), now) {
+            Ok(_) => {
+                assert!(now >= wait_ends, "minute {m}");
+                admitted += 1;
+            }
+            Err(Error::Throttled { retry_at_ms }) => {
+                assert!(now < wait_ends, "minute {m}");
+                assert_eq!(retry_at_ms, wait_ends);
+                refused += 1;
+            }
+            other => panic!("minute {m}: {other:?}"),
+        }
+        // As if the logins never happened: the spray's record until it is forgotten.
+        let effective = Schedule::SOURCE.effective(&store.load(&nat).unwrap(), now);
+        if now < forgotten {
+            assert_eq!(store.load(&nat).unwrap(), after_spray, "minute {m}");
+        } else {
+            assert_eq!(effective, ThrottleRecord::CLEAR, "minute {m}");
+        }
+    }
+    // Refused only during the spray's own 900 s wait (minutes 1..=14).
+    assert_eq!(refused, 14);
+    assert_eq!(admitted, 72 * 60 - 14);
+    // Once forgotten, a login's count and refund leave no record of the source at all.
+    assert_eq!(store.load(&nat).unwrap(), ThrottleRecord::CLEAR);
 }

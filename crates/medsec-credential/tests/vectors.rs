@@ -426,6 +426,8 @@ fn sequence_vectors() -> Value {
         Attempt,
         Success,
         Refund,
+        /// A refund of the admitted attempt counted at this time (not the latest one).
+        RefundOf(u64),
     }
     type EvScript = (&'static str, &'static str, Schedule, Vec<(u64, Ev)>);
     let mut all: Vec<EvScript> = scripts
@@ -448,9 +450,10 @@ fn sequence_vectors() -> Value {
             .flat_map(|i| [(i * 60_000, Ev::Attempt), (i * 60_000, Ev::Refund)])
             .collect(),
     ));
-    // Refunds among failures: a refund on a clear record writes nothing; it takes back one
-    // count and keeps last_failure_ms (the refunded attempt's time), so the next wait runs from
-    // there; it never clears the failures of other attempts; forgetting still applies.
+    // Refunds among failures: a refund on a clear record writes nothing; a refund right after
+    // its attempt restores the record the attempt replaced, time included, so the next wait
+    // runs as if the attempt had not been made; it never clears the failures of other
+    // attempts; forgetting still applies.
     all.push((
         "source-failures-and-refunds",
         "SOURCE",
@@ -473,15 +476,39 @@ fn sequence_vectors() -> Value {
             ])
             .collect(),
     ));
+    // A refund after another attempt was counted (the store no longer holds the record its
+    // attempt wrote): one count comes back and last_failure_ms stays that of the latest count.
+    // A refund right after its attempt restores the record the attempt replaced, and the clear
+    // record when that one had been forgotten.
+    all.push((
+        "source-refund-after-other-attempts",
+        "SOURCE",
+        Schedule::SOURCE,
+        vec![
+            (1_000, Ev::Attempt),
+            (1_500, Ev::Attempt),
+            (2_000, Ev::RefundOf(1_000)),
+            (1_500 + DAY - 1, Ev::Attempt),
+            (1_500 + DAY - 1, Ev::Refund),
+            (1_500 + DAY, Ev::Attempt),
+            (1_500 + DAY, Ev::Refund),
+        ],
+    ));
     let mut out = Vec::new();
     for (script, name, schedule, events) in all {
         let store = FixedThrottleStore::<4>::new();
         let key = ThrottleKey::from_bytes([1; 16]);
         let mut rows = Vec::new();
+        // A refund gives back the latest admitted attempt not yet refunded (in these scripts,
+        // the attempt just before it); with none, it is a refund that finds a clear record.
+        let mut unrefunded: Vec<(u64, throttle::Counted)> = Vec::new();
         for (now, ev) in events {
             let answer = match ev {
-                Ev::Attempt => match throttle::begin(&store, &key, &schedule, now) {
-                    Ok(_) => json!({ "answer": "admitted" }),
+                Ev::Attempt => match throttle::begin_counted(&store, &key, &schedule, now) {
+                    Ok(counted) => {
+                        unrefunded.push((now, counted));
+                        json!({ "answer": "admitted" })
+                    }
                     Err(Error::Throttled { retry_at_ms }) => {
                         json!({ "answer": "wait", "retry_at_ms": retry_at_ms })
                     }
@@ -492,16 +519,37 @@ fn sequence_vectors() -> Value {
                     throttle::clear(&store, &key).unwrap();
                     json!({ "answer": "cleared" })
                 }
-                Ev::Refund => {
-                    throttle::refund(&store, &key, &schedule).unwrap();
-                    json!({ "answer": "refunded" })
+                Ev::Refund | Ev::RefundOf(_) => {
+                    let at = match ev {
+                        Ev::RefundOf(at) => Some(at),
+                        _ => None,
+                    };
+                    let found = match at {
+                        Some(at) => unrefunded.iter().rposition(|(t, _)| *t == at),
+                        None => unrefunded.len().checked_sub(1),
+                    };
+                    let counted = match found {
+                        Some(i) => unrefunded.remove(i).1,
+                        None => throttle::Counted {
+                            prior: ThrottleRecord::CLEAR,
+                            counted: ThrottleRecord {
+                                failures: 1,
+                                last_failure_ms: now,
+                            },
+                        },
+                    };
+                    throttle::refund(&store, &key, &schedule, &counted).unwrap();
+                    match at {
+                        Some(at) => json!({ "answer": "refunded", "refunds_attempt_at_ms": at }),
+                        None => json!({ "answer": "refunded" }),
+                    }
                 }
             };
             let after = store.load(&key).unwrap();
             let event = match ev {
                 Ev::Attempt => "attempt",
                 Ev::Success => "success",
-                Ev::Refund => "refund",
+                Ev::Refund | Ev::RefundOf(_) => "refund",
             };
             let mut row = json!({
                 "now_ms": now,
