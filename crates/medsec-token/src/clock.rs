@@ -177,6 +177,8 @@ pub trait FirstSight {
     /// store can tell which records' windows have passed. Returns `None` when the store
     /// cannot record (full of live records), or when the token is unseen but issued at or
     /// before a record it forgot: the token is then rejected, never accepted unrecorded.
+    /// A record under `id` whose `issued_at` or `expires_after` differs belongs to another
+    /// token with the same id (another issuer's, say): return `None` for it.
     fn first_seen(
         &self,
         id: &TokenId,
@@ -277,7 +279,10 @@ impl<const N: usize> FirstSight for FixedFirstSight<N> {
     ) -> Option<MonotonicTime> {
         let mut slots = self.slots.try_borrow_mut().ok()?;
         if let Some(s) = slots.iter().flatten().find(|s| s.id == *id) {
-            return Some(s.at);
+            // The same `cti` with another `iat` or `exi` is another token (ids are one
+            // namespace for all issuers): it must not inherit this record's window, nor
+            // escape the floor below through it. Refused (profile §5.2 sub-step 1).
+            return (s.issued_at == issued_at && s.exi == expires_after).then_some(s.at);
         }
         // Unseen, or seen and forgotten: when in doubt it is not new.
         if self.forgotten.get().is_some_and(|f| issued_at <= f) {
@@ -337,6 +342,27 @@ mod tests {
         assert_eq!(g.unix_time(), Some(100));
         g.inner().0.set(Some(150));
         assert_eq!(g.unix_time(), Some(150));
+    }
+
+    /// A token whose `cti` another token already holds a record under (another issuer's, say)
+    /// does not inherit that record's window: with another `iat` or `exi` it is refused, also
+    /// when the floor would refuse it anyway (it must not escape the floor through the record).
+    #[test]
+    fn a_reused_cti_does_not_inherit_a_record() {
+        let t = FixedFirstSight::<2>::resume(1_000);
+        let shared = TokenId::from_slice(&[7; 16]).unwrap();
+        let m = |s| MonotonicTime {
+            boot: 1,
+            seconds: s,
+        };
+        // Y (issued after the floor) is recorded under the shared id.
+        assert_eq!(t.first_seen(&shared, 2_000, m(10), 100), Some(m(10)));
+        // X has the same id but was issued at or before the floor: refused, not given Y's window.
+        assert_eq!(t.first_seen(&shared, 900, m(20), 100), None);
+        // Same id and iat, another exi: another token, refused.
+        assert_eq!(t.first_seen(&shared, 2_000, m(20), 50), None);
+        // Y itself is still found.
+        assert_eq!(t.first_seen(&shared, 2_000, m(30), 100), Some(m(10)));
     }
 
     #[test]
