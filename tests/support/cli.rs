@@ -1,6 +1,6 @@
-//! Shared by the CLI contract tests (`#[path = "support/cli.rs"] mod cli_support;`): finds the
-//! `medsec-cli` example that `cargo test` builds beside the test executables (building it if a
-//! narrower `cargo test` did not), and runs programs with stdin fed from a thread.
+//! Shared by the CLI contract tests (`#[path = "support/cli.rs"] mod cli_support;`): builds the
+//! `medsec-cli` example beside the test executables (with the test's features and profile), and
+//! runs programs with stdin fed from a thread.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -11,22 +11,49 @@ pub fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Path of the `medsec-cli` example binary of this build.
+/// Path of the `medsec-cli` example binary of this build, built (once per test process) from
+/// the current sources with this test's features and profile. A binary already at that path
+/// is never trusted as it is: a narrower `cargo test` (one `--test`) does not rebuild examples,
+/// and a stale binary would test old code.
 pub fn cli_path() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT.get_or_init(build_cli).clone()
+}
+
+fn build_cli() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     let profile_dir = exe
         .parent()
         .and_then(Path::parent)
         .expect("target/<profile>/deps layout");
-    let path = profile_dir.join("examples").join("medsec-cli");
-    if !path.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--example", "medsec-cli"])
-            .current_dir(workspace())
-            .status()
-            .expect("run cargo build");
-        assert!(status.success(), "building medsec-cli failed");
+    let mut features = Vec::new();
+    if cfg!(feature = "std") {
+        features.push("std");
     }
+    if cfg!(feature = "aws-lc") {
+        features.push("aws-lc");
+    }
+    let features = features.join(",");
+    let mut args = vec![
+        "build",
+        "--quiet",
+        "--example",
+        "medsec-cli",
+        "--no-default-features",
+    ];
+    if !features.is_empty() {
+        args.extend(["--features", &features]);
+    }
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        args.push("--release");
+    }
+    let status = Command::new(env!("CARGO"))
+        .args(&args)
+        .current_dir(workspace())
+        .status()
+        .expect("run cargo build");
+    assert!(status.success(), "building medsec-cli failed");
+    let path = profile_dir.join("examples").join("medsec-cli");
     assert!(path.exists(), "medsec-cli not found at {}", path.display());
     path
 }
