@@ -836,6 +836,28 @@ fn streamed_no_matching_key_and_keyring_rewrap_unwrapped_by_a_recipient() {
     }
 }
 
+/// The checked-in envelope vectors (`tests/data/envelope-vectors.json`).
+fn envelope_vectors() -> serde_json::Value {
+    let text =
+        std::fs::read_to_string(workspace().join("tests/data/envelope-vectors.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// A vector's expected context as `(key, value bytes)` entries.
+fn vector_context(v: &serde_json::Value) -> Vec<(String, Vec<u8>)> {
+    v["context"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["key"].as_str().unwrap().to_owned(),
+                hex::decode(e["value"].as_str().unwrap()).unwrap(),
+            )
+        })
+        .collect()
+}
+
 /// Key files for a vector's `open_with` key objects (section 11 of the format document), written
 /// into `d`; returns the `open` arguments that name them.
 fn write_key_files(open_with: &serde_json::Value, d: &Path) -> Vec<String> {
@@ -906,9 +928,7 @@ fn hex_context(entries: &[(String, Vec<u8>)]) -> Vec<String> {
 /// A changed or missing entry does not open (exit 1).
 #[test]
 fn must_open_vectors_open_through_the_cli() {
-    let text =
-        std::fs::read_to_string(workspace().join("tests/data/envelope-vectors.json")).unwrap();
-    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let json = envelope_vectors();
     let vectors = json["must_open"].as_array().unwrap();
     assert!(!vectors.is_empty());
     let mut opened_only_with_hex = Vec::new();
@@ -919,17 +939,7 @@ fn must_open_vectors_open_through_the_cli() {
         let keys = write_key_files(&v["open_with"], d);
         let envelope = hex::decode(v["envelope"].as_str().unwrap()).unwrap();
         let plaintext = hex::decode(v["plaintext"].as_str().unwrap()).unwrap();
-        let entries: Vec<(String, Vec<u8>)> = v["context"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| {
-                (
-                    e["key"].as_str().unwrap().to_owned(),
-                    hex::decode(e["value"].as_str().unwrap()).unwrap(),
-                )
-            })
-            .collect();
+        let entries = vector_context(v);
         let open = |context: Vec<String>| {
             let mut args = vec!["open".to_owned()];
             args.extend(keys.iter().cloned());
@@ -1226,9 +1236,7 @@ fn suite_policy_arg(policy: &serde_json::Value) -> &'static str {
 /// `--context-file` too, and by `rewrap`.
 #[test]
 fn must_fail_vectors_fail_through_the_cli() {
-    let text =
-        std::fs::read_to_string(workspace().join("tests/data/envelope-vectors.json")).unwrap();
-    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let json = envelope_vectors();
     let vectors = json["must_fail"].as_array().unwrap();
     let mut stored_rule = 0;
     for v in vectors {
@@ -1237,17 +1245,7 @@ fn must_fail_vectors_fail_through_the_cli() {
         let d = dir.path();
         let keys = write_key_files(&v["open_with"], d);
         let envelope = hex::decode(v["envelope"].as_str().unwrap()).unwrap();
-        let entries: Vec<(String, Vec<u8>)> = v["context"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| {
-                (
-                    e["key"].as_str().unwrap().to_owned(),
-                    hex::decode(e["value"].as_str().unwrap()).unwrap(),
-                )
-            })
-            .collect();
+        let entries = vector_context(v);
         let mut args = vec!["open".to_owned()];
         args.extend(keys.iter().cloned());
         args.extend(hex_context(&entries));
