@@ -117,6 +117,8 @@ mod review2_cases;
 mod review4_cases;
 #[path = "vectors/review6.rs"]
 mod review6;
+#[path = "vectors/review7.rs"]
+mod review7;
 
 use cases::{cases, Case};
 use files::{key_files, keys_json, revocation_updates};
@@ -261,6 +263,9 @@ struct Outcome {
     earlier_as_recorded: bool,
     /// The claims JSON and the answers to `decisions`, when the token verified.
     verified: Option<(Value, Vec<bool>)>,
+    /// Each `presented_after` token, verified after this one with the same store, had its
+    /// recorded result.
+    later_as_recorded: bool,
 }
 
 /// Verifies one vector as described by its JSON alone (what an independent implementation
@@ -317,11 +322,8 @@ fn run(file_keys: &Value, vector: &Value) -> Outcome {
             )
         })
     };
-    let others_as_recorded = v["presented_before"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .all(|p| {
+    let as_recorded = |field: &str| {
+        v[field].as_array().into_iter().flatten().all(|p| {
             let other = hex::decode(p["token"].as_str().unwrap()).unwrap();
             let got = UnverifiedToken::parse(&other).and_then(|t| {
                 t.verify(
@@ -334,8 +336,9 @@ fn run(file_keys: &Value, vector: &Value) -> Outcome {
                 )
             });
             got.is_ok() == (p["result"] == "valid")
-        });
-    let earlier_as_recorded = others_as_recorded
+        })
+    };
+    let earlier_as_recorded = as_recorded("presented_before")
         && v["seen_at"]
             .as_array()
             .into_iter()
@@ -359,9 +362,11 @@ fn run(file_keys: &Value, vector: &Value) -> Outcome {
                 .collect();
             (support::claims_json(&t), decisions)
         });
+    let later_as_recorded = as_recorded("presented_after");
     Outcome {
         earlier_as_recorded,
         verified,
+        later_as_recorded,
     }
 }
 
@@ -579,6 +584,10 @@ fn vectors_verify() {
         assert!(
             outcome.earlier_as_recorded,
             "{name}: an earlier verification did not give its recorded result"
+        );
+        assert!(
+            outcome.later_as_recorded,
+            "{name}: a later verification did not give its recorded result"
         );
         match v["result"].as_str().unwrap() {
             "valid" => {

@@ -21,7 +21,7 @@ pub(super) struct Case {
     pub(super) keys: Value,
     pub(super) issuers: Vec<&'static str>,
     /// Further `verify` inputs (`subject_epochs`, `max_lifetime`, `seen_at`,
-    /// `first_sight_floor`, `presented_before`).
+    /// `first_sight_floor`, `presented_before`, `presented_after`).
     pub(super) extra: Vec<(&'static str, Value)>,
     /// What a plain cofactorless RFC 8032 verifier (OpenSSL) decides on the signature.
     pub(super) plain_rfc8032: Option<bool>,
@@ -508,5 +508,6 @@ pub(super) fn cases() -> Vec<Case> {
     ));
     v.extend(review4_cases::review4_cases());
     v.extend(review6::review6_cases());
+    v.extend(review7::review7_cases());
     v
 }
