@@ -494,6 +494,21 @@ pub(super) fn revocation_updates() -> Value {
         id: id4(0xd6, 1),
         expires_at: T0 + 3600,
     }];
+    // Added after clean-room round 7: an issuer takes a slot only when step 6 sets S(iss).
+    let sign_for = |issuer: &str, audience: &str, sequence: u64, revoked: &[RevokedToken]| {
+        let update = RevocationUpdate {
+            issuer,
+            audience,
+            issued_at: T0 + 120,
+            sequence,
+            epoch: RevocationEpoch::from_unix_seconds(T0 - 3600),
+            revoked,
+        };
+        let mut buf = [0u8; 1024];
+        let n = update.sign(&signing_key(), &mut buf).unwrap();
+        buf[..n].to_vec()
+    };
+    let four_before = json!({"applied_before": ["update-valid", "update-other-issuer", "update-third-issuer", "update-fourth-issuer"]});
     let good_payload = CoseSign1::from_tagged_slice(&good)
         .unwrap()
         .payload
@@ -575,5 +590,20 @@ pub(super) fn revocation_updates() -> Value {
           "verify": five_issuers(json!({"applied_before": ["update-valid", "update-other-issuer", "update-third-issuer", "update-fourth-issuer"]})),
           "result": "no_issuer_slot", "content": content_of(fifth, 0, T0 - 3600, &[]),
           "why": "after updates from clinic.example, lab.example, ward.example and pharmacy.example filled the list's 4 issuer slots: an otherwise valid update from a fifth issuer, home.example, is refused with CapacityExceeded and nothing of it is applied: the epoch stays T0-3600 (not its T0), its id is not listed, and S(home.example) stays 0" },
+        { "name": "update-no-issuer-slot-sequence-zero", "update": hex::encode(sign_for(fifth, AUD, 0, &[])),
+          "verify": five_issuers(four_before.clone()), "result": "rejected",
+          "why": "as update-no-issuer-slot, but with seq 0: step 3 rejects it (0 is not above S = 0) before the issuer-slot check of step 4a, so it is rejected, not no_issuer_slot" },
+        { "name": "update-no-issuer-slot-wrong-audience", "update": hex::encode(sign_for(fifth, "pump-SN000001", 1, &[])),
+          "verify": five_issuers(four_before), "result": "rejected",
+          "why": "as update-no-issuer-slot, but addressed to pump-SN000001: step 1 rejects it before the issuer-slot check of step 4a, so it is rejected, not no_issuer_slot" },
+        { "name": "update-list-full-new-issuer", "update": hex::encode(sign_for(fifth, AUD, 1, &five)),
+          "verify": five_issuers(json!({})), "result": "list_full",
+          "content": content_of(fifth, 0, T0 - 3600, &five[..4]),
+          "why": "5 ids from home.example, the first update of a fresh list: CapacityExceeded; the epoch is raised and the first 4 ids are listed, S(home.example) stays 0 and home.example takes no issuer slot (update-after-list-full-new-issuer)" },
+        { "name": "update-after-list-full-new-issuer", "update": hex::encode(sign_for(ISS, AUD, 1, &[])),
+          "verify": five_issuers(json!({"attempted_before": ["update-list-full-new-issuer"],
+                                        "applied_before": ["update-other-issuer", "update-third-issuer", "update-fourth-issuer"]})),
+          "result": "valid", "content": content_of(ISS, 1, T0 - 3600, &[]),
+          "why": "after update-list-full-new-issuer stopped with list_full, updates without ids from lab.example, ward.example and pharmacy.example apply, and then this one from clinic.example (seq 1): four issuers hold the 4 issuer slots, so the list_full update took none" },
     ])
 }
