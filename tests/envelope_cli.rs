@@ -1780,3 +1780,50 @@ fn failed_commands_leave_no_partial_output() {
         assert_eq!(left, ["kr", "unreadable"], "{args:?} left files behind");
     }
 }
+
+/// The CLI never deletes or writes through a file it did not create: when the temporary name
+/// beside `--out` (`.NAME.partialPID`) is already taken, the command fails (exit 2) and leaves
+/// that file as it was, for one-shot and streamed seals and for open. (`exec` keeps the shell's
+/// PID, so the test can take the name first.)
+#[cfg(unix)]
+#[test]
+fn a_taken_temporary_name_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert_eq!(code(&cli(&["keyring", "new", "--out", "kr"], d, b"")), 0);
+    let sealed = cli(&["seal", "--keyring", "kr"], d, b"data");
+    assert_eq!(code(&sealed), 0);
+    std::fs::write(d.join("env"), &sealed.stdout).unwrap();
+    let cli_bin = cli_path();
+    let commands = [
+        "seal --keyring kr --in env --out out",
+        "seal --keyring kr --stream --in env --out out",
+        "open --keyring kr --in env --out out",
+    ];
+    for command in commands {
+        let script = format!(
+            "printf squatter > .out.partial$$ && exec '{}' {command}",
+            cli_bin.display()
+        );
+        let o = run(Path::new("/bin/sh"), &["-c", &script], Some(d), b"");
+        assert_eq!(
+            code(&o),
+            2,
+            "{command}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let squatted: Vec<_> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().contains(".out.partial"))
+            .collect();
+        assert_eq!(squatted.len(), 1, "{command}");
+        assert_eq!(
+            std::fs::read(&squatted[0]).unwrap(),
+            b"squatter",
+            "{command}"
+        );
+        assert!(!d.join("out").exists(), "{command}");
+        std::fs::remove_file(&squatted[0]).unwrap();
+    }
+}

@@ -16,7 +16,7 @@ use medsec_envelope::{
 };
 use zeroize::Zeroizing;
 
-use crate::io::{write_file_atomically, write_output, Failure, Outcome};
+use crate::io::{write_file_atomically, write_output, Failure, Outcome, TempFile};
 
 #[derive(Debug, Subcommand)]
 pub enum KeyringCommand {
@@ -578,28 +578,11 @@ fn copy_verified<R: Read>(mut reader: R, out: Option<&Path>) -> Outcome {
     sink.commit()
 }
 
-/// Stdout, or a new temporary file renamed over `--out` on success. The temporary file is
-/// removed whenever the sink is dropped without [`OutputSink::commit`] succeeding: on every
-/// error path, including those where a writer that owns the sink is dropped mid-stream.
+/// Stdout, or a new temporary file renamed over `--out` on success ([`TempFile`]: removed
+/// whenever the sink is dropped without [`OutputSink::commit`] succeeding).
 enum OutputSink {
     Stdout(std::io::Stdout),
-    File(TempOutput),
-}
-
-/// A temporary output file beside its destination; deleted on drop unless renamed into place.
-struct TempOutput {
-    file: fs::File,
-    tmp: PathBuf,
-    dest: PathBuf,
-    renamed: bool,
-}
-
-impl Drop for TempOutput {
-    fn drop(&mut self) {
-        if !self.renamed {
-            let _ = fs::remove_file(&self.tmp);
-        }
-    }
+    File(TempFile),
 }
 
 impl OutputSink {
@@ -607,29 +590,7 @@ impl OutputSink {
     fn new(out: Option<&Path>, private: bool) -> Result<Self, Failure> {
         Ok(match out {
             None => Self::Stdout(std::io::stdout()),
-            Some(dest) => {
-                let mut tmp = dest.as_os_str().to_owned();
-                tmp.push(format!(".partial{}", std::process::id()));
-                let tmp = PathBuf::from(tmp);
-                let mut options = fs::OpenOptions::new();
-                // A fresh file: never write through a file or link already at that path.
-                options.write(true).create_new(true);
-                #[cfg(unix)]
-                if private {
-                    use std::os::unix::fs::OpenOptionsExt;
-                    options.mode(0o600);
-                }
-                let _ = private;
-                let file = options
-                    .open(&tmp)
-                    .map_err(|e| Failure::usage(format!("{}: {e}", tmp.display())))?;
-                Self::File(TempOutput {
-                    file,
-                    tmp,
-                    dest: dest.to_path_buf(),
-                    renamed: false,
-                })
-            }
+            Some(dest) => Self::File(TempFile::create(dest, private)?),
         })
     }
 
@@ -639,12 +600,7 @@ impl OutputSink {
                 s.flush()?;
                 Ok(())
             }
-            Self::File(mut t) => {
-                t.file.sync_all()?;
-                fs::rename(&t.tmp, &t.dest)?;
-                t.renamed = true;
-                Ok(())
-            }
+            Self::File(t) => Ok(t.commit()?),
         }
     }
 
@@ -658,13 +614,13 @@ impl Write for OutputSink {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         match self {
             Self::Stdout(s) => s.write(buf),
-            Self::File(t) => t.file.write(buf),
+            Self::File(t) => t.file().write(buf),
         }
     }
     fn flush(&mut self) -> std::io::Result<()> {
         match self {
             Self::Stdout(s) => s.flush(),
-            Self::File(t) => t.file.flush(),
+            Self::File(t) => t.file().flush(),
         }
     }
 }

@@ -76,18 +76,43 @@ pub fn write_output(path: Option<&Path>, bytes: &[u8]) -> Result<(), Failure> {
 /// Replaces `path` with `bytes` so that a crash leaves either the old or the new file, never a
 /// torn one. `secret` files are created readable by the owner only.
 pub fn write_file_atomically(path: &Path, bytes: &[u8], secret: bool) -> Result<(), Failure> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| Failure::usage(format!("{}: not a file path", path.display())))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(file_name);
-    tmp_name.push(format!(".tmp{}", std::process::id()));
-    let tmp = dir.join(tmp_name);
-    let result = (|| -> std::io::Result<()> {
+    let mut tmp = TempFile::create(path, secret)?;
+    tmp.file()
+        .write_all(bytes)
+        .map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
+    tmp.commit()
+        .map_err(|e| Failure::usage(format!("{}: {e}", path.display())))
+}
+
+/// A new temporary file beside an output path (`DIR/.NAME.partialPID`), renamed over the path
+/// by [`TempFile::commit`]. Every `--out` of the CLI goes through one.
+///
+/// It is created with `create_new`, so the CLI never writes through, and never deletes, a file
+/// or link that already has that name (creating fails instead, exit 2). Dropped without a
+/// successful commit, it deletes the file it created: on every error path, including a writer
+/// that owns it being dropped mid-stream.
+pub struct TempFile {
+    file: fs::File,
+    tmp: PathBuf,
+    dest: PathBuf,
+    dir: PathBuf,
+    renamed: bool,
+}
+
+impl TempFile {
+    /// Creates the temporary file for `dest`; `secret` ones are readable by the owner only.
+    pub fn create(dest: &Path, secret: bool) -> Result<Self, Failure> {
+        let dir = match dest.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let file_name = dest
+            .file_name()
+            .ok_or_else(|| Failure::usage(format!("{}: not a file path", dest.display())))?;
+        let mut tmp_name = std::ffi::OsString::from(".");
+        tmp_name.push(file_name);
+        tmp_name.push(format!(".partial{}", std::process::id()));
+        let tmp = dir.join(tmp_name);
         let mut options = fs::OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]
@@ -96,18 +121,40 @@ pub fn write_file_atomically(path: &Path, bytes: &[u8], secret: bool) -> Result<
             options.mode(0o600);
         }
         let _ = secret;
-        let mut file = options.open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)?;
-        // Make the rename itself durable.
-        if let Ok(d) = fs::File::open(&dir) {
+        let file = options
+            .open(&tmp)
+            .map_err(|e| Failure::usage(format!("{}: {e}", tmp.display())))?;
+        Ok(Self {
+            file,
+            tmp,
+            dest: dest.to_path_buf(),
+            dir,
+            renamed: false,
+        })
+    }
+
+    /// The open temporary file, to write the output into.
+    pub fn file(&mut self) -> &mut fs::File {
+        &mut self.file
+    }
+
+    /// Flushes the file to disk and renames it over the destination (and makes the rename
+    /// durable). On error the temporary file is deleted when `self` drops.
+    pub fn commit(mut self) -> std::io::Result<()> {
+        self.file.sync_all()?;
+        fs::rename(&self.tmp, &self.dest)?;
+        self.renamed = true;
+        if let Ok(d) = fs::File::open(&self.dir) {
             let _ = d.sync_all();
         }
         Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
     }
-    result.map_err(|e| Failure::usage(format!("{}: {e}", path.display())))
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.renamed {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
 }
