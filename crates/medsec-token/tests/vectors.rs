@@ -695,6 +695,15 @@ fn request_text_is_read_strictly() {
         r#"{"scope": {"alarms": ["read"], "alarms": ["write"]}}"#,
         r#"{"cnf": {"kid": "01", "kid": "01"}}"#,
         r#"{"ttl": 1} x"#,
+        r#"{"ttl": NaN}"#,
+        r#"{"ttl": Infinity}"#,
+        r#"{"ttl": -Infinity}"#,
+        r#"{"subject": "\ud800"}"#,
+        r#"{"subject": "\udc00x"}"#,
+        r#"{"ttl": 1, "t\u0074l": 1}"#,
+        r#"{"cnf": {"kid": "01", "k\u0069d": "02"}}"#,
+        r#"{"ttl": 1,}"#,
+        r#"{'ttl': 1}"#,
     ] {
         assert!(narrowings::strict_json(bad).is_err(), "{bad}");
     }
@@ -702,5 +711,10 @@ fn request_text_is_read_strictly() {
         narrowings::strict_json(r#"{"ttl": 18446744073709551615, "a": [true, null, "x"]}"#)
             .unwrap(),
         json!({"ttl": u64::MAX, "a": [true, null, "x"]})
+    );
+    // Strings and member names compare after their escapes are decoded (RFC 8259 §7).
+    assert_eq!(
+        narrowings::strict_json(r#"{"\u0074tl": 1, "s": "a\u00e9\ud83d\ude00\n"}"#).unwrap(),
+        json!({"ttl": 1, "s": "a\u{e9}\u{1f600}\n"})
     );
 }

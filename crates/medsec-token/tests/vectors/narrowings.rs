@@ -155,6 +155,7 @@ pub(super) fn narrowing_requests() -> Vec<Value> {
     .chain(round4_requests())
     .chain(round5_requests())
     .chain(review6::review6_requests())
+    .chain(review7::review7_requests())
     .collect()
 }
 

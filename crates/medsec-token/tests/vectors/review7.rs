@@ -106,3 +106,47 @@ pub(super) fn review7_cases() -> Vec<Case> {
         ),
     ]
 }
+
+/// A narrowing whose request is given as JSON text (`request_text`).
+fn text_entry(name: &str, parent: &str, text: &str, why: &str) -> Value {
+    json!({ "name": name, "parent": parent, "request_text": text, "why": why })
+}
+
+/// Requests added after clean-room round 7 (profile §11): member names compare after their
+/// escapes are decoded; a duplicate member inside `cnf`.
+pub(super) fn review7_requests() -> Vec<Value> {
+    use super::narrowings::child_id;
+    let t = T0 + 60;
+    let holder_kid = hex::encode(b"holder-key-2");
+    vec![
+        text_entry(
+            "narrow-text-escaped-member-name",
+            "patient-sign1-typical",
+            &format!(
+                r#"{{"issued_at": {t}, "\u0074tl": 600, "cti": "{}"}}"#,
+                child_id(0xa0)
+            ),
+            "the member name \\u0074tl decodes to ttl (RFC 8259 §7): the request is ttl 600, \
+             derived",
+        ),
+        text_entry(
+            "narrow-text-escaped-duplicate-member",
+            "patient-sign1-typical",
+            &format!(
+                r#"{{"issued_at": {t}, "ttl": 600, "t\u0074l": 600, "cti": "{}"}}"#,
+                child_id(0xa1)
+            ),
+            "ttl, then t\\u0074l, which decodes to ttl: a duplicate member name: refused",
+        ),
+        text_entry(
+            "narrow-text-duplicate-cnf-member",
+            "technician-sign1-custom-resources-cnf",
+            &format!(
+                r#"{{"issued_at": {t}, "subject": "tech-0043", "cnf": {{"kid": "{holder_kid}", "kid": "{holder_kid}"}}, "cti": "{}"}}"#,
+                child_id(0xa2)
+            ),
+            "narrow-replaces-cnf's request with kid named twice inside cnf (equal values): a \
+             duplicate member name: refused",
+        ),
+    ]
+}
