@@ -1726,7 +1726,7 @@ fn open_without_out_writes_verified_chunks_only() {
 }
 
 /// A command that fails after creating its temporary `--out` file leaves nothing behind: a
-/// streamed seal whose input cannot be read (a directory) exits 2 with no `OUT.partial*` file,
+/// streamed seal whose input cannot be read (a directory) exits 2 with no `.OUT.partial*` file,
 /// and so do an open and a one-shot seal that fail the same way.
 #[test]
 fn failed_commands_leave_no_partial_output() {
