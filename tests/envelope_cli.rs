@@ -1827,3 +1827,72 @@ fn a_taken_temporary_name_is_left_alone() {
         std::fs::remove_file(&squatted[0]).unwrap();
     }
 }
+
+/// `--out` replaces only a regular file: a symbolic link, a directory or a FIFO at that path is
+/// refused (exit 2) and left as it was, with no temporary file behind. (Run as root, replacing
+/// `/dev/null` with a regular file breaks every process on the machine; a link or directory
+/// stands in for it here.)
+#[cfg(unix)]
+#[test]
+fn out_replaces_only_regular_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert_eq!(code(&cli(&["keyring", "new", "--out", "kr"], d, b"")), 0);
+    std::fs::write(d.join("target"), b"keep").unwrap();
+    std::os::unix::fs::symlink("target", d.join("link")).unwrap();
+    std::fs::create_dir(d.join("folder")).unwrap();
+    let fifo = run(Path::new("mkfifo"), &["pipe"], Some(d), b"");
+    assert!(fifo.status.success());
+    let sealed = cli(&["seal", "--keyring", "kr"], d, b"data");
+    std::fs::write(d.join("env"), &sealed.stdout).unwrap();
+    for out in ["link", "folder", "pipe"] {
+        for args in [
+            vec!["seal", "--keyring", "kr", "--in", "env", "--out", out],
+            vec![
+                "seal",
+                "--keyring",
+                "kr",
+                "--stream",
+                "--in",
+                "env",
+                "--out",
+                out,
+            ],
+            vec!["open", "--keyring", "kr", "--in", "env", "--out", out],
+            vec!["keyring", "new", "--out", out],
+        ] {
+            let o = cli(&args, d, b"");
+            assert_eq!(
+                code(&o),
+                2,
+                "{args:?}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+    }
+    assert!(std::fs::symlink_metadata(d.join("link"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(std::fs::read(d.join("target")).unwrap(), b"keep");
+    assert!(d.join("folder").is_dir());
+    let left = std::fs::read_dir(d)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains("partial")
+        })
+        .count();
+    assert_eq!(left, 0);
+    // A regular file is replaced as before.
+    let o = cli(
+        &["open", "--keyring", "kr", "--in", "env", "--out", "target"],
+        d,
+        b"",
+    );
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read(d.join("target")).unwrap(), b"data");
+}

@@ -101,7 +101,22 @@ pub struct TempFile {
 
 impl TempFile {
     /// Creates the temporary file for `dest`; `secret` ones are readable by the owner only.
+    ///
+    /// `dest` must be absent or a regular file. Anything else (a device such as `/dev/null`, a
+    /// symbolic link, a directory, a FIFO, a socket) is refused before anything is created:
+    /// the rename would replace it with a regular file, and run as root that destroys
+    /// `/dev/null` for every process on the machine. Write to those through stdout instead.
     pub fn create(dest: &Path, secret: bool) -> Result<Self, Failure> {
+        match fs::symlink_metadata(dest) {
+            Ok(meta) if !meta.file_type().is_file() => {
+                return Err(Failure::usage(format!(
+                    "{}: exists and is not a regular file (a device, link, directory or pipe); \
+                     --out replaces only regular files: write to it through stdout instead",
+                    dest.display()
+                )));
+            }
+            _ => {}
+        }
         let dir = match dest.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
